@@ -1,0 +1,437 @@
+//! The connection state machine: one per WebSocket connection, either role.
+//!
+//! See the crate docs for the run loop. The methods fall in four kinds:
+//!
+//! - **inputs**: [`Connection::receive`] (bytes read from the transport), [`Connection::receive_eof`] (the peer
+//!   closed its write side) and [`Connection::handle_time`] ("time is now T": fires due timers).
+//! - **commands**: [`Connection::send`] and friends, [`Connection::send_fragment`], [`Connection::ping`],
+//!   [`Connection::close`]; on a server, [`Connection::accept`] or [`Connection::reject`] after
+//!   [`Event::Request`]. Commands fail only for local misuse ([`SendError`]), never for peer faults.
+//! - **outputs**: [`Connection::poll_event`], [`Connection::output`] + [`Connection::advance_output`] (bytes to
+//!   write; writes may be partial), [`Connection::poll_shutdown`] (shut the transport's write side now),
+//!   [`Connection::next_deadline`] (call [`Connection::handle_time`] then), [`Connection::is_finished`].
+//! - **getters**: [`Connection::state`], [`Connection::role`], [`Connection::subprotocol`],
+//!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
+
+mod recv;
+mod send;
+mod timers;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::BytesMut;
+use rand_chacha::ChaCha12Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::config::Config;
+use crate::extension::Extension;
+use crate::frame::{FrameHeader, OpCode};
+use crate::http::Response;
+use crate::http::client::ClientRequest;
+use crate::http::key::encode_key;
+use crate::http::server::Request;
+use crate::message::Event;
+use crate::time::Instant;
+use crate::utf8::Utf8Validator;
+
+pub use crate::error::SendError;
+pub use send::SendOptions;
+
+/// Which end of the connection this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sent the upgrade request; masks its frames.
+    Client,
+    /// Answered the upgrade request; sends unmasked frames and closes TCP first.
+    Server,
+}
+
+/// Where the connection is in its life (RFC 6455 section 4 and 7), as the application sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The opening handshake is under way.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// A close frame was sent or received, and the other has not followed yet.
+    Closing,
+    /// The connection has ended (a terminal event was emitted).
+    Closed,
+}
+
+/// The kind of a data message sent fragment by fragment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DataKind {
+    /// A text message: the joined fragments must be UTF-8.
+    Text,
+    /// A binary message.
+    Binary,
+}
+
+/// Where the byte stream is: handshake, frames, or past the end.
+#[derive(Debug)]
+enum Phase {
+    /// Client: the request is queued; waiting for the response head.
+    ClientAwaitResponse { key: String, offered: Vec<String> },
+    /// Client: a non-101 response arrived; waiting for `remaining` more body bytes.
+    ClientRejectedBody {
+        response: Response,
+        remaining: usize,
+    },
+    /// Server: waiting for the request head.
+    ServerAwaitRequest,
+    /// Server: the request was handed to the application; waiting for accept or reject.
+    ServerAwaitDecision(Box<Request>),
+    /// Frames flow.
+    Frames,
+    /// No more input is processed (close received, failed, or rejected).
+    Done,
+}
+
+/// A frame whose header has been read and whose payload is arriving.
+#[derive(Clone, Copy, Debug)]
+struct InFrame {
+    header: FrameHeader,
+    /// Payload bytes already unmasked and checked. Plain frames keep them at the front of the receive buffer
+    /// until the frame is complete; encoded frames hand them to the extension and drop them.
+    done: usize,
+    /// The payload goes through the extension's decoder.
+    encoded: bool,
+}
+
+/// A fragmented message being assembled (or any encoded message being decoded).
+#[derive(Debug)]
+struct InMessage {
+    kind: DataKind,
+    data: BytesMut,
+    frames: usize,
+    encoded: bool,
+}
+
+/// A message being sent fragment by fragment.
+#[derive(Clone, Copy, Debug)]
+struct OutMessage {
+    kind: DataKind,
+    encoded: bool,
+    utf8: Utf8Validator,
+}
+
+/// A WebSocket connection's protocol state machine, with no I/O. See the [module docs](self) and the crate
+/// docs for the order to call things in.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    phase: Phase,
+    rx: BytesMut,
+    tx: Vec<u8>,
+    tx_pos: usize,
+    scratch: Vec<u8>,
+    events: VecDeque<Event>,
+    rng: ChaCha12Rng,
+    subprotocol: Option<String>,
+    extension_header: Option<String>,
+    extension: Option<Box<dyn Extension>>,
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+    utf8: Utf8Validator,
+    sending: Option<OutMessage>,
+    close_sent: bool,
+    terminated: bool,
+    want_shutdown: bool,
+    shutdown_polled: bool,
+    eof: bool,
+    linger_over: bool,
+    now: Instant,
+    handshake_deadline: Option<Instant>,
+    ping_deadline: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    close_deadline: Option<Instant>,
+    pings_sent: u32,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("phase", &self.phase)
+            .field("queued_output", &self.output().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    fn new(role: Role, config: Config, seed: [u8; 32], now: Instant) -> Self {
+        let handshake_deadline = config.timeouts.handshake.map(|t| now + t);
+        Connection {
+            role,
+            config,
+            phase: Phase::Done,
+            rx: BytesMut::new(),
+            tx: Vec::new(),
+            tx_pos: 0,
+            scratch: Vec::new(),
+            events: VecDeque::new(),
+            rng: ChaCha12Rng::from_seed(seed),
+            subprotocol: None,
+            extension_header: None,
+            extension: None,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            sending: None,
+            close_sent: false,
+            terminated: false,
+            want_shutdown: false,
+            shutdown_polled: false,
+            eof: false,
+            linger_over: false,
+            now,
+            handshake_deadline,
+            ping_deadline: None,
+            pong_deadline: None,
+            close_deadline: None,
+            pings_sent: 0,
+        }
+    }
+
+    /// A client connection. The upgrade request is queued in [`Connection::output`] at once.
+    ///
+    /// `seed` feeds the random generator for the Sec-WebSocket-Key and the frame masks: pass 32 bytes from
+    /// the operating system's random source (tests may pass a constant to replay exactly). `now` starts the
+    /// handshake timer.
+    pub fn client(request: &ClientRequest, config: Config, seed: [u8; 32], now: Instant) -> Self {
+        let mut conn = Connection::new(Role::Client, config, seed, now);
+        let mut nonce = [0u8; 16];
+        conn.rng.fill_bytes(&mut nonce);
+        let key = encode_key(nonce);
+        let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
+        request.encode(&key, offer.as_deref(), &mut conn.tx);
+        conn.phase = Phase::ClientAwaitResponse {
+            key,
+            offered: request.subprotocols.clone(),
+        };
+        conn
+    }
+
+    /// A server connection, waiting for the upgrade request. `now` starts the handshake timer.
+    pub fn server(config: Config, now: Instant) -> Self {
+        let mut conn = Connection::new(Role::Server, config, [0; 32], now);
+        conn.phase = Phase::ServerAwaitRequest;
+        conn
+    }
+
+    // ----- inputs -----
+
+    /// Hands the core bytes read from the transport. Events become available from
+    /// [`Connection::poll_event`]; replies (pongs, close echoes, HTTP responses) are queued in
+    /// [`Connection::output`]. Bytes after the end of the connection are ignored.
+    pub fn receive(&mut self, data: &[u8]) {
+        if matches!(self.phase, Phase::Done) {
+            return;
+        }
+        self.rx.extend_from_slice(data);
+        self.process();
+    }
+
+    /// Tells the core the peer closed its write side (a read returned 0 bytes).
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+        if self.terminated {
+            return;
+        }
+        if let Phase::ClientRejectedBody { response, .. } = &mut self.phase {
+            let mut response = core::mem::take(response);
+            response.body = self.rx.split().freeze();
+            self.phase = Phase::Done;
+            self.want_shutdown = true;
+            self.terminate(Event::Rejected(response));
+            return;
+        }
+        self.fail(crate::Error::UnexpectedEof);
+    }
+
+    // ----- outputs -----
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The bytes waiting to be written, as one contiguous slice. Write some, then call
+    /// [`Connection::advance_output`] with how many were written.
+    pub fn output(&self) -> &[u8] {
+        &self.tx[self.tx_pos..]
+    }
+
+    /// Marks the first `n` bytes of [`Connection::output`] as written.
+    pub fn advance_output(&mut self, n: usize) {
+        self.tx_pos = (self.tx_pos + n).min(self.tx.len());
+        if self.tx_pos == self.tx.len() {
+            self.tx.clear();
+            self.tx_pos = 0;
+            if self.tx.capacity() > IDLE_BUFFER_CAPACITY {
+                self.tx = Vec::new();
+            }
+        }
+    }
+
+    /// Returns `true` once, when the transport's write side should be shut down (after all output is
+    /// written): a server after the close handshake (it closes TCP first, RFC 6455 section 7.1.1), any role
+    /// after a failure, a client whose server did not close in time.
+    pub fn poll_shutdown(&mut self) -> bool {
+        if self.want_shutdown && !self.shutdown_polled && self.output().is_empty() {
+            self.shutdown_polled = true;
+            return true;
+        }
+        false
+    }
+
+    /// Whether the connection is over and the transport can be dropped: a terminal event was emitted, all
+    /// output is written, and the peer closed its side (or the close timeout ran out).
+    pub fn is_finished(&self) -> bool {
+        self.terminated
+            && self.events.is_empty()
+            && self.output().is_empty()
+            && (self.eof
+                || self.linger_over
+                || (self.want_shutdown && self.config.timeouts.close.is_none()))
+            && (!self.want_shutdown || self.shutdown_polled)
+    }
+
+    // ----- getters -----
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        if self.terminated {
+            State::Closed
+        } else if self.close_sent {
+            State::Closing
+        } else if matches!(self.phase, Phase::Frames) {
+            State::Open
+        } else {
+            State::Connecting
+        }
+    }
+
+    /// The negotiated subprotocol.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The negotiated Sec-WebSocket-Extensions value.
+    pub fn extensions(&self) -> Option<&str> {
+        self.extension_header.as_deref()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: adapters make sends wait
+    /// (and stop reading) until it drains.
+    pub fn is_backpressured(&self) -> bool {
+        self.output().len() >= self.config.limits.max_queued_output
+    }
+
+    /// Whether the core wants more input: false once the peer's EOF was seen, and while backpressured (so a
+    /// peer that does not read cannot make us queue unbounded pongs).
+    pub fn wants_read(&self) -> bool {
+        !(self.eof || self.is_backpressured() || (self.terminated && self.linger_over))
+    }
+
+    /// The time the caller last passed in.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    // ----- shared internals -----
+
+    /// Emits the one terminal event and stops the keepalive timers.
+    fn terminate(&mut self, event: Event) {
+        debug_assert!(!self.terminated && event.is_terminal());
+        self.terminated = true;
+        self.events.push_back(event);
+        self.handshake_deadline = None;
+        self.ping_deadline = None;
+        self.pong_deadline = None;
+        self.frame = None;
+        self.message = None;
+        self.sending = None;
+        self.close_deadline = self.config.timeouts.close.map(|t| self.now + t);
+    }
+
+    /// Fails the connection: queues the close frame or HTTP error the peer is owed, emits
+    /// [`Event::Failed`], and stops reading. Later failures are ignored (failure is sticky).
+    fn fail(&mut self, error: crate::Error) {
+        if self.terminated {
+            return;
+        }
+        use crate::Error as E;
+        match self.phase {
+            Phase::Frames if !self.close_sent => {
+                if matches!(
+                    error,
+                    E::Protocol(_)
+                        | E::InvalidUtf8
+                        | E::LimitExceeded(_)
+                        | E::Timeout(crate::Timeout::Pong)
+                ) {
+                    let reason = alloc::format!("{error}");
+                    let cut = floor_char_boundary(&reason, crate::CloseFrame::MAX_REASON_LEN);
+                    self.write_close(error.close_code(), &reason[..cut]);
+                }
+            }
+            Phase::ServerAwaitRequest => {
+                let response = crate::http::server::error_response(&error);
+                response.encode(&mut self.tx);
+            }
+            _ => {}
+        }
+        self.phase = Phase::Done;
+        self.rx = BytesMut::new();
+        self.want_shutdown = true;
+        self.terminate(Event::Failed(error));
+    }
+}
+
+/// Buffers larger than this are released when they empty, so idle connections stay small.
+const IDLE_BUFFER_CAPACITY: usize = 64 * 1024;
+
+/// The largest index `<= max` that is a char boundary of `s`.
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+impl OpCode {
+    fn data_kind(self) -> Option<DataKind> {
+        match self {
+            OpCode::Text => Some(DataKind::Text),
+            OpCode::Binary => Some(DataKind::Binary),
+            _ => None,
+        }
+    }
+}
+
+impl DataKind {
+    fn opcode(self) -> OpCode {
+        match self {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        }
+    }
+}

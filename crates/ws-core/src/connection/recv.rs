@@ -1,0 +1,434 @@
+//! The receive path: handshake heads, then frames, parsed straight out of one receive buffer.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use bytes::{Buf, BytesMut};
+
+use super::{Connection, DataKind, InFrame, InMessage, Phase, Role};
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::{Error, HandshakeError, Limit, ProtocolError};
+use crate::extension::DecodeError;
+use crate::frame::{FrameHeader, OpCode, RSV1};
+use crate::http::client::validate_upgrade;
+use crate::http::{Headers, Response, find_head_end};
+use crate::mask::apply_mask;
+use crate::message::{Event, Message, Opened};
+use crate::utf8::Utf8Bytes;
+
+impl Connection {
+    /// Parses everything the receive buffer holds, one step at a time, until a step needs more bytes.
+    pub(super) fn process(&mut self) {
+        loop {
+            let step = match self.phase {
+                Phase::ServerAwaitRequest => self.read_request(),
+                Phase::ClientAwaitResponse { .. } => self.read_response(),
+                Phase::ClientRejectedBody { .. } => Ok(self.read_rejected_body()),
+                Phase::ServerAwaitDecision(_) => Ok(false),
+                Phase::Frames => self.read_frame(),
+                Phase::Done => {
+                    self.rx.clear();
+                    Ok(false)
+                }
+            };
+            match step {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(error) => self.fail(error),
+            }
+        }
+        if self.rx.is_empty() && self.rx.capacity() > super::IDLE_BUFFER_CAPACITY {
+            self.rx = BytesMut::new();
+        }
+    }
+
+    fn read_request(&mut self) -> Result<bool, Error> {
+        let Some((request, head_len)) =
+            crate::http::server::parse_request(&self.rx, &self.config.limits)?
+        else {
+            return Ok(false);
+        };
+        self.rx.advance(head_len);
+        self.events.push_back(Event::Request(request.clone()));
+        self.phase = Phase::ServerAwaitDecision(Box::new(request));
+        Ok(false)
+    }
+
+    fn read_response(&mut self) -> Result<bool, Error> {
+        let limits = self.config.limits;
+        let Some(head_len) = find_head_end(&self.rx, 0) else {
+            return if self.rx.len() > limits.max_head_bytes {
+                Err(Error::LimitExceeded(Limit::HeadBytes))
+            } else {
+                Ok(false)
+            };
+        };
+        if head_len > limits.max_head_bytes {
+            return Err(Error::LimitExceeded(Limit::HeadBytes));
+        }
+        let mut raw = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut parsed = httparse::Response::new(&mut raw);
+        match parsed.parse(&self.rx[..head_len]) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(Error::LimitExceeded(Limit::Headers));
+            }
+            _ => return Err(HandshakeError::Malformed.into()),
+        }
+        let status = parsed.code.unwrap_or(0);
+        let reason = String::from(parsed.reason.unwrap_or(""));
+        let headers = Headers::from_httparse(parsed.headers);
+        self.rx.advance(head_len);
+        let Phase::ClientAwaitResponse { key, offered } =
+            core::mem::replace(&mut self.phase, Phase::Done)
+        else {
+            unreachable!("read_response runs only while awaiting the response")
+        };
+        if status != 101 {
+            let remaining = headers
+                .get_str("content-length")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n <= limits.max_head_bytes)
+                .unwrap_or(0);
+            let response = Response {
+                status,
+                reason,
+                headers,
+                body: bytes::Bytes::new(),
+            };
+            self.phase = Phase::ClientRejectedBody {
+                response,
+                remaining,
+            };
+            return Ok(true);
+        }
+        let subprotocol = validate_upgrade(&headers, &key, &offered)?;
+        let answered: Vec<&[u8]> = headers.get_all("sec-websocket-extensions").collect();
+        let extension = match &self.config.extensions {
+            Some(factory) => factory
+                .client_accept(&answered)
+                .map_err(|()| HandshakeError::InvalidExtensions)?,
+            None if answered.is_empty() => None,
+            None => return Err(HandshakeError::InvalidExtensions.into()),
+        };
+        let extension_header = extension.as_ref().map(|_| join_values(&answered));
+        self.open(subprotocol, extension_header, extension, headers);
+        Ok(true)
+    }
+
+    fn read_rejected_body(&mut self) -> bool {
+        let Phase::ClientRejectedBody { remaining, .. } = self.phase else {
+            return false;
+        };
+        if self.rx.len() < remaining {
+            return false;
+        }
+        let Phase::ClientRejectedBody { mut response, .. } =
+            core::mem::replace(&mut self.phase, Phase::Done)
+        else {
+            return false;
+        };
+        response.body = self.rx.split_to(remaining).freeze();
+        self.want_shutdown = true;
+        self.terminate(Event::Rejected(response));
+        true
+    }
+
+    /// Enters the open state: records what was negotiated, emits [`Event::Open`], starts keepalive.
+    pub(super) fn open(
+        &mut self,
+        subprotocol: Option<String>,
+        extension_header: Option<String>,
+        extension: Option<Box<dyn crate::extension::Extension>>,
+        headers: Headers,
+    ) {
+        self.phase = Phase::Frames;
+        self.subprotocol = subprotocol.clone();
+        self.extension_header = extension_header.clone();
+        self.extension = extension;
+        self.handshake_deadline = None;
+        self.ping_deadline = self
+            .config
+            .timeouts
+            .keepalive_interval
+            .map(|t| self.now + t);
+        self.events.push_back(Event::Open(Opened {
+            subprotocol,
+            extensions: extension_header,
+            headers,
+        }));
+    }
+
+    /// Reads as much of the next frame as has arrived. `Ok(true)`: a frame completed, try the next.
+    fn read_frame(&mut self) -> Result<bool, Error> {
+        let mut frame = match self.frame {
+            Some(frame) => frame,
+            None => {
+                let Some((header, header_len)) = FrameHeader::decode(&self.rx)? else {
+                    return Ok(false);
+                };
+                let encoded = self.check_header(&header)?;
+                self.rx.advance(header_len);
+                InFrame {
+                    header,
+                    done: 0,
+                    encoded,
+                }
+            }
+        };
+        let len = frame.header.payload_len as usize; // checked against max_frame_size
+        if frame.encoded {
+            self.read_encoded_payload(&mut frame)?;
+        } else {
+            self.read_plain_payload(&mut frame)?;
+        }
+        if frame.done < len {
+            self.frame = Some(frame);
+            return Ok(false);
+        }
+        self.frame = None;
+        self.complete_frame(frame)?;
+        Ok(true)
+    }
+
+    /// Checks a header against the connection's state; returns whether its payload goes to the extension.
+    fn check_header(&self, header: &FrameHeader) -> Result<bool, Error> {
+        let claimed = self.extension.as_ref().map_or(0, |e| e.rsv_bits());
+        if header.rsv & !claimed != 0 {
+            return Err(ProtocolError::ReservedBits.into());
+        }
+        match (self.role, header.mask) {
+            (Role::Server, None) => return Err(ProtocolError::UnmaskedFrame.into()),
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        let limits = &self.config.limits;
+        if header.payload_len > limits.max_frame_size as u64 {
+            return Err(Error::LimitExceeded(Limit::FrameSize));
+        }
+        let rsv1 = header.rsv & RSV1 != 0;
+        if header.opcode.is_control() {
+            if rsv1 {
+                return Err(ProtocolError::CompressedContinuation.into());
+            }
+            return Ok(false);
+        }
+        let encoded = match (&self.message, header.opcode) {
+            (None, OpCode::Continuation) => {
+                return Err(ProtocolError::UnexpectedContinuation.into());
+            }
+            (Some(_), OpCode::Text | OpCode::Binary) => {
+                return Err(ProtocolError::ExpectedContinuation.into());
+            }
+            (Some(_), _) if rsv1 => return Err(ProtocolError::CompressedContinuation.into()),
+            (Some(message), _) => {
+                if message.frames + 1 > limits.max_fragments {
+                    return Err(Error::LimitExceeded(Limit::Fragments));
+                }
+                message.encoded
+            }
+            (None, _) => rsv1,
+        };
+        let so_far = self.message.as_ref().map_or(0, |m| m.data.len()) as u64;
+        if !encoded && so_far + header.payload_len > limits.max_message_size as u64 {
+            return Err(Error::LimitExceeded(Limit::MessageSize));
+        }
+        Ok(encoded)
+    }
+
+    /// The kind of the data message the frame belongs to (`None` for control frames).
+    fn frame_kind(&self, header: &FrameHeader) -> Option<DataKind> {
+        match header.opcode {
+            OpCode::Continuation => self.message.as_ref().map(|m| m.kind),
+            op => op.data_kind(),
+        }
+    }
+
+    /// Unmasks newly arrived payload in place and validates text as it comes, leaving it in the buffer.
+    fn read_plain_payload(&mut self, frame: &mut InFrame) -> Result<(), Error> {
+        let len = frame.header.payload_len as usize;
+        let available = self.rx.len().min(len);
+        if available <= frame.done {
+            return Ok(());
+        }
+        let is_text = self.frame_kind(&frame.header) == Some(DataKind::Text);
+        let fresh = &mut self.rx[frame.done..available];
+        if let Some(key) = frame.header.mask {
+            apply_mask(fresh, key, frame.done);
+        }
+        if is_text {
+            self.utf8.feed(fresh).map_err(|_| Error::InvalidUtf8)?;
+        }
+        frame.done = available;
+        Ok(())
+    }
+
+    /// Unmasks newly arrived payload and feeds it to the extension's decoder, validating decoded text.
+    fn read_encoded_payload(&mut self, frame: &mut InFrame) -> Result<(), Error> {
+        let len = frame.header.payload_len as usize;
+        let available = self.rx.len().min(len - frame.done);
+        if available == 0 && len > 0 {
+            return Ok(());
+        }
+        if self.message.is_none() {
+            let kind = frame
+                .header
+                .opcode
+                .data_kind()
+                .ok_or(ProtocolError::UnexpectedContinuation)?;
+            self.message = Some(InMessage {
+                kind,
+                data: BytesMut::new(),
+                frames: 0,
+                encoded: true,
+            });
+        }
+        let mut chunk = self.rx.split_to(available);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut chunk, key, frame.done);
+        }
+        frame.done += available;
+        let fin = frame.header.fin && frame.done == len;
+        let limit = self.config.limits.max_message_size;
+        let (Some(extension), Some(message)) = (self.extension.as_mut(), self.message.as_mut())
+        else {
+            return Err(ProtocolError::ReservedBits.into());
+        };
+        let before = message.data.len();
+        extension
+            .decode(&chunk, fin, &mut message.data, limit)
+            .map_err(|e| match e {
+                DecodeError::TooBig => Error::LimitExceeded(Limit::MessageSize),
+                DecodeError::Invalid => Error::Protocol(ProtocolError::InvalidCompressedData),
+            })?;
+        if message.kind == DataKind::Text {
+            self.utf8
+                .feed(&message.data[before..])
+                .map_err(|_| Error::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    /// Acts on a frame whose payload has fully arrived.
+    fn complete_frame(&mut self, frame: InFrame) -> Result<(), Error> {
+        let header = frame.header;
+        match header.opcode {
+            OpCode::Ping => {
+                let payload = self.rx.split_to(header.payload_len as usize).freeze();
+                if !self.close_sent {
+                    self.write_frame(OpCode::Pong, 0, true, &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                let payload = self.rx.split_to(header.payload_len as usize).freeze();
+                self.pong_deadline = None;
+                self.events.push_back(Event::Pong(payload));
+            }
+            OpCode::Close => {
+                let payload = self.rx.split_to(header.payload_len as usize);
+                self.receive_close(&payload)?;
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.complete_data_frame(frame)?
+            }
+        }
+        Ok(())
+    }
+
+    fn complete_data_frame(&mut self, frame: InFrame) -> Result<(), Error> {
+        let header = frame.header;
+        if !frame.encoded {
+            let payload = self.rx.split_to(header.payload_len as usize);
+            match &mut self.message {
+                None if header.fin => {
+                    let kind = header
+                        .opcode
+                        .data_kind()
+                        .ok_or(ProtocolError::UnexpectedContinuation)?;
+                    return self.deliver(kind, payload);
+                }
+                None => {
+                    let kind = header
+                        .opcode
+                        .data_kind()
+                        .ok_or(ProtocolError::UnexpectedContinuation)?;
+                    self.message = Some(InMessage {
+                        kind,
+                        data: payload,
+                        frames: 1,
+                        encoded: false,
+                    });
+                    return Ok(());
+                }
+                Some(message) => {
+                    message.data.extend_from_slice(&payload);
+                    message.frames += 1;
+                }
+            }
+        } else if let Some(message) = &mut self.message {
+            message.frames += 1;
+        }
+        if header.fin
+            && let Some(message) = self.message.take()
+        {
+            return self.deliver(message.kind, message.data);
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, kind: DataKind, data: BytesMut) -> Result<(), Error> {
+        let message = match kind {
+            DataKind::Text => {
+                if !self.utf8.is_complete() {
+                    return Err(Error::InvalidUtf8);
+                }
+                Message::Text(Utf8Bytes::from_validated(data.freeze()))
+            }
+            DataKind::Binary => Message::Binary(data.freeze()),
+        };
+        self.utf8.reset();
+        self.events.push_back(Event::Message(message));
+        Ok(())
+    }
+
+    /// RFC 6455 section 5.5.1: validates the close payload, echoes it if we have not sent ours, and ends
+    /// the close handshake.
+    fn receive_close(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let frame = match payload {
+            [] => None,
+            [_] => return Err(ProtocolError::CloseFrameTooShort.into()),
+            [hi, lo, reason @ ..] => {
+                let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+                if !code.is_sendable() {
+                    return Err(ProtocolError::InvalidCloseCode(code.0).into());
+                }
+                let reason = simdutf8::basic::from_utf8(reason).map_err(|_| Error::InvalidUtf8)?;
+                Some(CloseFrame::new(code, reason))
+            }
+        };
+        if !self.close_sent {
+            match &frame {
+                Some(f) => self.write_close(f.code, ""),
+                None => self.write_close(CloseCode::NO_STATUS, ""),
+            }
+        }
+        self.phase = Phase::Done;
+        self.rx.clear();
+        if self.role == Role::Server {
+            self.want_shutdown = true;
+        }
+        self.terminate(Event::Closed(frame));
+        Ok(())
+    }
+}
+
+/// Joins header values with `, ` (several Sec-WebSocket-Extensions lines mean one list).
+fn join_values(values: &[&[u8]]) -> String {
+    let joined: Vec<String> = values
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.trim_ascii()).into_owned())
+        .collect();
+    joined.join(", ")
+}

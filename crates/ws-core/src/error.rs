@@ -1,0 +1,269 @@
+//! Errors, split by who is at fault.
+//!
+//! - [`Error`]: the connection failed. Peer faults ([`ProtocolError`], invalid UTF-8, a [`Limit`] exceeded, a
+//!   bad handshake) carry the close code or HTTP status the core has already queued for the peer; timeouts and
+//!   a vanished peer need no answer. It reaches the application once, as [`crate::Event::Failed`].
+//! - [`SendError`]: the application misused the connection (sent after close, chose a subprotocol that was not
+//!   offered). Returned by commands; the connection is unaffected.
+
+use core::fmt;
+
+use crate::close::CloseCode;
+
+/// A rule of RFC 6455 the peer broke. Answered with close code 1002.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// An opcode reserved for future use (0x3-0x7, 0xB-0xF).
+    ReservedOpcode(u8),
+    /// RSV bits set that no negotiated extension claims.
+    ReservedBits,
+    /// A payload length not encoded in the fewest bytes.
+    NonMinimalLength,
+    /// A 64-bit payload length with its most significant bit set.
+    LengthTopBitSet,
+    /// A control frame without FIN.
+    FragmentedControlFrame,
+    /// A control frame with more than 125 bytes of payload.
+    ControlFrameTooLong,
+    /// A client sent an unmasked frame (a server requires masking).
+    UnmaskedFrame,
+    /// A server sent a masked frame (a client rejects masking).
+    MaskedFrame,
+    /// A continuation frame with no fragmented message in progress.
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message was still in progress.
+    ExpectedContinuation,
+    /// A close frame with a one-byte payload.
+    CloseFrameTooShort,
+    /// A close frame with a code that may not be sent (1004-1006, 1015, outside 1000-4999, ...).
+    InvalidCloseCode(u16),
+    /// A compressed frame whose data does not inflate.
+    InvalidCompressedData,
+    /// RSV1 on a continuation frame or a control frame while permessage-deflate is in use.
+    CompressedContinuation,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            ProtocolError::ReservedBits => {
+                f.write_str("reserved bits set without an extension claiming them")
+            }
+            ProtocolError::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            ProtocolError::LengthTopBitSet => {
+                f.write_str("64-bit payload length with the top bit set")
+            }
+            ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            ProtocolError::ControlFrameTooLong => {
+                f.write_str("control frame payload over 125 bytes")
+            }
+            ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
+            ProtocolError::MaskedFrame => f.write_str("masked frame from a server"),
+            ProtocolError::UnexpectedContinuation => {
+                f.write_str("continuation frame with no message in progress")
+            }
+            ProtocolError::ExpectedContinuation => {
+                f.write_str("new data frame inside a fragmented message")
+            }
+            ProtocolError::CloseFrameTooShort => f.write_str("close frame with a 1-byte payload"),
+            ProtocolError::InvalidCloseCode(code) => write!(f, "invalid close code {code}"),
+            ProtocolError::InvalidCompressedData => f.write_str("compressed data does not inflate"),
+            ProtocolError::CompressedContinuation => {
+                f.write_str("RSV1 set on a continuation or control frame")
+            }
+        }
+    }
+}
+
+/// Which limit of [`crate::Limits`] a peer went past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// [`crate::Limits::max_head_bytes`].
+    HeadBytes,
+    /// [`crate::Limits::max_headers`].
+    Headers,
+    /// [`crate::Limits::max_frame_size`].
+    FrameSize,
+    /// [`crate::Limits::max_message_size`] (also after decompression).
+    MessageSize,
+    /// [`crate::Limits::max_fragments`].
+    Fragments,
+}
+
+/// A handshake that cannot go on. On the server, the core answers with [`HandshakeError::http_status`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandshakeError {
+    /// The HTTP head does not parse.
+    Malformed,
+    /// The request method is not GET.
+    MethodNotGet,
+    /// The request is not HTTP/1.1 (or later).
+    HttpVersion,
+    /// No (or more than one) Host header.
+    MissingHost,
+    /// No `Upgrade: websocket`.
+    NotWebSocketUpgrade,
+    /// No `upgrade` token in Connection.
+    MissingConnectionUpgrade,
+    /// Sec-WebSocket-Key missing, repeated, or not 16 bytes in base64.
+    InvalidKey,
+    /// Sec-WebSocket-Version is not 13.
+    UnsupportedVersion,
+    /// Client: the server's Sec-WebSocket-Accept does not match our key.
+    InvalidAccept,
+    /// Client: the server chose a subprotocol we did not offer (or several).
+    UnexpectedSubprotocol,
+    /// Client: the server's Sec-WebSocket-Extensions is not one we offered, or its parameters are invalid.
+    InvalidExtensions,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with: 426 for a missing upgrade or wrong version,
+    /// 400 otherwise.
+    pub const fn http_status(&self) -> u16 {
+        match self {
+            HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedVersion => 426,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HandshakeError::Malformed => "malformed HTTP head",
+            HandshakeError::MethodNotGet => "request method is not GET",
+            HandshakeError::HttpVersion => "HTTP version is not 1.1",
+            HandshakeError::MissingHost => "missing or repeated Host header",
+            HandshakeError::NotWebSocketUpgrade => "missing `Upgrade: websocket`",
+            HandshakeError::MissingConnectionUpgrade => "missing `Connection: upgrade`",
+            HandshakeError::InvalidKey => "invalid Sec-WebSocket-Key",
+            HandshakeError::UnsupportedVersion => "unsupported Sec-WebSocket-Version (13 required)",
+            HandshakeError::InvalidAccept => "Sec-WebSocket-Accept does not match the key",
+            HandshakeError::UnexpectedSubprotocol => {
+                "server chose a subprotocol that was not offered"
+            }
+            HandshakeError::InvalidExtensions => {
+                "server's Sec-WebSocket-Extensions is invalid or not offered"
+            }
+        })
+    }
+}
+
+/// Which timer ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// The opening handshake took longer than [`crate::Timeouts::handshake`].
+    Handshake,
+    /// A keepalive ping got no pong within [`crate::Timeouts::pong`] (close code 1011).
+    Pong,
+    /// The peer did not answer our close frame within [`crate::Timeouts::close`].
+    Close,
+}
+
+/// Why a connection failed. See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The peer broke a framing rule (close code 1002).
+    Protocol(ProtocolError),
+    /// A text message or close reason is not UTF-8 (close code 1007).
+    InvalidUtf8,
+    /// The peer went past a limit (close code 1009; HTTP 431 during the handshake).
+    LimitExceeded(Limit),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// A timer ran out.
+    Timeout(Timeout),
+    /// The peer closed the connection without a close handshake (close code 1006, not sent).
+    UnexpectedEof,
+}
+
+impl Error {
+    /// The close code sent to the peer (or, for 1006 and timeouts, the code that describes the closure).
+    pub const fn close_code(&self) -> CloseCode {
+        match self {
+            Error::Protocol(_) => CloseCode::PROTOCOL_ERROR,
+            Error::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Error::LimitExceeded(_) => CloseCode::MESSAGE_TOO_BIG,
+            Error::Handshake(_) | Error::UnexpectedEof | Error::Timeout(Timeout::Handshake) => {
+                CloseCode::ABNORMAL
+            }
+            Error::Timeout(Timeout::Pong) => CloseCode::INTERNAL_ERROR,
+            Error::Timeout(Timeout::Close) => CloseCode::ABNORMAL,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            Error::LimitExceeded(limit) => write!(f, "limit exceeded: {limit:?}"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Timeout(t) => write!(f, "{t:?} timeout"),
+            Error::UnexpectedEof => f.write_str("connection closed without a close frame"),
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+
+/// A command the application should not have given. The connection is unaffected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The handshake has not completed yet.
+    NotOpen,
+    /// A close frame was already sent, or the connection has ended.
+    Closed,
+    /// A control frame payload over 125 bytes (or a close reason over 123 bytes).
+    ControlPayloadTooLong,
+    /// A close code that may not be sent (see [`CloseCode::is_sendable`]).
+    InvalidCloseCode,
+    /// Text fragments that are not UTF-8 when joined.
+    InvalidUtf8,
+    /// A whole message was sent while a fragmented one is in progress, or fragment kinds changed mid-message.
+    FragmentInProgress,
+    /// `accept`/`reject` on a connection that is not a server waiting for that decision.
+    NoPendingRequest,
+    /// `accept` chose a subprotocol the client did not offer.
+    SubprotocolNotOffered,
+    /// A header name or value that would break the HTTP response (CR, LF, or not a token).
+    InvalidHeader,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::NotOpen => "the connection is not open yet",
+            SendError::Closed => "the connection is closing or closed",
+            SendError::ControlPayloadTooLong => "control frame payload over 125 bytes",
+            SendError::InvalidCloseCode => "close code may not be sent",
+            SendError::InvalidUtf8 => "text is not UTF-8",
+            SendError::FragmentInProgress => "a fragmented message is in progress",
+            SendError::NoPendingRequest => "no handshake request is waiting for a decision",
+            SendError::SubprotocolNotOffered => "subprotocol was not offered by the client",
+            SendError::InvalidHeader => "invalid header name or value",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+#[cfg(feature = "std")]
+impl std::error::Error for SendError {}
+#[cfg(feature = "std")]
+impl std::error::Error for ProtocolError {}
+#[cfg(feature = "std")]
+impl std::error::Error for HandshakeError {}

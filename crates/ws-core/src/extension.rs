@@ -1,0 +1,62 @@
+//! The extension seam: how an extension such as permessage-deflate (RFC 7692) plugs into the state machine.
+//!
+//! An [`ExtensionFactory`] in [`crate::Config::extensions`] negotiates during the handshake and, when the
+//! peer agrees, yields an [`Extension`] that owns the RSV1 bit and transforms message payloads: outgoing
+//! messages are encoded before framing, incoming frames with RSV1 set are decoded as they arrive, with the
+//! message-size limit enforced on the decoded bytes.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::BytesMut;
+
+/// Why an extension could not decode a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The decoded message would exceed the limit passed in (close code 1009).
+    TooBig,
+    /// The data is not valid for the extension (close code 1002).
+    Invalid,
+}
+
+/// A negotiated extension, active on one connection.
+pub trait Extension: Send {
+    /// The RSV bits (as in the first header byte, e.g. [`crate::frame::RSV1`]) this extension sets on the
+    /// first frame of a message it encoded.
+    fn rsv_bits(&self) -> u8;
+
+    /// Whether to encode an outgoing message. `len` is the message length when the whole message is known,
+    /// `None` for a message sent fragment by fragment.
+    fn should_encode(&self, len: Option<usize>) -> bool;
+
+    /// Encodes the next piece of an outgoing message into `out`; `fin` marks its last piece.
+    fn encode(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>);
+
+    /// Decodes the next piece of an incoming encoded message, appending to `out`; `fin` marks its last piece.
+    /// Fails with [`DecodeError::TooBig`] before `out` would grow past `max_len` bytes in total.
+    fn decode(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        max_len: usize,
+    ) -> Result<(), DecodeError>;
+}
+
+/// Negotiates an extension during the opening handshake.
+pub trait ExtensionFactory: Send + Sync {
+    /// The extension token, e.g. `permessage-deflate`.
+    fn name(&self) -> &str;
+
+    /// Client: the Sec-WebSocket-Extensions value to offer.
+    fn client_offer(&self) -> String;
+
+    /// Client: checks the server's Sec-WebSocket-Extensions values (all of them; none when absent).
+    /// `Ok(None)`: the server declined. `Err(())`: the response is invalid and the connection must fail.
+    #[allow(clippy::result_unit_err)]
+    fn client_accept(&self, response: &[&[u8]]) -> Result<Option<Box<dyn Extension>>, ()>;
+
+    /// Server: picks from the client's offers (all Sec-WebSocket-Extensions values). Returns the response
+    /// value and the active extension, or `None` to decline.
+    fn server_accept(&self, offers: &[&[u8]]) -> Option<(String, Box<dyn Extension>)>;
+}

@@ -1,0 +1,353 @@
+//! The server's half of the opening handshake (RFC 6455 section 4.2).
+
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::{Headers, header_is_safe, key::accept_key, key::is_valid_key, tokens, write_header};
+use crate::config::Limits;
+use crate::error::{Error, HandshakeError, Limit};
+
+/// A valid upgrade request, handed to the application as [`crate::Event::Request`] so it can look at the
+/// path, Origin, cookies and offered subprotocols, then [`crate::Connection::accept`] or
+/// [`crate::Connection::reject`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The request target (path and query), e.g. `/chat?room=1`.
+    pub resource: String,
+    /// All request headers.
+    pub headers: Headers,
+    /// Subprotocols the client offers, in its order of preference.
+    pub subprotocols: Vec<String>,
+    pub(crate) key: String,
+}
+
+impl Request {
+    /// The path part of the resource (before `?`).
+    pub fn path(&self) -> &str {
+        self.resource
+            .split_once('?')
+            .map_or(&self.resource, |(p, _)| p)
+    }
+
+    /// The query part of the resource (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.resource.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The Origin header: browsers always send it; check it to stop cross-site WebSocket hijacking.
+    pub fn origin(&self) -> Option<&str> {
+        self.headers.get_str("origin")
+    }
+
+    /// The Host header.
+    pub fn host(&self) -> Option<&str> {
+        self.headers.get_str("host")
+    }
+
+    /// The raw Sec-WebSocket-Extensions values the client sent.
+    pub fn extension_offers(&self) -> impl Iterator<Item = &[u8]> {
+        self.headers.get_all("sec-websocket-extensions")
+    }
+
+    /// Whether the client offered `protocol`.
+    pub fn offers_subprotocol(&self, protocol: &str) -> bool {
+        self.subprotocols.iter().any(|p| p == protocol)
+    }
+}
+
+/// How a server accepts an upgrade: the chosen subprotocol and extra response headers.
+///
+/// ```
+/// let accept = ws_core::http::server::Accept::new().subprotocol("chat").header("Set-Cookie", "id=1");
+/// assert_eq!(accept.subprotocol.as_deref(), Some("chat"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    /// The subprotocol to answer with; it must be one the client offered.
+    pub subprotocol: Option<String>,
+    /// Extra headers for the 101 response.
+    pub headers: Headers,
+}
+
+impl Accept {
+    /// Accept with no subprotocol and no extra headers.
+    pub fn new() -> Self {
+        Accept::default()
+    }
+
+    /// Chooses a subprotocol.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// Parses and checks an upgrade request at the start of `buf`.
+///
+/// `Ok(None)`: the head is not complete yet (and is within the limits). `Ok(Some((request, head_len)))`:
+/// a valid request whose head is `head_len` bytes; the bytes after it belong to the frame layer.
+pub(crate) fn parse_request(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Request, usize)>, Error> {
+    let Some(head_len) = super::find_head_end(buf, 0) else {
+        return if buf.len() > limits.max_head_bytes {
+            Err(Error::LimitExceeded(Limit::HeadBytes))
+        } else {
+            Ok(None)
+        };
+    };
+    if head_len > limits.max_head_bytes {
+        return Err(Error::LimitExceeded(Limit::HeadBytes));
+    }
+    let mut raw_headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut raw_headers);
+    match req.parse(&buf[..head_len]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(HandshakeError::Malformed.into()),
+        Err(httparse::Error::TooManyHeaders) => return Err(Error::LimitExceeded(Limit::Headers)),
+        Err(_) => return Err(HandshakeError::Malformed.into()),
+    }
+    if req.method != Some("GET") {
+        return Err(HandshakeError::MethodNotGet.into());
+    }
+    if req.version != Some(1) {
+        return Err(HandshakeError::HttpVersion.into());
+    }
+    let resource = req.path.unwrap_or("/").to_string();
+    let headers = Headers::from_httparse(req.headers);
+    check_upgrade_headers(&headers)?;
+    let key =
+        String::from_utf8_lossy(headers.get("sec-websocket-key").unwrap_or_default()).into_owned();
+    let subprotocols = headers
+        .get_all("sec-websocket-protocol")
+        .flat_map(tokens)
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    Ok(Some((
+        Request {
+            resource,
+            headers,
+            subprotocols,
+            key,
+        },
+        head_len,
+    )))
+}
+
+fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
+    if headers.get_all("host").count() != 1 {
+        return Err(HandshakeError::MissingHost);
+    }
+    if !headers.has_token("upgrade", "websocket") {
+        return Err(HandshakeError::NotWebSocketUpgrade);
+    }
+    if !headers.has_token("connection", "upgrade") {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+    let mut keys = headers.get_all("sec-websocket-key");
+    match (keys.next(), keys.next()) {
+        (Some(key), None) if is_valid_key(key.trim_ascii()) => {}
+        _ => return Err(HandshakeError::InvalidKey),
+    }
+    let mut versions = headers.get_all("sec-websocket-version");
+    match (versions.next(), versions.next()) {
+        (Some(v), None) if v.trim_ascii() == b"13" => Ok(()),
+        _ => Err(HandshakeError::UnsupportedVersion),
+    }
+}
+
+/// Writes the 101 response. The caller has checked the subprotocol and headers.
+pub(crate) fn encode_accept(
+    request: &Request,
+    accept: &Accept,
+    extensions: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    write_header(out, "Upgrade", b"websocket");
+    write_header(out, "Connection", b"Upgrade");
+    write_header(
+        out,
+        "Sec-WebSocket-Accept",
+        accept_key(request.key.trim_ascii().as_bytes()).as_bytes(),
+    );
+    if let Some(protocol) = &accept.subprotocol {
+        write_header(out, "Sec-WebSocket-Protocol", protocol.as_bytes());
+    }
+    if let Some(ext) = extensions {
+        write_header(out, "Sec-WebSocket-Extensions", ext.as_bytes());
+    }
+    for (name, value) in accept.headers.iter() {
+        write_header(out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Whether the extra headers of an [`Accept`] are safe to write and do not replace the handshake's own.
+pub(crate) fn accept_headers_are_valid(accept: &Accept) -> bool {
+    const OWN: [&str; 5] = [
+        "upgrade",
+        "connection",
+        "sec-websocket-accept",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+    ];
+    accept
+        .headers
+        .iter()
+        .all(|(n, v)| header_is_safe(n, v) && !OWN.iter().any(|o| n.eq_ignore_ascii_case(o)))
+        && accept
+            .subprotocol
+            .as_deref()
+            .is_none_or(|p| header_is_safe("x", p.as_bytes()))
+}
+
+/// The HTTP response for a request that failed our checks.
+pub(crate) fn error_response(error: &Error) -> super::Response {
+    let (status, text) = match error {
+        Error::LimitExceeded(_) => (431, "request header fields too large"),
+        Error::Handshake(e) => (e.http_status(), "invalid WebSocket upgrade request"),
+        _ => (400, "bad request"),
+    };
+    let mut response = super::Response::new(status, text);
+    match error {
+        Error::Handshake(HandshakeError::UnsupportedVersion) => {
+            response.headers.append("Sec-WebSocket-Version", "13")
+        }
+        Error::Handshake(HandshakeError::NotWebSocketUpgrade) => {
+            response.headers.append("Upgrade", "websocket")
+        }
+        _ => {}
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    fn parse(text: &str) -> Result<Option<(Request, usize)>, Error> {
+        parse_request(text.as_bytes(), &Limits::default())
+    }
+
+    fn with(from: &str, to: &str) -> String {
+        assert!(SAMPLE.contains(from));
+        SAMPLE.replace(from, to)
+    }
+
+    #[test]
+    fn rfc6455_1_3_sample_request_and_answer() {
+        let (req, len) = parse(SAMPLE).unwrap().unwrap();
+        assert_eq!(len, SAMPLE.len());
+        assert_eq!(
+            (req.path(), req.origin()),
+            ("/chat", Some("http://example.com"))
+        );
+        assert_eq!(req.subprotocols, ["chat", "superchat"]);
+        let mut out = Vec::new();
+        encode_accept(&req, &Accept::new().subprotocol("chat"), None, &mut out);
+        let text = core::str::from_utf8(&out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    }
+
+    #[test]
+    fn partial_heads_wait_for_more() {
+        for cut in 0..SAMPLE.len() {
+            assert_eq!(parse(&SAMPLE[..cut]), Ok(None), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn rfc6455_4_2_1_requirements() {
+        let cases = [
+            (with("GET", "POST"), HandshakeError::MethodNotGet),
+            (with("HTTP/1.1", "HTTP/1.0"), HandshakeError::HttpVersion),
+            (
+                with("Host: server.example.com\r\n", ""),
+                HandshakeError::MissingHost,
+            ),
+            (
+                with("Upgrade: websocket", "Upgrade: h2c"),
+                HandshakeError::NotWebSocketUpgrade,
+            ),
+            (
+                with("Connection: Upgrade", "Connection: keep-alive"),
+                HandshakeError::MissingConnectionUpgrade,
+            ),
+            (
+                with("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ=="),
+                HandshakeError::InvalidKey,
+            ),
+            (
+                with("Version: 13", "Version: 8"),
+                HandshakeError::UnsupportedVersion,
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse(&text),
+                Err(Error::Handshake(expected.clone())),
+                "{expected:?}"
+            );
+        }
+        assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
+    }
+
+    #[test]
+    fn tokens_are_case_insensitive_in_lists() {
+        let text = with("Connection: Upgrade", "Connection: keep-alive, UPGRADE")
+            .replace("websocket", "WebSocket");
+        assert!(parse(&text).unwrap().is_some());
+    }
+
+    #[test]
+    fn oversized_heads_get_431() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_request(SAMPLE.as_bytes(), &limits),
+            Err(Error::LimitExceeded(Limit::HeadBytes))
+        );
+        assert_eq!(
+            parse_request(&[b'a'; 65], &limits),
+            Err(Error::LimitExceeded(Limit::HeadBytes))
+        );
+        let few = Limits {
+            max_headers: 3,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_request(SAMPLE.as_bytes(), &few),
+            Err(Error::LimitExceeded(Limit::Headers))
+        );
+        assert_eq!(
+            error_response(&Error::LimitExceeded(Limit::Headers)).status,
+            431
+        );
+    }
+
+    #[test]
+    fn version_mismatch_response_names_version_13() {
+        let r = error_response(&Error::Handshake(HandshakeError::UnsupportedVersion));
+        assert_eq!(
+            (r.status, r.headers.get_str("sec-websocket-version")),
+            (426, Some("13"))
+        );
+    }
+}

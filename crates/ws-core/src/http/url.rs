@@ -1,0 +1,153 @@
+//! `ws://` and `wss://` URLs (RFC 6455 section 3).
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+/// A parsed WebSocket URL: what a client needs to connect and to write its request line and Host header.
+///
+/// ```
+/// use ws_core::http::WsUrl;
+/// let u = WsUrl::parse("wss://example.com/chat?room=1").unwrap();
+/// assert!(u.secure);
+/// assert_eq!((u.host.as_str(), u.port, u.resource.as_str()), ("example.com", 443, "/chat?room=1"));
+/// assert_eq!(u.host_header(), "example.com");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WsUrl {
+    /// `true` for `wss://`.
+    pub secure: bool,
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// Port (80 or 443 unless given).
+    pub port: u16,
+    /// Path and query; `/` when empty. Fragments are not allowed.
+    pub resource: String,
+}
+
+/// Why a URL was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlError {
+    /// The scheme is not `ws` or `wss`.
+    Scheme,
+    /// No host, or a malformed one.
+    Host,
+    /// The port is not a number from 1 to 65535.
+    Port,
+    /// The URL has a fragment (`#...`), which RFC 6455 forbids.
+    Fragment,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlError::Scheme => "URL scheme must be ws:// or wss://",
+            UrlError::Host => "URL has no valid host",
+            UrlError::Port => "URL port is invalid",
+            UrlError::Fragment => "WebSocket URLs may not have a fragment",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UrlError {}
+
+impl WsUrl {
+    /// Parses a `ws://` or `wss://` URL.
+    pub fn parse(url: &str) -> Result<WsUrl, UrlError> {
+        let (scheme, rest) = url.split_once("://").ok_or(UrlError::Scheme)?;
+        let secure = if scheme.eq_ignore_ascii_case("ws") {
+            false
+        } else if scheme.eq_ignore_ascii_case("wss") {
+            true
+        } else {
+            return Err(UrlError::Scheme);
+        };
+        if rest.contains('#') {
+            return Err(UrlError::Fragment);
+        }
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, resource) = rest.split_at(split);
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        let (host, port) = if let Some(after) = authority.strip_prefix('[') {
+            let (host, tail) = after.split_once(']').ok_or(UrlError::Host)?;
+            (host, tail.strip_prefix(':'))
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() || host.contains([' ', '/', '[', ']']) {
+            return Err(UrlError::Host);
+        }
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or(UrlError::Port)?,
+            None if secure => 443,
+            None => 80,
+        };
+        let resource = if resource.is_empty() {
+            "/".to_string()
+        } else if resource.starts_with('?') {
+            ["/", resource].concat()
+        } else {
+            resource.to_string()
+        };
+        Ok(WsUrl {
+            secure,
+            host: host.to_string(),
+            port,
+            resource,
+        })
+    }
+
+    /// The Host header value: the host, bracketed when IPv6, with the port when not the scheme's default.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            ["[", &self.host, "]"].concat()
+        } else {
+            self.host.clone()
+        };
+        let default = if self.secure { 443 } else { 80 };
+        if self.port == default {
+            host
+        } else {
+            alloc::format!("{host}:{}", self.port)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6455_3_urls() {
+        let u = WsUrl::parse("ws://127.0.0.1:9001/runCase?case=1&agent=x").unwrap();
+        assert_eq!(
+            (u.secure, u.host.as_str(), u.port),
+            (false, "127.0.0.1", 9001)
+        );
+        assert_eq!(u.resource, "/runCase?case=1&agent=x");
+        assert_eq!(u.host_header(), "127.0.0.1:9001");
+        let v6 = WsUrl::parse("ws://[::1]:8080").unwrap();
+        assert_eq!((v6.host.as_str(), v6.resource.as_str()), ("::1", "/"));
+        assert_eq!(v6.host_header(), "[::1]:8080");
+        assert_eq!(WsUrl::parse("WS://h?x=1").unwrap().resource, "/?x=1");
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        assert_eq!(WsUrl::parse("http://x/"), Err(UrlError::Scheme));
+        assert_eq!(WsUrl::parse("ws://x/#frag"), Err(UrlError::Fragment));
+        assert_eq!(WsUrl::parse("ws://:80/"), Err(UrlError::Host));
+        assert_eq!(WsUrl::parse("ws://x:0/"), Err(UrlError::Port));
+        assert_eq!(WsUrl::parse("ws://x:99999/"), Err(UrlError::Port));
+        assert_eq!(WsUrl::parse("nourl"), Err(UrlError::Scheme));
+    }
+}

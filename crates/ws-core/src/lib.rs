@@ -1,0 +1,100 @@
+//! # ws-core: a sans-IO WebSocket (RFC 6455) engine
+//!
+//! Bytes in, events out; commands in, bytes out. No sockets, no clock, no random source of its own, no async
+//! runtime: [`Connection`] is a pure state machine for one connection, client or server, covering the
+//! opening handshake, framing, fragmentation, ping/pong, the close handshake and the timers. Runtime adapters
+//! (`ws-tokio`, `ws-smol`, `ws-async-std`, `ws-std`) move its bytes over a socket; any other runtime, or an
+//! embedded target with `alloc`, can do the same.
+//!
+//! ## The run loop
+//!
+//! 1. Create the connection: [`Connection::client`] (queues the upgrade request) or [`Connection::server`].
+//! 2. Loop until [`Connection::is_finished`]:
+//!    - write [`Connection::output`] to the transport and report progress with
+//!      [`Connection::advance_output`]; when [`Connection::poll_shutdown`] says so, shut the write side;
+//!    - drain [`Connection::poll_event`]: on a server, answer [`Event::Request`] with
+//!      [`Connection::accept`] or [`Connection::reject`]; hand messages to the application;
+//!    - when [`Connection::wants_read`], read from the transport and pass the bytes to
+//!      [`Connection::receive`] (or [`Connection::receive_eof`] at end of stream);
+//!    - sleep no later than [`Connection::next_deadline`], then call [`Connection::handle_time`].
+//! 3. Send with [`Connection::send`], [`Connection::send_fragment`], [`Connection::ping`],
+//!    [`Connection::close`] at any time; each queues bytes in the output.
+//!
+//! Pings are answered and close frames echoed by the core itself. A peer fault never returns an error to the
+//! caller: the core queues the close frame (1002, 1007, 1009) or HTTP error (400, 426, 431), emits
+//! [`Event::Failed`] once, and ignores further input.
+//!
+//! ## Example: a client and a server wired together in memory
+//!
+//! ```
+//! use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
+//!
+//! let now = Instant::ZERO;
+//! let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
+//! let mut client = Connection::client(&request, Config::default(), [7; 32], now);
+//! let mut server = Connection::server(Config::default(), now);
+//!
+//! // Move every queued byte from `from` to `to`.
+//! fn pump(from: &mut Connection, to: &mut Connection) {
+//!     let n = from.output().len();
+//!     to.receive(from.output());
+//!     from.advance_output(n);
+//! }
+//!
+//! pump(&mut client, &mut server);
+//! let Some(Event::Request(req)) = server.poll_event() else { panic!("expected the upgrade request") };
+//! assert_eq!(req.path(), "/chat");
+//! server.accept(Accept::new().subprotocol("chat")).unwrap();
+//! assert!(matches!(server.poll_event(), Some(Event::Open(_))));
+//!
+//! pump(&mut server, &mut client);
+//! let Some(Event::Open(opened)) = client.poll_event() else { panic!("expected open") };
+//! assert_eq!(opened.subprotocol.as_deref(), Some("chat"));
+//!
+//! client.send_text("Hello").unwrap();
+//! pump(&mut client, &mut server);
+//! assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
+//!
+//! client.close(ws_core::CloseCode::NORMAL, "bye").unwrap();
+//! pump(&mut client, &mut server); // the server echoes the close and will shut TCP first
+//! assert!(matches!(server.poll_event(), Some(Event::Closed(Some(_)))));
+//! pump(&mut server, &mut client);
+//! assert!(matches!(client.poll_event(), Some(Event::Closed(Some(_)))));
+//! assert!(server.poll_shutdown());
+//! client.receive_eof(); // the server closed TCP
+//! assert!(client.is_finished());
+//! ```
+//!
+//! ## Features
+//! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod close;
+pub mod config;
+mod connection;
+pub mod error;
+pub mod extension;
+pub mod frame;
+pub mod http;
+pub mod mask;
+pub mod message;
+pub mod time;
+pub mod utf8;
+
+pub use close::{CloseCode, CloseFrame};
+pub use config::{Config, Limits, Timeouts};
+pub use connection::{Connection, DataKind, Role, SendOptions, State};
+pub use error::{Error, HandshakeError, Limit, ProtocolError, SendError, Timeout};
+pub use http::client::ClientRequest;
+pub use http::server::{Accept, Request};
+pub use http::{Headers, Response, WsUrl};
+pub use message::{Event, Message, Opened};
+pub use time::Instant;
+pub use utf8::Utf8Bytes;
