@@ -260,6 +260,11 @@ impl Connection {
         self.events.pop_front()
     }
 
+    /// Whether events are waiting in [`Connection::poll_event`] (adapters batch replies while they are).
+    pub fn has_pending_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The bytes waiting to be written, as one contiguous slice. Write some, then call
     /// [`Connection::advance_output`] with how many were written.
     pub fn output(&self) -> &[u8] {

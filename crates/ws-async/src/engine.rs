@@ -1,0 +1,217 @@
+//! The one async run loop: moves bytes between a futures-io transport and a [`ws_core::Connection`], and
+//! sleeps until the core's deadlines. Every method is a poll function over state kept in the struct, so the
+//! futures built on them can be dropped at any await point without losing data.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use ws_core::{CloseFrame, Connection, Event, Response};
+
+use crate::error::Error;
+use crate::timer::{Clock, Timer};
+
+/// Smallest and largest read buffer. The buffer starts small (idle connections stay light) and doubles
+/// while reads fill it.
+const MIN_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
+
+/// How a connection ended, kept until the application has seen it.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    Closed(Option<CloseFrame>),
+    Failed(ws_core::Error),
+    Rejected(Response),
+    Io(io::Error),
+}
+
+/// What [`Engine::poll_event`] produced.
+pub(crate) enum Step {
+    Event(Event),
+    /// The connection is over and the transport may be dropped.
+    Finished,
+}
+
+/// A connection, its transport, and its timer.
+pub(crate) struct Engine<T, R: Timer> {
+    pub(crate) conn: Connection,
+    io: T,
+    timer: R,
+    clock: Clock,
+    read_buf: Vec<u8>,
+    sleep: Option<(ws_core::Instant, Pin<Box<R::Sleep>>)>,
+    shutdown_pending: bool,
+    /// A transport error: nothing more can be written or read.
+    pub(crate) broken: Option<io::Error>,
+    pub(crate) ending: Option<Ending>,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
+    pub(crate) fn new(conn: Connection, io: T, timer: R, clock: Clock) -> Self {
+        Engine {
+            conn,
+            io,
+            timer,
+            clock,
+            read_buf: Vec::new(),
+            sleep: None,
+            shutdown_pending: false,
+            broken: None,
+            ending: None,
+        }
+    }
+
+    /// Writes queued output (and shuts the write side down when the core asks). Ready when all is written.
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = &self.broken {
+            return Poll::Ready(Err(io::Error::new(e.kind(), e.to_string())));
+        }
+        let result = ready!(self.poll_write_inner(cx));
+        if let Err(e) = &result {
+            self.broken = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+        Poll::Ready(result)
+    }
+
+    fn poll_write_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut wrote = false;
+        while !self.conn.output().is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.output()))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_output(n);
+            wrote = true;
+        }
+        if wrote {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        }
+        if self.conn.poll_shutdown() {
+            self.shutdown_pending = true;
+        }
+        if self.shutdown_pending {
+            // Errors here (the peer already gone) do not matter: we are closing anyway.
+            let _ = ready!(Pin::new(&mut self.io).poll_close(cx));
+            self.shutdown_pending = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes until queued output is below the high-water mark (backpressure for sends).
+    pub(crate) fn poll_send_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.conn.is_backpressured() {
+            if let Some(e) = &self.broken {
+                return Poll::Ready(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))));
+            }
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.output()));
+            match n {
+                Ok(0) => self.broken = Some(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.conn.advance_output(n),
+                Err(e) => self.broken = Some(e),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Drives the connection until it has an event, or it is finished. Pending when waiting for the peer.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        loop {
+            self.conn.handle_time(self.clock.now());
+            if let Some(event) = self.conn.poll_event() {
+                return Poll::Ready(Step::Event(event));
+            }
+            if self.broken.is_none() {
+                // A write that cannot finish now must not stop us reading (the peer may be waiting for
+                // us to read before it reads); its waker is registered.
+                let _ = self.poll_write_out(cx);
+            }
+            if self.broken.is_some() {
+                if !self.conn.is_finished() && self.conn.state() != ws_core::State::Closed {
+                    // Let the core record the loss (it emits the terminal event).
+                    self.conn.receive_eof();
+                    continue;
+                }
+                return Poll::Ready(Step::Finished);
+            }
+            if self.conn.is_finished() {
+                return Poll::Ready(Step::Finished);
+            }
+            if self.poll_timer(cx).is_ready() {
+                continue;
+            }
+            if !self.conn.wants_read() {
+                return Poll::Pending;
+            }
+            ready!(self.poll_read(cx));
+        }
+    }
+
+    /// Polls the sleep until the core's next deadline. Ready when it has passed.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.conn.next_deadline() else {
+            self.sleep = None;
+            return Poll::Pending;
+        };
+        if self.sleep.as_ref().is_none_or(|(at, _)| *at != deadline) {
+            let sleep = self.timer.sleep_until(self.clock.to_std(deadline));
+            self.sleep = Some((deadline, Box::pin(sleep)));
+        }
+        let (_, sleep) = self.sleep.as_mut().expect("sleep was just set");
+        ready!(sleep.as_mut().poll(cx));
+        self.sleep = None;
+        Poll::Ready(())
+    }
+
+    /// Reads once and hands the bytes (or the end of stream) to the core.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.read_buf.is_empty() {
+            self.read_buf = vec![0; MIN_READ];
+        }
+        match ready!(Pin::new(&mut self.io).poll_read(cx, &mut self.read_buf)) {
+            Ok(0) => self.conn.receive_eof(),
+            Ok(n) => {
+                self.conn.receive(&self.read_buf[..n]);
+                if n == self.read_buf.len() && n < MAX_READ {
+                    self.read_buf = vec![0; n * 2];
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => self.broken = Some(e),
+        }
+        Poll::Ready(())
+    }
+
+    /// Flushes everything queued.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx)).map_err(Error::Io)?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Records a terminal event.
+    pub(crate) fn record_ending(&mut self, event: Event) {
+        let ending = match event {
+            Event::Closed(frame) => Ending::Closed(frame),
+            Event::Failed(e) => Ending::Failed(e),
+            Event::Rejected(r) => Ending::Rejected(r),
+            _ => return,
+        };
+        self.ending.get_or_insert(ending);
+    }
+
+    /// The transport, mutably.
+    pub(crate) fn transport_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The transport.
+    pub(crate) fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// Consumes the engine, returning the transport.
+    pub(crate) fn into_transport(self) -> T {
+        self.io
+    }
+}

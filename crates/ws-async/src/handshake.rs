@@ -1,0 +1,108 @@
+//! Running the opening handshake on an established transport, for both roles.
+
+use std::future::{Future, poll_fn};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
+
+use crate::client::{ClientBuilder, random_seed};
+use crate::engine::{Engine, Step};
+use crate::error::{Error, Result};
+use crate::timer::{Clock, Timer};
+use crate::websocket::WebSocket;
+
+/// Client: sends the upgrade request over `io` (already connected, TLS already set up) and waits for the
+/// 101. Frames the server sends right after its response are kept for `recv`.
+pub async fn client_handshake<T, R>(io: T, builder: &ClientBuilder, timer: R) -> Result<(WebSocket<T, R>, Opened)>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+{
+    let clock = Clock::start();
+    let conn = Connection::client(builder.request(), builder.core_config().clone(), random_seed(), clock.now());
+    let mut engine = Engine::new(conn, io, timer, clock);
+    loop {
+        match poll_fn(|cx| engine.poll_event(cx)).await {
+            Step::Event(Event::Open(opened)) => return Ok((WebSocket::from_engine(engine), opened)),
+            Step::Event(Event::Rejected(response)) => return Err(Error::Rejected(Box::new(response))),
+            Step::Event(Event::Failed(e)) => return Err(broken_or(&mut engine, e)),
+            Step::Event(_) => {}
+            Step::Finished => return Err(broken_or(&mut engine, ws_core::Error::UnexpectedEof)),
+        }
+    }
+}
+
+/// Server: reads the upgrade request from `io` and accepts it with no subprotocol.
+pub async fn accept<T, R>(io: T, config: Config, timer: R) -> Result<WebSocket<T, R>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+{
+    accept_with(io, config, timer, |_| async { Ok(Accept::new()) }).await
+}
+
+/// Server: reads the upgrade request from `io` and lets `decide` accept it (choosing a subprotocol, adding
+/// headers) or reject it (status, headers, body) before any 101 is written. Bad requests are answered with
+/// 400, 426 or 431 by the core and returned as errors.
+///
+/// ```no_run
+/// # async fn demo<T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin, R: ws_async::Timer>(io: T, timer: R) {
+/// use ws_async::{Accept, Response};
+/// let ws = ws_async::accept_with(io, Default::default(), timer, |req| async move {
+///     match req.origin() {
+///         Some("https://chat.example") if req.offers_subprotocol("chat") => Ok(Accept::new().subprotocol("chat")),
+///         _ => Err(Response::new(403, "origin not allowed")),
+///     }
+/// })
+/// .await;
+/// # }
+/// ```
+pub async fn accept_with<T, R, F, Fut>(io: T, config: Config, timer: R, decide: F) -> Result<WebSocket<T, R>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Accept, Response>>,
+{
+    let clock = Clock::start();
+    let conn = Connection::server(config, clock.now());
+    let mut engine = Engine::new(conn, io, timer, clock);
+    let mut decide = Some(decide);
+    loop {
+        match poll_fn(|cx| engine.poll_event(cx)).await {
+            Step::Event(Event::Request(request)) => {
+                let Some(decide) = decide.take() else { continue };
+                match decide(request).await {
+                    Ok(accept) => engine.conn.accept(accept)?,
+                    Err(response) => engine.conn.reject(response)?,
+                }
+            }
+            Step::Event(Event::Open(_)) => {
+                poll_fn(|cx| engine.poll_flush(cx)).await?;
+                return Ok(WebSocket::from_engine(engine));
+            }
+            Step::Event(Event::Rejected(response)) => {
+                finish(&mut engine).await;
+                return Err(Error::Rejected(Box::new(response)));
+            }
+            Step::Event(Event::Failed(e)) => {
+                finish(&mut engine).await;
+                return Err(broken_or(&mut engine, e));
+            }
+            Step::Event(_) => {}
+            Step::Finished => return Err(broken_or(&mut engine, ws_core::Error::UnexpectedEof)),
+        }
+    }
+}
+
+/// Drives a connection that has ended until its last bytes are written and the transport can close.
+async fn finish<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(engine: &mut Engine<T, R>) {
+    while let Step::Event(_) = poll_fn(|cx| engine.poll_event(cx)).await {}
+}
+
+fn broken_or<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(engine: &mut Engine<T, R>, e: ws_core::Error) -> Error {
+    match engine.broken.take() {
+        Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
+        _ => Error::Protocol(e),
+    }
+}

@@ -1,0 +1,36 @@
+//! The runtime seam: how the engine sleeps until the core's next deadline, and the clock it reads.
+
+use std::future::Future;
+use std::time::Instant as StdInstant;
+
+/// A runtime's timer. Adapters implement it in a few lines (`tokio::time::sleep_until`,
+/// `async_io::Timer::at`).
+pub trait Timer: Clone + Send + Sync + Unpin + 'static {
+    /// The future a sleep returns.
+    type Sleep: Future<Output = ()> + Send;
+    /// A future that completes at `deadline`.
+    fn sleep_until(&self, deadline: StdInstant) -> Self::Sleep;
+}
+
+/// Converts between the process clock and the core's [`ws_core::Instant`] (time since this clock's epoch).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    epoch: StdInstant,
+}
+
+impl Clock {
+    /// A clock whose epoch is now.
+    pub fn start() -> Self {
+        Clock { epoch: StdInstant::now() }
+    }
+
+    /// The current time for the core.
+    pub fn now(&self) -> ws_core::Instant {
+        ws_core::Instant::from_since_epoch(self.epoch.elapsed())
+    }
+
+    /// The process-clock time of a core instant.
+    pub fn to_std(&self, instant: ws_core::Instant) -> StdInstant {
+        self.epoch + instant.since_epoch()
+    }
+}

@@ -1,0 +1,226 @@
+//! The connection type every async adapter hands out: `send`/`recv`/`close`, `Stream` + `Sink`, `split`.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_sink::Sink;
+use ws_core::{CloseCode, CloseFrame, Connection, Event, Message, SendOptions, State};
+
+use crate::engine::{Engine, Ending, Step};
+use crate::error::{Error, Result};
+use crate::split::{Reader, Writer, split};
+use crate::timer::Timer;
+
+/// An open WebSocket connection over transport `T` on a runtime whose timer is `R`.
+///
+/// All methods are cancel-safe: dropping a `recv()` or `send()` future at an await point loses no message
+/// and corrupts no frame (their state lives in the connection, not in the future).
+///
+/// Writes are coalesced: replies queued while more received messages are already waiting are written
+/// together when `recv` would otherwise wait for input; `feed` queues without writing and `flush` writes.
+pub struct WebSocket<T, R: Timer> {
+    pub(crate) engine: Engine<T, R>,
+    done: bool,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
+    pub(crate) fn from_engine(engine: Engine<T, R>) -> Self {
+        WebSocket { engine, done: false }
+    }
+
+    pub(crate) fn from_parts(engine: Engine<T, R>, done: bool) -> Self {
+        WebSocket { engine, done }
+    }
+
+    /// Receives the next message. `None` once the connection has closed cleanly (see
+    /// [`WebSocket::close_frame`] for the peer's code and reason); `Some(Err(_))` once if it failed.
+    /// Pings are answered and closes echoed automatically while waiting.
+    pub async fn recv(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Poll form of [`WebSocket::recv`].
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        poll_recv(&mut self.engine, &mut self.done, cx)
+    }
+
+    /// Sends a message: waits while queued output is above the high-water mark, queues the message, and
+    /// writes it unless more received messages are already waiting (then `recv` writes the batch).
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
+        self.send_with(message.into(), SendOptions::default()).await
+    }
+
+    /// [`WebSocket::send`] with per-message options (e.g. no compression).
+    pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
+        poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
+        self.engine.conn.send_with(&message, options)?;
+        if !self.engine.conn.has_pending_events() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a message without writing it (after waiting for backpressure); `flush` writes.
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
+        poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
+        self.engine.conn.send(&message.into())?;
+        Ok(())
+    }
+
+    /// Sends one fragment of a message sent piece by piece (see [`Connection::send_fragment`]).
+    pub async fn send_fragment(&mut self, kind: ws_core::DataKind, data: &[u8], fin: bool) -> Result<()> {
+        poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
+        self.engine.conn.send_fragment(kind, data, fin)?;
+        self.flush().await
+    }
+
+    /// Sends a ping (payload at most 125 bytes); the pong is consumed by `recv`.
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.engine.conn.ping(payload)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.engine.poll_flush(cx)).await
+    }
+
+    /// Closes: sends a close frame with `code` and `reason`, then keeps reading (discarding messages) until
+    /// the peer's close frame arrives and the transport closes, or the close timeout runs out.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        match self.engine.conn.close(code, reason) {
+            Ok(()) | Err(ws_core::SendError::Closed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        while let Some(item) = self.recv().await {
+            if let Err(e) = item {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The peer's close frame, once the connection closed cleanly.
+    pub fn close_frame(&self) -> Option<&CloseFrame> {
+        match &self.engine.ending {
+            Some(Ending::Closed(frame)) => frame.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.engine.conn.state()
+    }
+
+    /// The negotiated subprotocol.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.engine.conn.subprotocol()
+    }
+
+    /// The negotiated extensions.
+    pub fn extensions(&self) -> Option<&str> {
+        self.engine.conn.extensions()
+    }
+
+    /// The protocol engine (for statistics and advanced use).
+    pub fn connection(&self) -> &Connection {
+        &self.engine.conn
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        self.engine.transport()
+    }
+
+    /// The transport, mutably (do not read or write it directly).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.engine.transport_mut()
+    }
+
+    /// Splits into a reader and a writer that can be used from different tasks. Pongs and close replies stay
+    /// automatic (the reader answers them); `Writer::close` starts the close handshake and the reader sees
+    /// its end. The halves share the connection behind a mutex that is held only for the duration of a
+    /// synchronous poll step, never across an await.
+    pub fn split(self) -> (Reader<T, R>, Writer<T, R>) {
+        split(self)
+    }
+
+    /// Gives back the transport (for example after the close handshake).
+    pub fn into_inner(self) -> T {
+        self.engine.into_transport()
+    }
+}
+
+/// The receive loop shared by [`WebSocket`] and the split reader.
+pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
+    engine: &mut Engine<T, R>,
+    done: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Message>>> {
+    if *done {
+        return Poll::Ready(None);
+    }
+    loop {
+        match ready!(engine.poll_event(cx)) {
+            Step::Event(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
+            Step::Event(event) if event.is_terminal() => engine.record_ending(event),
+            Step::Event(_) => {}
+            Step::Finished => {
+                *done = true;
+                if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) = (&engine.ending, &engine.broken)
+                {
+                    engine.ending = Some(Ending::Io(io::Error::new(e.kind(), e.to_string())));
+                }
+                return Poll::Ready(match &engine.ending {
+                    Some(Ending::Closed(_)) => None,
+                    Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
+                    Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(Box::new(r.clone())))),
+                    Some(Ending::Io(e)) => Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string())))),
+                    None => None,
+                });
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Stream for WebSocket<T, R> {
+    type Item = Result<Message>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for WebSocket<T, R> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().engine.poll_send_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
+        self.get_mut().engine.conn.send(&item).map_err(Error::from)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().engine.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.get_mut();
+        if this.engine.conn.state() == State::Open {
+            let _ = this.engine.conn.close(CloseCode::NORMAL, "");
+        }
+        loop {
+            match ready!(this.poll_recv(cx)) {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Poll::Ready(Err(e)),
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Shared helpers for the behavioural tests: an in-memory client/server pair with a virtual clock, a wire
+//! parser for what a connection wrote, and builders for hand-written frames and requests.
+//!
+//! No sleeping and no threads: bytes move when a test says so, cut into chunks of the sizes it chooses, and
+//! time moves when a test calls `advance`.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Opened, Request, Timeouts};
+
+/// A client and a server wired together in memory.
+pub struct Pair {
+    pub client: Connection,
+    pub server: Connection,
+    /// The virtual clock (both sides see the same time).
+    pub now: Instant,
+    /// Sizes of the pieces bytes are cut into on their way, used in turn (cycled). Empty: whole.
+    pub cuts: Vec<usize>,
+    cut_index: usize,
+    /// Every byte the client wrote (handshake included), in order.
+    pub client_wire: Vec<u8>,
+    /// Every byte the server wrote (handshake included), in order.
+    pub server_wire: Vec<u8>,
+    /// Whether the client / server shut its write side (and the peer was told with `receive_eof`).
+    pub client_shut: bool,
+    pub server_shut: bool,
+}
+
+/// The default request used by [`Pair::new`].
+pub fn default_request() -> ClientRequest {
+    ClientRequest::new("example.com", "/chat")
+}
+
+/// A config with no timers at all.
+pub fn quiet_config() -> Config {
+    Config {
+        timeouts: Timeouts::none(),
+        ..Config::default()
+    }
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub fn ms(m: u64) -> Duration {
+    Duration::from_millis(m)
+}
+
+pub fn at(d: Duration) -> Instant {
+    Instant::ZERO + d
+}
+
+impl Pair {
+    /// A client (which has queued its request) and a server, nothing moved yet, at time zero.
+    pub fn new(request: &ClientRequest, client_config: Config, server_config: Config) -> Pair {
+        Pair {
+            client: Connection::client(request, client_config, [7; 32], Instant::ZERO),
+            server: Connection::server(server_config, Instant::ZERO),
+            now: Instant::ZERO,
+            cuts: Vec::new(),
+            cut_index: 0,
+            client_wire: Vec::new(),
+            server_wire: Vec::new(),
+            client_shut: false,
+            server_shut: false,
+        }
+    }
+
+    /// Runs the opening handshake (the server accepts with `accept`); returns what each side saw.
+    /// Events other than `Request` and `Open` fail the test.
+    pub fn handshake(&mut self, accept: Accept) -> (Request, Opened) {
+        self.c2s();
+        let request = match drain(&mut self.server).as_slice() {
+            [Event::Request(r)] => r.clone(),
+            other => panic!("server expected one Request, got {other:?}"),
+        };
+        self.server.accept(accept).expect("accept");
+        match drain(&mut self.server).as_slice() {
+            [Event::Open(o)] => assert_eq!(o.headers.len(), 0, "server Opened has no headers"),
+            other => panic!("server expected Open, got {other:?}"),
+        }
+        self.s2c();
+        let opened = match drain(&mut self.client).as_slice() {
+            [Event::Open(o)] => o.clone(),
+            other => panic!("client expected Open, got {other:?}"),
+        };
+        (request, opened)
+    }
+
+    /// An open pair with the given configs and no subprotocol.
+    pub fn open_with(client_config: Config, server_config: Config) -> Pair {
+        let mut pair = Pair::new(&default_request(), client_config, server_config);
+        pair.handshake(Accept::new());
+        pair
+    }
+
+    /// An open pair with no timers.
+    pub fn open() -> Pair {
+        Pair::open_with(quiet_config(), quiet_config())
+    }
+
+    /// Cut every transfer into pieces of `n` bytes.
+    pub fn chunked(mut self, n: usize) -> Pair {
+        self.cuts = vec![n.max(1)];
+        self
+    }
+
+    fn next_cut(&mut self) -> usize {
+        if self.cuts.is_empty() {
+            return usize::MAX;
+        }
+        let n = self.cuts[self.cut_index % self.cuts.len()].max(1);
+        self.cut_index += 1;
+        n
+    }
+
+    /// Moves up to `limit` bytes of `from`'s output into `to`, cut per `cuts`. Returns the bytes moved.
+    fn transfer(&mut self, client_to_server: bool, limit: usize) -> usize {
+        let mut moved = 0;
+        loop {
+            let available = if client_to_server {
+                self.client.output().len()
+            } else {
+                self.server.output().len()
+            };
+            if available == 0 || moved >= limit {
+                return moved;
+            }
+            let n = self.next_cut().min(available).min(limit - moved);
+            let (from, to, wire) = if client_to_server {
+                (&mut self.client, &mut self.server, &mut self.client_wire)
+            } else {
+                (&mut self.server, &mut self.client, &mut self.server_wire)
+            };
+            let piece = from.output()[..n].to_vec();
+            from.advance_output(n);
+            wire.extend_from_slice(&piece);
+            to.receive(&piece);
+            moved += n;
+        }
+    }
+
+    /// Moves all the client's output to the server.
+    pub fn c2s(&mut self) -> usize {
+        self.transfer(true, usize::MAX)
+    }
+
+    /// Moves all the server's output to the client.
+    pub fn s2c(&mut self) -> usize {
+        self.transfer(false, usize::MAX)
+    }
+
+    /// Moves at most `limit` bytes of the client's output to the server.
+    pub fn c2s_partial(&mut self, limit: usize) -> usize {
+        self.transfer(true, limit)
+    }
+
+    /// Moves at most `limit` bytes of the server's output to the client.
+    pub fn s2c_partial(&mut self, limit: usize) -> usize {
+        self.transfer(false, limit)
+    }
+
+    /// Moves bytes both ways until neither side has output left.
+    pub fn pump(&mut self) {
+        for _ in 0..1000 {
+            if self.c2s() + self.s2c() == 0 {
+                return;
+            }
+        }
+        panic!("pump did not settle");
+    }
+
+    /// Like [`Pair::pump`], and when a side asks to shut its write side, tells the other with
+    /// `receive_eof` (what TCP would do).
+    pub fn pump_with_eof(&mut self) {
+        for _ in 0..1000 {
+            let mut progress = self.c2s() + self.s2c() > 0;
+            if !self.client_shut && self.client.poll_shutdown() {
+                self.client_shut = true;
+                self.server.receive_eof();
+                progress = true;
+            }
+            if !self.server_shut && self.server.poll_shutdown() {
+                self.server_shut = true;
+                self.client.receive_eof();
+                progress = true;
+            }
+            if !progress {
+                return;
+            }
+        }
+        panic!("pump did not settle");
+    }
+
+    /// Moves the virtual clock forward by `d` and tells both sides.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now + d;
+        self.client.handle_time(self.now);
+        self.server.handle_time(self.now);
+    }
+
+    /// Moves the virtual clock to `t` (not backwards) and tells both sides.
+    pub fn set_time(&mut self, t: Instant) {
+        assert!(t >= self.now, "the test clock never goes back");
+        self.now = t;
+        self.client.handle_time(self.now);
+        self.server.handle_time(self.now);
+    }
+}
+
+/// Every event the connection has queued.
+pub fn drain(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+/// Takes (and marks written) everything the connection has queued to write.
+pub fn take_output(conn: &mut Connection) -> Vec<u8> {
+    let out = conn.output().to_vec();
+    conn.advance_output(out.len());
+    out
+}
+
+/// The messages among `events`.
+pub fn messages(events: &[Event]) -> Vec<ws_core::Message> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts `events` hold exactly one terminal event, and that it is the last; returns it.
+#[track_caller]
+pub fn single_terminal(events: &[Event]) -> &Event {
+    let terminal: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].is_terminal())
+        .collect();
+    assert_eq!(
+        terminal.len(),
+        1,
+        "expected exactly one terminal event in {events:?}"
+    );
+    assert_eq!(
+        terminal[0],
+        events.len() - 1,
+        "the terminal event must be the last: {events:?}"
+    );
+    &events[terminal[0]]
+}
+
+// ----- the wire -----
+
+/// A frame as it appeared on the wire, payload unmasked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireFrame {
+    pub fin: bool,
+    pub rsv: u8,
+    pub opcode: u8,
+    pub masked: bool,
+    pub payload: Vec<u8>,
+}
+
+pub const OP_CONT: u8 = 0x0;
+pub const OP_TEXT: u8 = 0x1;
+pub const OP_BINARY: u8 = 0x2;
+pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
+
+impl WireFrame {
+    pub fn is_control(&self) -> bool {
+        self.opcode >= 0x8
+    }
+
+    /// The close code of a close frame (`None` when its payload is empty).
+    pub fn close_code(&self) -> Option<u16> {
+        assert_eq!(self.opcode, OP_CLOSE, "not a close frame: {self:?}");
+        (self.payload.len() >= 2).then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+    }
+
+    pub fn close_reason(&self) -> &str {
+        std::str::from_utf8(self.payload.get(2..).unwrap_or_default()).expect("UTF-8 reason")
+    }
+}
+
+/// Parses complete frames from `bytes`. Returns the frames and the number of bytes they used (a trailing
+/// incomplete frame is left out). Written independently of the crate's own decoder.
+pub fn parse_frames_prefix(bytes: &[u8]) -> (Vec<WireFrame>, usize) {
+    let mut frames = Vec::new();
+    let mut pos = 0;
+    loop {
+        let rest = &bytes[pos..];
+        if rest.len() < 2 {
+            return (frames, pos);
+        }
+        let b0 = rest[0];
+        let masked = rest[1] & 0x80 != 0;
+        let short = (rest[1] & 0x7f) as usize;
+        let (len, mut at) = match short {
+            126 => {
+                if rest.len() < 4 {
+                    return (frames, pos);
+                }
+                (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4)
+            }
+            127 => {
+                if rest.len() < 10 {
+                    return (frames, pos);
+                }
+                (
+                    u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize,
+                    10,
+                )
+            }
+            n => (n, 2),
+        };
+        let key = if masked {
+            if rest.len() < at + 4 {
+                return (frames, pos);
+            }
+            let k = [rest[at], rest[at + 1], rest[at + 2], rest[at + 3]];
+            at += 4;
+            Some(k)
+        } else {
+            None
+        };
+        if rest.len() < at + len {
+            return (frames, pos);
+        }
+        let mut payload = rest[at..at + len].to_vec();
+        if let Some(k) = key {
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= k[i % 4];
+            }
+        }
+        frames.push(WireFrame {
+            fin: b0 & 0x80 != 0,
+            rsv: b0 & 0x70,
+            opcode: b0 & 0x0f,
+            masked,
+            payload,
+        });
+        pos += at + len;
+    }
+}
+
+/// Parses `bytes`, which must be whole frames.
+#[track_caller]
+pub fn parse_frames(bytes: &[u8]) -> Vec<WireFrame> {
+    let (frames, used) = parse_frames_prefix(bytes);
+    assert_eq!(used, bytes.len(), "trailing bytes that are not a whole frame");
+    frames
+}
+
+/// Splits off an HTTP head (through the blank line). Panics when there is none.
+#[track_caller]
+pub fn split_head(bytes: &[u8]) -> (&str, &[u8]) {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head")
+        + 4;
+    (std::str::from_utf8(&bytes[..end]).unwrap(), &bytes[end..])
+}
+
+/// The status code of an HTTP response head.
+pub fn status_of(head: &str) -> u16 {
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// A header's value in an HTTP head (case-insensitive name).
+pub fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+// ----- hand-written input -----
+
+/// A mask key for hand-written client frames.
+pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A frame header with a declared payload length (the payload is not included).
+pub fn header(b0: u8, len: u64, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    let mut out = vec![b0];
+    if len < 126 {
+        out.push(mask_bit | len as u8);
+    } else if len <= 0xffff {
+        out.push(mask_bit | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(mask_bit | 127);
+        out.extend_from_slice(&len.to_be_bytes());
+    }
+    if let Some(k) = mask {
+        out.extend_from_slice(&k);
+    }
+    out
+}
+
+/// A whole frame with first byte `b0` (FIN, RSV, opcode), masked with `mask` when given.
+pub fn frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = header(b0, payload.len() as u64, mask);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let Some(k) = mask {
+        for (i, b) in out[start..].iter_mut().enumerate() {
+            *b ^= k[i % 4];
+        }
+    }
+    out
+}
+
+/// A frame as the client would send it to the server (masked).
+pub fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    frame(b0, payload, Some(KEY))
+}
+
+/// A frame as the server would send it to the client (unmasked).
+pub fn server_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    frame(b0, payload, None)
+}
+
+/// A close frame payload.
+pub fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+    let mut p = code.to_be_bytes().to_vec();
+    p.extend_from_slice(reason);
+    p
+}
+
+/// The RFC 6455 section 1.3 sample key, and a valid request carrying it.
+pub const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+pub const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A server that has accepted [`REQUEST`]; its events and output are drained.
+pub fn open_server(config: Config) -> Connection {
+    let mut server = Connection::server(config, Instant::ZERO);
+    server.receive(REQUEST.as_bytes());
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(Accept::new()).unwrap();
+    assert!(matches!(server.poll_event(), Some(Event::Open(_))));
+    let (head, rest) = {
+        let out = take_output(&mut server);
+        let (h, r) = split_head(&out);
+        (h.to_string(), r.to_vec())
+    };
+    assert_eq!(status_of(&head), 101);
+    assert!(rest.is_empty());
+    server
+}
+
+/// The 101 response a server owes the request `request_bytes` (found by its Sec-WebSocket-Key).
+pub fn response_101(request_bytes: &[u8], extra: &str) -> String {
+    let (head, _) = split_head(request_bytes);
+    let key = header_of(head, "sec-websocket-key").expect("a key");
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+        ws_core::http::key::accept_key(key.as_bytes())
+    )
+}
+
+/// A client that has received a hand-written 101; its events and output are drained.
+pub fn open_client(config: Config) -> Connection {
+    let mut client = Connection::client(&default_request(), config, [3; 32], Instant::ZERO);
+    let request = take_output(&mut client);
+    client.receive(response_101(&request, "").as_bytes());
+    assert!(matches!(client.poll_event(), Some(Event::Open(_))));
+    assert!(client.output().is_empty());
+    client
+}
