@@ -35,7 +35,7 @@ impl ClientBuilder {
         Ok(ClientBuilder {
             url,
             request,
-            config: Config::default(),
+            config: crate::default_config(),
             connect_timeout: Some(Duration::from_secs(10)),
             #[cfg(feature = "rustls")]
             tls: None,
@@ -114,7 +114,9 @@ impl ClientBuilder {
     /// The TLS configuration for `wss://`: the one set, or the default with webpki roots.
     #[cfg(feature = "rustls")]
     pub fn tls(&self) -> std::sync::Arc<rustls::ClientConfig> {
-        self.tls.clone().unwrap_or_else(crate::tls::default_client_config)
+        self.tls
+            .clone()
+            .unwrap_or_else(crate::tls::default_client_config)
     }
 }
 
@@ -124,7 +126,9 @@ pub fn random_seed() -> [u8; 32] {
     // getrandom fails only when the OS has no entropy source at all; a fixed seed would make masks
     // predictable, so fall back to the clock mixed with a stack address rather than zeros.
     if getrandom::fill(&mut seed).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let mix = t.as_nanos() ^ (&seed as *const _ as usize as u128);
         seed[..16].copy_from_slice(&mix.to_le_bytes());
     }

@@ -46,7 +46,9 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::ConnectTimeout => f.write_str("connect timed out"),
-            Error::Rejected(r) => write!(f, "handshake rejected with HTTP {} {}", r.status, r.reason),
+            Error::Rejected(r) => {
+                write!(f, "handshake rejected with HTTP {} {}", r.status, r.reason)
+            }
             Error::Protocol(e) => write!(f, "connection failed: {e}"),
             Error::Send(e) => write!(f, "{e}"),
         }

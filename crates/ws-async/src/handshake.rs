@@ -13,18 +13,31 @@ use crate::websocket::WebSocket;
 
 /// Client: sends the upgrade request over `io` (already connected, TLS already set up) and waits for the
 /// 101. Frames the server sends right after its response are kept for `recv`.
-pub async fn client_handshake<T, R>(io: T, builder: &ClientBuilder, timer: R) -> Result<(WebSocket<T, R>, Opened)>
+pub async fn client_handshake<T, R>(
+    io: T,
+    builder: &ClientBuilder,
+    timer: R,
+) -> Result<(WebSocket<T, R>, Opened)>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     R: Timer,
 {
     let clock = Clock::start();
-    let conn = Connection::client(builder.request(), builder.core_config().clone(), random_seed(), clock.now());
+    let conn = Connection::client(
+        builder.request(),
+        builder.core_config().clone(),
+        random_seed(),
+        clock.now(),
+    );
     let mut engine = Engine::new(conn, io, timer, clock);
     loop {
         match poll_fn(|cx| engine.poll_event(cx)).await {
-            Step::Event(Event::Open(opened)) => return Ok((WebSocket::from_engine(engine), opened)),
-            Step::Event(Event::Rejected(response)) => return Err(Error::Rejected(Box::new(response))),
+            Step::Event(Event::Open(opened)) => {
+                return Ok((WebSocket::from_engine(engine), opened));
+            }
+            Step::Event(Event::Rejected(response)) => {
+                return Err(Error::Rejected(Box::new(response)));
+            }
             Step::Event(Event::Failed(e)) => return Err(broken_or(&mut engine, e)),
             Step::Event(_) => {}
             Step::Finished => return Err(broken_or(&mut engine, ws_core::Error::UnexpectedEof)),
@@ -57,7 +70,12 @@ where
 /// .await;
 /// # }
 /// ```
-pub async fn accept_with<T, R, F, Fut>(io: T, config: Config, timer: R, decide: F) -> Result<WebSocket<T, R>>
+pub async fn accept_with<T, R, F, Fut>(
+    io: T,
+    config: Config,
+    timer: R,
+    decide: F,
+) -> Result<WebSocket<T, R>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     R: Timer,
@@ -71,7 +89,9 @@ where
     loop {
         match poll_fn(|cx| engine.poll_event(cx)).await {
             Step::Event(Event::Request(request)) => {
-                let Some(decide) = decide.take() else { continue };
+                let Some(decide) = decide.take() else {
+                    continue;
+                };
                 match decide(request).await {
                     Ok(accept) => engine.conn.accept(accept)?,
                     Err(response) => engine.conn.reject(response)?,
@@ -100,7 +120,10 @@ async fn finish<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(engine: &mut Engine
     while let Step::Event(_) = poll_fn(|cx| engine.poll_event(cx)).await {}
 }
 
-fn broken_or<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(engine: &mut Engine<T, R>, e: ws_core::Error) -> Error {
+fn broken_or<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
+    engine: &mut Engine<T, R>,
+    e: ws_core::Error,
+) -> Error {
     match engine.broken.take() {
         Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
         _ => Error::Protocol(e),

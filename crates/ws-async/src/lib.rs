@@ -13,24 +13,43 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "async-io")]
+mod async_io_timer;
 mod client;
+mod connect;
 mod engine;
 mod error;
 mod handshake;
 mod split;
+mod stream;
 mod timer;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod websocket;
 
+#[cfg(feature = "async-io")]
+pub use async_io_timer::{AsyncIoTimer, SleepUntil};
 pub use client::{ClientBuilder, random_seed};
+#[cfg(feature = "rustls")]
+pub use connect::accept_tls;
+pub use connect::connect_with;
 pub use error::{Error, Result};
 pub use handshake::{accept, accept_with, client_handshake};
 pub use split::{Reader, Writer};
+pub use stream::MaybeTlsStream;
 pub use timer::{Clock, Timer};
 pub use websocket::WebSocket;
 
 pub use ws_core::{
-    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request, Response,
-    SendOptions, State, Timeouts, Utf8Bytes,
+    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
+    Response, SendOptions, State, Timeouts, Utf8Bytes,
 };
+
+/// The adapters' default configuration: the core's safe defaults plus permessage-deflate (with the
+/// `deflate` feature, on by default).
+pub fn default_config() -> Config {
+    let config = Config::default();
+    #[cfg(feature = "deflate")]
+    let config = config.with_deflate();
+    config
+}

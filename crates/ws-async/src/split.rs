@@ -62,9 +62,15 @@ struct Half<T, R: Timer> {
 impl<T, R: Timer> Half<T, R> {
     fn lock(&self, cx: &Context<'_>) -> (MutexGuard<'_, Shared<T, R>>, Waker) {
         self.wake.register(self.slot, cx.waker());
-        (self.shared.lock().unwrap_or_else(|e| e.into_inner()), self.waker.clone())
+        (
+            self.shared.lock().unwrap_or_else(|e| e.into_inner()),
+            self.waker.clone(),
+        )
     }
 }
+
+/// Both halves, given back by a failed [`Reader::reunite`].
+pub type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
 
 /// The receiving half: `recv`, `Stream`. It also answers pings and close frames.
 pub struct Reader<T, R: Timer> {
@@ -80,11 +86,24 @@ pub(crate) fn split<T, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>, Writer<T
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let shared = Arc::new(Mutex::new(Shared { engine: ws.engine, done: false }));
+    let shared = Arc::new(Mutex::new(Shared {
+        engine: ws.engine,
+        done: false,
+    }));
     let wake = Arc::new(WakeBoth::default());
     let waker = Waker::from(wake.clone());
-    let reader = Half { shared: shared.clone(), wake: wake.clone(), waker: waker.clone(), slot: 0 };
-    let writer = Half { shared, wake, waker, slot: 1 };
+    let reader = Half {
+        shared: shared.clone(),
+        wake: wake.clone(),
+        waker: waker.clone(),
+        slot: 0,
+    };
+    let writer = Half {
+        shared,
+        wake,
+        waker,
+        slot: 1,
+    };
     (Reader { half: reader }, Writer { half: writer })
 }
 
@@ -98,16 +117,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
         let (mut guard, waker) = self.half.lock(cx);
         let shared = &mut *guard;
-        poll_recv(&mut shared.engine, &mut shared.done, &mut Context::from_waker(&waker))
+        poll_recv(
+            &mut shared.engine,
+            &mut shared.done,
+            &mut Context::from_waker(&waker),
+        )
     }
 
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
-    pub fn reunite(self, writer: Writer<T, R>) -> std::result::Result<WebSocket<T, R>, (Reader<T, R>, Writer<T, R>)> {
+    pub fn reunite(
+        self,
+        writer: Writer<T, R>,
+    ) -> std::result::Result<WebSocket<T, R>, Halves<T, R>> {
         if !Arc::ptr_eq(&self.half.shared, &writer.half.shared) {
             return Err((self, writer));
         }
         drop(writer);
-        let shared = Arc::try_unwrap(self.half.shared).ok().expect("the writer was dropped");
+        let shared = Arc::try_unwrap(self.half.shared)
+            .ok()
+            .expect("the writer was dropped");
         let shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(WebSocket::from_parts(shared.engine, shared.done))
     }
@@ -133,10 +161,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
         poll_fn(|cx| self.poll_send(cx, &message, SendOptions::default())).await
     }
 
-    fn poll_send(&mut self, cx: &mut Context<'_>, message: &Message, options: SendOptions) -> Poll<Result<()>> {
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        message: &Message,
+        options: SendOptions,
+    ) -> Poll<Result<()>> {
         let queued = {
             let (mut guard, waker) = self.half.lock(cx);
-            ready!(guard.engine.poll_send_ready(&mut Context::from_waker(&waker)))?;
+            ready!(
+                guard
+                    .engine
+                    .poll_send_ready(&mut Context::from_waker(&waker))
+            )?;
             guard.engine.conn.send_with(message, options)
         };
         queued?;
@@ -189,7 +226,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for Writer<T, R>
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let (mut guard, waker) = self.half.lock(cx);
-        guard.engine.poll_send_ready(&mut Context::from_waker(&waker))
+        guard
+            .engine
+            .poll_send_ready(&mut Context::from_waker(&waker))
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {

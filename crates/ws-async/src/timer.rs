@@ -21,7 +21,9 @@ pub struct Clock {
 impl Clock {
     /// A clock whose epoch is now.
     pub fn start() -> Self {
-        Clock { epoch: StdInstant::now() }
+        Clock {
+            epoch: StdInstant::now(),
+        }
     }
 
     /// The current time for the core.

@@ -13,7 +13,9 @@ pub fn default_client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             client_config_with_roots(roots)
         })
         .clone()
@@ -48,7 +50,8 @@ pub fn server_config_from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Arc<rustl
     if certs.is_empty() {
         return Err(Error::Tls("no certificate in PEM".into()));
     }
-    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| Error::Tls(format!("bad private key PEM: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key)
+        .map_err(|e| Error::Tls(format!("bad private key PEM: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -61,5 +64,6 @@ pub fn server_config_from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Arc<rustl
 
 /// The TLS server name for a URL host.
 pub fn server_name(host: &str) -> Result<ServerName<'static>> {
-    ServerName::try_from(host.to_string()).map_err(|e| Error::Tls(format!("invalid server name {host:?}: {e}")))
+    ServerName::try_from(host.to_string())
+        .map_err(|e| Error::Tls(format!("invalid server name {host:?}: {e}")))
 }

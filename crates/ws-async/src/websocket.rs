@@ -10,7 +10,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_core::{CloseCode, CloseFrame, Connection, Event, Message, SendOptions, State};
 
-use crate::engine::{Engine, Ending, Step};
+use crate::engine::{Ending, Engine, Step};
 use crate::error::{Error, Result};
 use crate::split::{Reader, Writer, split};
 use crate::timer::Timer;
@@ -29,7 +29,10 @@ pub struct WebSocket<T, R: Timer> {
 
 impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     pub(crate) fn from_engine(engine: Engine<T, R>) -> Self {
-        WebSocket { engine, done: false }
+        WebSocket {
+            engine,
+            done: false,
+        }
     }
 
     pub(crate) fn from_parts(engine: Engine<T, R>, done: bool) -> Self {
@@ -72,7 +75,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     }
 
     /// Sends one fragment of a message sent piece by piece (see [`Connection::send_fragment`]).
-    pub async fn send_fragment(&mut self, kind: ws_core::DataKind, data: &[u8], fin: bool) -> Result<()> {
+    pub async fn send_fragment(
+        &mut self,
+        kind: ws_core::DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
         self.engine.conn.send_fragment(kind, data, fin)?;
         self.flush().await
@@ -97,9 +105,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
             Err(e) => return Err(e.into()),
         }
         while let Some(item) = self.recv().await {
-            if let Err(e) = item {
-                return Err(e);
-            }
+            item?;
         }
         Ok(())
     }
@@ -172,7 +178,8 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
             Step::Event(_) => {}
             Step::Finished => {
                 *done = true;
-                if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) = (&engine.ending, &engine.broken)
+                if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) =
+                    (&engine.ending, &engine.broken)
                 {
                     engine.ending = Some(Ending::Io(io::Error::new(e.kind(), e.to_string())));
                 }
@@ -180,7 +187,9 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
                     Some(Ending::Closed(_)) => None,
                     Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
                     Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(Box::new(r.clone())))),
-                    Some(Ending::Io(e)) => Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string())))),
+                    Some(Ending::Io(e)) => {
+                        Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))))
+                    }
                     None => None,
                 });
             }

@@ -90,6 +90,16 @@ pub struct Config {
     pub extensions: Option<Arc<dyn ExtensionFactory>>,
 }
 
+impl Config {
+    /// This configuration with permessage-deflate (RFC 7692) offered (client) or accepted (server), with
+    /// the default [`crate::deflate::DeflateConfig`].
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self) -> Self {
+        self.extensions = Some(Arc::new(crate::deflate::PerMessageDeflate::default()));
+        self
+    }
+}
+
 impl core::fmt::Debug for Config {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Config")

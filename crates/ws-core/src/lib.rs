@@ -67,6 +67,7 @@
 //!
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
+//! - `deflate`: permessage-deflate (RFC 7692), [`deflate::PerMessageDeflate`]; implies `std`.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -79,6 +80,8 @@ extern crate std;
 pub mod close;
 pub mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod error;
 pub mod extension;
 pub mod frame;

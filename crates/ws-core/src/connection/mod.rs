@@ -250,19 +250,53 @@ impl Connection {
             self.terminate(Event::Rejected(response));
             return;
         }
+        if matches!(self.phase, Phase::Frames) && !self.events.is_empty() && !self.rx.is_empty() {
+            // Parsing paused at an event with frames still buffered (a close frame may be among them):
+            // `poll_event` parses them first, then reports the EOF.
+            return;
+        }
         self.fail(crate::Error::UnexpectedEof);
     }
 
     // ----- outputs -----
 
     /// The next event, if any.
+    ///
+    /// Frames are parsed lazily: [`Connection::receive`] parses until the first event, and each call here
+    /// parses on once the queue is empty. So the application acts on a message (for example answers it)
+    /// before a protocol error in a later frame of the same read fails the connection.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && !self.rx.is_empty() {
+            self.process();
+        }
+        if self.events.is_empty() && self.eof && !self.terminated {
+            self.fail(crate::Error::UnexpectedEof); // deferred by `receive_eof`
+        }
         self.events.pop_front()
     }
 
     /// Whether events are waiting in [`Connection::poll_event`] (adapters batch replies while they are).
     pub fn has_pending_events(&self) -> bool {
-        !self.events.is_empty()
+        !self.events.is_empty() || self.has_complete_frame()
+    }
+
+    /// Whether the receive buffer holds a complete frame (or a bad header) that `poll_event` would act on.
+    fn has_complete_frame(&self) -> bool {
+        if !matches!(self.phase, Phase::Frames) || self.rx.is_empty() {
+            return false;
+        }
+        let (header_len, payload_len, done) = match self.frame {
+            Some(frame) if frame.encoded => {
+                return self.rx.len() >= frame.header.payload_len as usize - frame.done;
+            }
+            Some(frame) => (0, frame.header.payload_len, 0),
+            None => match FrameHeader::decode(&self.rx) {
+                Ok(Some((header, len))) => (len, header.payload_len, 0),
+                Ok(None) => return false,
+                Err(_) => return true,
+            },
+        };
+        (self.rx.len() - done) as u64 >= header_len as u64 + payload_len
     }
 
     /// The bytes waiting to be written, as one contiguous slice. Write some, then call
@@ -347,10 +381,15 @@ impl Connection {
         self.output().len() >= self.config.limits.max_queued_output
     }
 
-    /// Whether the core wants more input: false once the peer's EOF was seen, and while backpressured (so a
-    /// peer that does not read cannot make us queue unbounded pongs).
+    /// Whether the core wants more input. False once the peer's EOF was seen; while backpressured (so a
+    /// peer that does not read cannot make us queue unbounded pongs); while events wait to be polled (they
+    /// are parsed lazily, so input would only pile up); and on a server waiting for `accept`/`reject`.
     pub fn wants_read(&self) -> bool {
-        !(self.eof || self.is_backpressured() || (self.terminated && self.linger_over))
+        !(self.eof
+            || self.is_backpressured()
+            || !self.events.is_empty()
+            || matches!(self.phase, Phase::ServerAwaitDecision(_))
+            || (self.terminated && self.linger_over))
     }
 
     /// The time the caller last passed in.

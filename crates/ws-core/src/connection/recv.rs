@@ -33,7 +33,8 @@ impl Connection {
                 }
             };
             match step {
-                Ok(true) => continue,
+                Ok(true) if self.events.is_empty() => continue,
+                Ok(true) => break,
                 Ok(false) => break,
                 Err(error) => self.fail(error),
             }

@@ -39,6 +39,8 @@ impl Connection {
                 self.want_shutdown = true;
             } else {
                 self.fail(Error::Timeout(Timeout::Close));
+                // `fail` restarts the close timer, but the wait it covers is the one that just ran out.
+                self.close_deadline = None;
             }
         }
     }

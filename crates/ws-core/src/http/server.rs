@@ -218,14 +218,11 @@ pub(crate) fn error_response(error: &Error) -> super::Response {
         _ => (400, "bad request"),
     };
     let mut response = super::Response::new(status, text);
-    match error {
-        Error::Handshake(HandshakeError::UnsupportedVersion) => {
-            response.headers.append("Sec-WebSocket-Version", "13")
-        }
-        Error::Handshake(HandshakeError::NotWebSocketUpgrade) => {
-            response.headers.append("Upgrade", "websocket")
-        }
-        _ => {}
+    if status == 426 {
+        // RFC 7231 section 6.5.15: a 426 names the protocol to upgrade to; RFC 6455 section 4.4: and the
+        // WebSocket versions the server speaks.
+        response.headers.append("Upgrade", "websocket");
+        response.headers.append("Sec-WebSocket-Version", "13");
     }
     response
 }

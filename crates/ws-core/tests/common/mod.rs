@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Opened, Request, Timeouts};
+use ws_core::{
+    Accept, ClientRequest, Config, Connection, Event, Instant, Opened, Request, Timeouts,
+};
 
 /// A client and a server wired together in memory.
 pub struct Pair {
@@ -26,6 +28,9 @@ pub struct Pair {
     /// Whether the client / server shut its write side (and the peer was told with `receive_eof`).
     pub client_shut: bool,
     pub server_shut: bool,
+    /// Events taken from each side as bytes arrive, as a run loop does (see [`Pair::client_events`]).
+    client_events: Vec<Event>,
+    server_events: Vec<Event>,
 }
 
 /// The default request used by [`Pair::new`].
@@ -66,24 +71,38 @@ impl Pair {
             server_wire: Vec::new(),
             client_shut: false,
             server_shut: false,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
         }
+    }
+
+    /// Every event the client has emitted since the last call (in order).
+    pub fn client_events(&mut self) -> Vec<Event> {
+        self.client_events.extend(drain(&mut self.client));
+        std::mem::take(&mut self.client_events)
+    }
+
+    /// Every event the server has emitted since the last call (in order).
+    pub fn server_events(&mut self) -> Vec<Event> {
+        self.server_events.extend(drain(&mut self.server));
+        std::mem::take(&mut self.server_events)
     }
 
     /// Runs the opening handshake (the server accepts with `accept`); returns what each side saw.
     /// Events other than `Request` and `Open` fail the test.
     pub fn handshake(&mut self, accept: Accept) -> (Request, Opened) {
         self.c2s();
-        let request = match drain(&mut self.server).as_slice() {
+        let request = match self.server_events().as_slice() {
             [Event::Request(r)] => r.clone(),
             other => panic!("server expected one Request, got {other:?}"),
         };
         self.server.accept(accept).expect("accept");
-        match drain(&mut self.server).as_slice() {
+        match self.server_events().as_slice() {
             [Event::Open(o)] => assert_eq!(o.headers.len(), 0, "server Opened has no headers"),
             other => panic!("server expected Open, got {other:?}"),
         }
         self.s2c();
-        let opened = match drain(&mut self.client).as_slice() {
+        let opened = match self.client_events().as_slice() {
             [Event::Open(o)] => o.clone(),
             other => panic!("client expected Open, got {other:?}"),
         };
@@ -139,6 +158,14 @@ impl Pair {
             from.advance_output(n);
             wire.extend_from_slice(&piece);
             to.receive(&piece);
+            // Like a run loop, take the events before reading more: the core may parse lazily, one event
+            // at a time, and queue replies (pongs, close echoes) only as it goes.
+            let events = drain(to);
+            if client_to_server {
+                self.server_events.extend(events);
+            } else {
+                self.client_events.extend(events);
+            }
             moved += n;
         }
     }
@@ -353,7 +380,11 @@ pub fn parse_frames_prefix(bytes: &[u8]) -> (Vec<WireFrame>, usize) {
 #[track_caller]
 pub fn parse_frames(bytes: &[u8]) -> Vec<WireFrame> {
     let (frames, used) = parse_frames_prefix(bytes);
-    assert_eq!(used, bytes.len(), "trailing bytes that are not a whole frame");
+    assert_eq!(
+        used,
+        bytes.len(),
+        "trailing bytes that are not a whole frame"
+    );
     frames
 }
 

@@ -1,0 +1,358 @@
+//! The echo load itself: `C` connections, each keeping `K` messages in
+//! flight (send `K`, then one more each time an echo comes back), every echo
+//! checked byte for byte, throughput and latency counted inside a fixed
+//! measurement window that follows a warm-up.
+//!
+//! Everything runs on one thread: [`run`] drives a `LocalSet` with one task
+//! per connection, whose reader and writer halves share plain `Cell`s.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::{self, LocalSet};
+use tokio::time::{self, Instant};
+
+use crate::client::{self, ClientError, Connection};
+use crate::echo_check::{Echo, EchoChecker, EchoError};
+use crate::latency::LatencyRecorder;
+use crate::payload::{MessageKind, MessageRing, mask_for};
+use crate::procfs;
+use crate::report::{ErrorTally, LoadReport};
+use crate::target::Target;
+use crate::wire::{self, OpCode};
+
+/// Spare room the read buffer gets before each read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Frames up to this size are copied into one buffer and written together;
+/// larger ones are written one by one, straight from the ring.
+const BATCH_FRAME_LIMIT: usize = 4096;
+
+/// Parameters of one load run.
+#[derive(Clone, Debug)]
+pub struct LoadConfig {
+    /// The server.
+    pub target: Target,
+    /// Connections to open.
+    pub connections: usize,
+    /// Payload bytes per message.
+    pub size: usize,
+    /// Messages outstanding per connection.
+    pub inflight: usize,
+    /// Text or binary messages.
+    pub kind: MessageKind,
+    /// Time before the window during which echoes are not counted.
+    pub warmup: Duration,
+    /// Length of the measurement window.
+    pub duration: Duration,
+    /// Limit for each connection's TCP connect plus upgrade.
+    pub connect_timeout: Duration,
+    /// Connections being opened at the same time.
+    pub connect_concurrency: usize,
+    /// Time allowed after the window for the outstanding echoes and the close
+    /// handshake.
+    pub close_timeout: Duration,
+    /// The server's PID, to sample its CPU time at the window's edges.
+    pub server_pid: Option<u32>,
+}
+
+/// When echoes count.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    start: Instant,
+    end: Instant,
+}
+
+impl Window {
+    fn contains(&self, t: Instant) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// Counters shared by all connections of a run.
+#[derive(Debug, Default)]
+struct Tally {
+    latency: LatencyRecorder,
+    in_window: u64,
+    total: u64,
+    errors: ErrorTally,
+}
+
+/// State shared by the reader and writer of one connection.
+#[derive(Debug, Default)]
+struct ConnState {
+    /// Send times of the messages whose echoes are outstanding, oldest first.
+    send_times: RefCell<VecDeque<Instant>>,
+    /// Messages the writer may send now.
+    credits: Cell<usize>,
+    /// Ping payloads to answer.
+    pongs: RefCell<Vec<Vec<u8>>>,
+    /// Set once the writer has started sending its close frame (after the
+    /// last echo came back).
+    close_sent: Cell<bool>,
+    /// Wakes the writer when an echo arrives or a pong is due.
+    wake_writer: Notify,
+}
+
+/// Runs the load described by `cfg` and reports on it. Never fails: every
+/// problem is counted in the report's errors.
+pub async fn run(cfg: &LoadConfig) -> LoadReport {
+    LocalSet::new().run_until(run_local(cfg)).await
+}
+
+async fn run_local(cfg: &LoadConfig) -> LoadReport {
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let ring = Arc::new(MessageRing::new(cfg.kind, cfg.size));
+
+    let connections = open_all(cfg, &tally).await;
+    let connections_open = connections.len();
+
+    let start = Instant::now();
+    let window = Window {
+        start: start + cfg.warmup,
+        end: start + cfg.warmup + cfg.duration,
+    };
+    let cpu = task::spawn_local(sample_cpu(window, cfg.server_pid));
+    let drivers: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(id, conn)| {
+            let driver = Driver {
+                id,
+                ring: ring.clone(),
+                window,
+                tally: tally.clone(),
+            };
+            task::spawn_local(driver.run(conn, cfg.inflight, cfg.close_timeout))
+        })
+        .collect();
+    for handle in drivers {
+        if let Err(e) = handle.await {
+            tally.borrow_mut().errors.add(format!("driver task: {e}"));
+        }
+    }
+    let (server_cpu_s, client_cpu_s) = cpu.await.unwrap_or((None, None));
+
+    let tally = tally.take();
+    let secs = cfg.duration.as_secs_f64();
+    LoadReport {
+        url: cfg.target.to_string(),
+        connections: cfg.connections,
+        connections_open,
+        size: cfg.size,
+        inflight: cfg.inflight,
+        kind: cfg.kind,
+        warmup_s: cfg.warmup.as_secs_f64(),
+        duration_s: secs,
+        messages: tally.in_window,
+        msgs_per_sec: tally.in_window as f64 / secs,
+        mib_per_sec: (tally.in_window as f64 * cfg.size as f64) / f64::from(1 << 20) / secs,
+        latency: tally.latency.summary(),
+        total_echoes: tally.total,
+        server_cpu_s,
+        client_cpu_s,
+        errors: tally.errors,
+    }
+}
+
+/// Opens all connections, `connect_concurrency` at a time; failures are
+/// counted as errors and the run goes on with the rest.
+async fn open_all(cfg: &LoadConfig, tally: &RefCell<Tally>) -> Vec<Connection> {
+    let target = Rc::new(cfg.target.clone());
+    let permits = Rc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
+    let handles: Vec<_> = (0..cfg.connections)
+        .map(|id| {
+            let (target, permits) = (target.clone(), permits.clone());
+            let timeout = cfg.connect_timeout;
+            task::spawn_local(async move {
+                let _permit = permits.acquire().await;
+                client::open(&target, id as u64, timeout).await
+            })
+        })
+        .collect();
+    let mut open = Vec::with_capacity(cfg.connections);
+    for (id, handle) in handles.into_iter().enumerate() {
+        match handle.await {
+            Ok(Ok(conn)) => open.push(conn),
+            Ok(Err(e)) => tally
+                .borrow_mut()
+                .errors
+                .add(format!("connection {id}: {e}")),
+            Err(e) => tally
+                .borrow_mut()
+                .errors
+                .add(format!("connection {id}: {e}")),
+        }
+    }
+    open
+}
+
+/// CPU seconds of the server and of this process spent inside `window`.
+async fn sample_cpu(window: Window, server_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
+    let sample = || {
+        (
+            server_pid.and_then(|pid| procfs::cpu_seconds(Some(pid))),
+            procfs::cpu_seconds(None),
+        )
+    };
+    time::sleep_until(window.start).await;
+    let (server_before, client_before) = sample();
+    time::sleep_until(window.end).await;
+    let (server_after, client_after) = sample();
+    let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+    (
+        diff(server_before, server_after),
+        diff(client_before, client_after),
+    )
+}
+
+/// Drives one connection for the whole run.
+struct Driver {
+    id: usize,
+    ring: Arc<MessageRing>,
+    window: Window,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl Driver {
+    async fn run(self, conn: Connection, inflight: usize, close_timeout: Duration) {
+        let Connection { mut stream, frames } = conn;
+        let state = ConnState::default();
+        state.credits.set(inflight);
+        let (reader, writer) = stream.split();
+        let both = async {
+            tokio::try_join!(
+                self.read_echoes(reader, frames, &state),
+                self.write_messages(writer, &state),
+            )
+        };
+        let outcome = time::timeout_at(self.window.end + close_timeout, both).await;
+        let error = match outcome {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => e,
+            Err(_) => ClientError::Timeout("outstanding echoes and close handshake"),
+        };
+        self.tally
+            .borrow_mut()
+            .errors
+            .add(format!("connection {}: {error}", self.id));
+    }
+
+    /// Sends messages as credits allow until the window ends, waits for the
+    /// outstanding echoes, then sends a close frame.
+    async fn write_messages(
+        &self,
+        mut writer: WriteHalf<'_>,
+        state: &ConnState,
+    ) -> Result<(), ClientError> {
+        let mut slot = 0;
+        let mut batch = Vec::new();
+        loop {
+            for payload in state.pongs.take() {
+                let mut pong = Vec::with_capacity(payload.len() + 6);
+                wire::encode_client_frame(OpCode::Pong, &payload, mask_for(slot), &mut pong);
+                writer.write_all(&pong).await?;
+            }
+            let n = state.credits.replace(0);
+            if n == 0 {
+                let woken = time::timeout_at(self.window.end, state.wake_writer.notified());
+                if woken.await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            if Instant::now() >= self.window.end {
+                break;
+            }
+            if self.ring.size() <= BATCH_FRAME_LIMIT {
+                batch.clear();
+                for _ in 0..n {
+                    batch.extend_from_slice(self.ring.frame(slot));
+                    slot += 1;
+                }
+                let now = Instant::now();
+                state.send_times.borrow_mut().extend((0..n).map(|_| now));
+                writer.write_all(&batch).await?;
+            } else {
+                for _ in 0..n {
+                    state.send_times.borrow_mut().push_back(Instant::now());
+                    writer.write_all(self.ring.frame(slot)).await?;
+                    slot += 1;
+                }
+            }
+        }
+        // Close only once every echo is back: some servers drop messages
+        // still queued when the close frame arrives.
+        while !state.send_times.borrow().is_empty() {
+            state.wake_writer.notified().await;
+        }
+        state.close_sent.set(true);
+        writer
+            .write_all(&wire::client_close_frame(1000, mask_for(slot)))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads and checks echoes until the server answers the close frame.
+    async fn read_echoes(
+        &self,
+        mut reader: ReadHalf<'_>,
+        mut frames: wire::FrameBuffer,
+        state: &ConnState,
+    ) -> Result<(), ClientError> {
+        let mut checker = EchoChecker::new(self.ring.clone(), 0);
+        loop {
+            while let Some(frame) = frames.next_frame().map_err(EchoError::from)? {
+                match checker.check(frame)? {
+                    Echo::Complete => self.on_echo(state)?,
+                    Echo::Fragment | Echo::Pong => {}
+                    Echo::Ping(payload) => {
+                        state.pongs.borrow_mut().push(payload);
+                        state.wake_writer.notify_one();
+                    }
+                    Echo::Close(code) if !state.close_sent.get() => {
+                        return Err(ClientError::UnexpectedClose(code));
+                    }
+                    Echo::Close(_) => {
+                        let missing = state.send_times.borrow().len();
+                        return match missing {
+                            0 => Ok(()),
+                            n => Err(ClientError::MissingEchoes(n)),
+                        };
+                    }
+                }
+            }
+            frames.reserve_for_next_read(READ_CHUNK);
+            if reader.read_buf(frames.buf_mut()).await? == 0 {
+                return Err(ClientError::Eof);
+            }
+        }
+    }
+
+    /// Accounts for one verified echo and lets the writer send another.
+    fn on_echo(&self, state: &ConnState) -> Result<(), ClientError> {
+        let now = Instant::now();
+        let sent = state
+            .send_times
+            .borrow_mut()
+            .pop_front()
+            .ok_or(ClientError::UnsolicitedEcho)?;
+        let mut tally = self.tally.borrow_mut();
+        tally.total += 1;
+        if self.window.contains(now) {
+            tally.in_window += 1;
+            tally.latency.record(now - sent);
+        }
+        if now < self.window.end {
+            state.credits.set(state.credits.get() + 1);
+        }
+        state.wake_writer.notify_one();
+        Ok(())
+    }
+}

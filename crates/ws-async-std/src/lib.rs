@@ -1,0 +1,115 @@
+//! # ws-async-std: WebSockets on async-std
+//!
+//! A thin shim (async-std is discontinued upstream): async-std sockets, async-io timers (async-std's own
+//! reactor), rustls for `wss://`, over [`ws_async`] and the sans-IO `ws-core`. The API has the same shape as
+//! `ws-tokio`, `ws-smol` and (blocking) `ws-std`.
+//!
+//! ```no_run
+//! # fn main() -> ws_async_std::Result<()> {
+//! async_std::task::block_on(async {
+//!     let (mut ws, _opened) = ws_async_std::connect("ws://127.0.0.1:9001/").await?;
+//!     ws.send("hello").await?;
+//!     ws.close(ws_async_std::CloseCode::NORMAL, "bye").await
+//! })
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_std::net::{TcpStream, ToSocketAddrs};
+
+pub use ws_async::AsyncIoTimer;
+pub use ws_async::{
+    Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
+    Request, Response, Result, SendOptions, State, Timeouts, Utf8Bytes, default_config, tls,
+};
+
+/// The transport of every connection this crate makes: TCP, or TCP inside TLS.
+pub type Stream = ws_async::MaybeTlsStream<TcpStream>;
+
+/// A WebSocket connection on async-std.
+pub type WebSocket<S = Stream> = ws_async::WebSocket<S, AsyncIoTimer>;
+/// The receiving half of [`WebSocket::split`].
+pub type Reader<S = Stream> = ws_async::Reader<S, AsyncIoTimer>;
+/// The sending half of [`WebSocket::split`].
+pub type Writer<S = Stream> = ws_async::Writer<S, AsyncIoTimer>;
+
+/// Connects to a `ws://` or `wss://` URL with default settings.
+pub async fn connect(url: &str) -> Result<(WebSocket, Opened)> {
+    connect_with(&ClientBuilder::new(url)?).await
+}
+
+/// Connects with a [`ClientBuilder`] (subprotocols, Origin, headers, limits, timeouts, TLS).
+pub async fn connect_with(builder: &ClientBuilder) -> Result<(WebSocket, Opened)> {
+    let resolve = |host: String, port: u16| async move {
+        Ok((host.as_str(), port).to_socket_addrs().await?.collect())
+    };
+    let connect = |addr: SocketAddr| async move {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        Ok(tcp)
+    };
+    ws_async::connect_with(builder, AsyncIoTimer, resolve, connect).await
+}
+
+/// Accepts a WebSocket on an accepted TCP stream, with no subprotocol.
+pub async fn accept(stream: TcpStream, config: Config) -> Result<WebSocket> {
+    accept_with(stream, config, |_| async { Ok(Accept::new()) }).await
+}
+
+/// Accepts a WebSocket, letting `decide` look at the request and accept or reject it before any 101.
+pub async fn accept_with<F, Fut>(stream: TcpStream, config: Config, decide: F) -> Result<WebSocket>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = std::result::Result<Accept, Response>>,
+{
+    stream.set_nodelay(true)?;
+    ws_async::accept_with(
+        ws_async::MaybeTlsStream::Plain(stream),
+        config,
+        AsyncIoTimer,
+        decide,
+    )
+    .await
+}
+
+/// Accepts a `wss://` WebSocket: the TLS handshake with `tls`, then as [`accept_with`].
+pub async fn accept_tls<F, Fut>(
+    stream: TcpStream,
+    tls: Arc<rustls::ServerConfig>,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = std::result::Result<Accept, Response>>,
+{
+    stream.set_nodelay(true)?;
+    ws_async::accept_tls(stream, tls, config, AsyncIoTimer, decide).await
+}
+
+/// Accepts connections on `listener` forever, running `handler` in its own task for each WebSocket.
+pub async fn serve<H, Fut>(
+    listener: async_std::net::TcpListener,
+    config: Config,
+    handler: H,
+) -> std::io::Result<()>
+where
+    H: Fn(WebSocket) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let (config, handler) = (config.clone(), handler.clone());
+        async_std::task::spawn(async move {
+            if let Ok(ws) = accept(stream, config).await {
+                handler(ws).await;
+            }
+        });
+    }
+}

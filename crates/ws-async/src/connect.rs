@@ -1,0 +1,125 @@
+//! Client connect and TLS server accept, generic over the runtime's socket and resolver: each runtime
+//! crate passes its own `resolve` and `connect` functions and gets the same behaviour and errors.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Instant as StdInstant;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use ws_core::{Accept, Config, Opened, Request, Response};
+
+use crate::client::ClientBuilder;
+use crate::error::{Error, Result};
+use crate::handshake::{accept_with, client_handshake};
+use crate::stream::MaybeTlsStream;
+use crate::timer::Timer;
+use crate::websocket::WebSocket;
+
+/// Connects to the builder's URL: resolves the host, connects TCP (trying each address), sets up TLS for
+/// `wss://`, all within the connect timeout, then runs the handshake.
+pub async fn connect_with<S, R, Res, ResFut, Con, ConFut>(
+    builder: &ClientBuilder,
+    timer: R,
+    resolve: Res,
+    connect: Con,
+) -> Result<(WebSocket<MaybeTlsStream<S>, R>, Opened)>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    R: Timer,
+    Res: FnOnce(String, u16) -> ResFut,
+    ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
+    Con: Fn(SocketAddr) -> ConFut,
+    ConFut: Future<Output = io::Result<S>>,
+{
+    let url = builder.url().clone();
+    let setup = async {
+        let addrs = resolve(url.host.clone(), url.port)
+            .await
+            .map_err(Error::Dns)?;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+        let mut tcp = None;
+        for addr in addrs {
+            match connect(addr).await {
+                Ok(stream) => {
+                    tcp = Some(stream);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let tcp = tcp.ok_or(Error::Io(last))?;
+        if !url.secure {
+            return Ok::<_, Error>(MaybeTlsStream::Plain(tcp));
+        }
+        #[cfg(feature = "rustls")]
+        {
+            let connector = futures_rustls::TlsConnector::from(builder.tls());
+            let name = crate::tls::server_name(&url.host)?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            Ok(MaybeTlsStream::Tls(Box::new(
+                futures_rustls::TlsStream::Client(tls),
+            )))
+        }
+        #[cfg(not(feature = "rustls"))]
+        Err(Error::Tls("wss:// needs the `rustls` feature".into()))
+    };
+    let stream = match builder.get_connect_timeout() {
+        Some(limit) => within(&timer, StdInstant::now() + limit, setup)
+            .await
+            .ok_or(Error::ConnectTimeout)??,
+        None => setup.await?,
+    };
+    client_handshake(stream, builder, timer).await
+}
+
+/// Server: runs the TLS handshake on `stream` with `tls`, then the WebSocket handshake (see
+/// [`accept_with`]). The TLS handshake is bounded by the core's handshake timeout.
+#[cfg(feature = "rustls")]
+pub async fn accept_tls<S, R, F, Fut>(
+    stream: S,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    config: Config,
+    timer: R,
+    decide: F,
+) -> Result<WebSocket<MaybeTlsStream<S>, R>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Accept, Response>>,
+{
+    let acceptor = futures_rustls::TlsAcceptor::from(tls);
+    let handshake = acceptor.accept(stream);
+    let tls_stream = match config.timeouts.handshake {
+        Some(limit) => within(&timer, StdInstant::now() + limit, handshake)
+            .await
+            .ok_or(Error::ConnectTimeout)?,
+        None => handshake.await,
+    }
+    .map_err(|e| Error::Tls(e.to_string()))?;
+    let stream = MaybeTlsStream::Tls(Box::new(futures_rustls::TlsStream::Server(tls_stream)));
+    accept_with(stream, config, timer, decide).await
+}
+
+/// Runs `work` until `deadline`; `None` if the deadline came first.
+async fn within<R: Timer, F: Future>(
+    timer: &R,
+    deadline: StdInstant,
+    work: F,
+) -> Option<F::Output> {
+    let mut work = pin!(work);
+    let mut sleep = pin!(timer.sleep_until(deadline));
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        sleep.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}

@@ -1,0 +1,76 @@
+//! A transport that is plain TCP or TLS (rustls), the same type for `ws://` and `wss://`.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A plain stream, or the same stream inside TLS.
+pub enum MaybeTlsStream<S> {
+    /// `ws://`.
+    Plain(S),
+    /// `wss://` (client or server side).
+    #[cfg(feature = "rustls")]
+    Tls(Box<futures_rustls::TlsStream<S>>),
+}
+
+impl<S> MaybeTlsStream<S> {
+    /// Whether this is TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, MaybeTlsStream::Plain(_))
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        match self {
+            MaybeTlsStream::Plain(s) => s,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(t) => t.get_ref().0,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_close(cx),
+        }
+    }
+}

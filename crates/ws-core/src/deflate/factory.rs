@@ -1,0 +1,132 @@
+//! permessage-deflate on the core's extension seam: an [`ExtensionFactory`] that negotiates, and the
+//! active [`Extension`] that compresses and inflates messages.
+
+use std::vec;
+#[allow(unused_imports)]
+use std::{
+    borrow::ToOwned,
+    boxed::Box,
+    string::{String, ToString},
+    vec::Vec,
+};
+
+use bytes::BytesMut;
+
+use super::{
+    Compressor, Decompressor, DeflateConfig, InflateError, Negotiated,
+    client_handle_response_header,
+};
+use crate::extension::{DecodeError, Extension, ExtensionFactory};
+use crate::frame::RSV1;
+
+/// permessage-deflate for [`crate::Config::extensions`].
+///
+/// A client offers each configuration in order (most preferred first); a server accepts the first client
+/// offer it can honour under its first configuration, and declines otherwise.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
+/// let config = ws_core::Config {
+///     extensions: Some(Arc::new(PerMessageDeflate::new(DeflateConfig::default()))),
+///     ..Default::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug)]
+pub struct PerMessageDeflate {
+    configs: Vec<DeflateConfig>,
+}
+
+impl PerMessageDeflate {
+    /// One configuration.
+    pub fn new(config: DeflateConfig) -> Self {
+        PerMessageDeflate {
+            configs: vec![config],
+        }
+    }
+
+    /// Several client offers in preference order (a server uses the first).
+    pub fn with_offers(configs: Vec<DeflateConfig>) -> Self {
+        let configs = if configs.is_empty() {
+            vec![DeflateConfig::default()]
+        } else {
+            configs
+        };
+        PerMessageDeflate { configs }
+    }
+}
+
+impl Default for PerMessageDeflate {
+    fn default() -> Self {
+        PerMessageDeflate::new(DeflateConfig::default())
+    }
+}
+
+impl ExtensionFactory for PerMessageDeflate {
+    fn name(&self) -> &str {
+        super::EXTENSION_NAME
+    }
+
+    fn client_offer(&self) -> String {
+        super::client_offers(&self.configs)
+    }
+
+    fn client_accept(&self, response: &[&[u8]]) -> Result<Option<Box<dyn Extension>>, ()> {
+        match client_handle_response_header(&self.configs, response.iter().copied()) {
+            Ok(Some((_, negotiated))) => Ok(Some(Box::new(Deflate::new(&negotiated, false)))),
+            Ok(None) => Ok(None),
+            Err(_) => Err(()),
+        }
+    }
+
+    fn server_accept(&self, offers: &[&[u8]]) -> Option<(String, Box<dyn Extension>)> {
+        let offers = super::parse_extensions(offers.iter().copied()).ok()?;
+        let (header, negotiated) = super::server_negotiate(&self.configs[0], &offers)?;
+        Some((header, Box::new(Deflate::new(&negotiated, true))))
+    }
+}
+
+/// The active extension on one connection.
+struct Deflate {
+    compressor: Compressor,
+    decompressor: Decompressor,
+}
+
+impl Deflate {
+    fn new(negotiated: &Negotiated, is_server: bool) -> Self {
+        Deflate {
+            compressor: negotiated.compressor(is_server),
+            decompressor: negotiated.decompressor(is_server),
+        }
+    }
+}
+
+impl Extension for Deflate {
+    fn rsv_bits(&self) -> u8 {
+        RSV1
+    }
+
+    fn should_encode(&self, len: Option<usize>) -> bool {
+        len.is_none_or(|n| self.compressor.should_compress(n))
+    }
+
+    fn encode(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
+        self.compressor.compress(input, fin, out);
+    }
+
+    fn decode(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        max_len: usize,
+    ) -> Result<(), DecodeError> {
+        self.decompressor
+            .decompress(input, fin, out, max_len)
+            .map_err(|e| match e {
+                InflateError::TooBig => DecodeError::TooBig,
+                _ => DecodeError::Invalid,
+            })
+    }
+}

@@ -1,0 +1,89 @@
+//! Shared pieces of the adapters' examples and tests, written once for every async runtime: command-line
+//! arguments, the echo loop, and the Autobahn TestSuite client protocol.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::future::Future;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use ws_async::{Config, Limits, Message, Timer, WebSocket};
+
+/// The value after `--name` on the command line, if present.
+pub fn arg(name: &str) -> Option<String> {
+    let flag = format!("--{name}");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == flag {
+            return args.next();
+        }
+        if let Some(v) = a.strip_prefix(&format!("{flag}=")) {
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+/// `--port N` (default `default`).
+pub fn port_arg(default: u16) -> u16 {
+    arg("port").and_then(|p| p.parse().ok()).unwrap_or(default)
+}
+
+/// The configuration of the echo servers: default timeouts, and limits large enough for the Autobahn
+/// suite (16 MiB messages) and the benchmarks.
+pub fn echo_config() -> Config {
+    Config {
+        limits: Limits {
+            max_message_size: 64 << 20,
+            max_frame_size: 64 << 20,
+            ..Limits::default()
+        },
+        ..ws_async::default_config()
+    }
+}
+
+/// Echoes every message back as the same type until the connection ends.
+pub async fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(mut ws: WebSocket<T, R>) {
+    while let Some(Ok(message)) = ws.recv().await {
+        if ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs the Autobahn TestSuite client protocol against `base` (e.g. `ws://127.0.0.1:9001`): reads the case
+/// count, echoes every case, then asks the fuzzing server to write its reports. `connect` opens one
+/// connection to a URL.
+pub async fn autobahn_client<C, Fut, T, R>(
+    base: &str,
+    agent: &str,
+    connect: C,
+) -> Result<usize, ws_async::Error>
+where
+    C: Fn(String) -> Fut,
+    Fut: Future<Output = Result<WebSocket<T, R>, ws_async::Error>>,
+    T: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+{
+    let mut ws = connect(format!("{base}/getCaseCount")).await?;
+    let count = match ws.recv().await {
+        Some(Ok(Message::Text(t))) => t.trim().parse::<usize>().unwrap_or(0),
+        _ => 0,
+    };
+    let _ = ws.close(ws_async::CloseCode::NORMAL, "").await;
+    for case in 1..=count {
+        if let Ok(ws) = connect(format!("{base}/runCase?case={case}&agent={agent}")).await {
+            echo(ws).await;
+        }
+    }
+    let mut ws = connect(format!("{base}/updateReports?agent={agent}")).await?;
+    let _ = ws.close(ws_async::CloseCode::NORMAL, "").await;
+    Ok(count)
+}
+
+/// The client configuration for the Autobahn runs: no keepalive, large limits.
+pub fn autobahn_client_config() -> Config {
+    let mut config = echo_config();
+    config.timeouts.keepalive_interval = None;
+    config
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: formatting, lints, unit/integration/doc tests, docs, the no_std build of
+# ws-core, the dependency check of the core, and the Autobahn conformance suite on every adapter in both
+# roles. Installs what it needs itself (kosoku in a venv under target/). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (-D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "ws-core builds as no_std + alloc, and without runtime dependencies"
+cargo build -p ws-core --no-default-features
+if cargo tree -p ws-core -e normal --prefix none | grep -E '^(tokio|futures|async-std|smol|async-io) ' ; then
+  echo "ws-core must not depend on a runtime" >&2
+  exit 1
+fi
+
+step "docs (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+step "tests"
+cargo test --workspace
+
+step "Autobahn conformance (kosoku), every adapter, both roles"
+python3 tests/autobahn/driver.py --parallelism 4 --readme README.md
