@@ -46,6 +46,8 @@ pub(crate) struct Engine<T, R: Timer> {
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
     pub(crate) ending: Option<Ending>,
+    /// The server's shutdown switch, when the connection was given one.
+    pub(crate) shutdown: Option<crate::shutdown::Guard>,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
@@ -60,6 +62,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             shutdown_pending: false,
             broken: None,
             ending: None,
+            shutdown: None,
         }
     }
 
@@ -105,11 +108,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             if let Some(e) = &self.broken {
                 return Poll::Ready(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))));
             }
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.output()));
-            match n {
-                Ok(0) => self.broken = Some(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.conn.advance_output(n),
-                Err(e) => self.broken = Some(e),
+            match Pin::new(&mut self.io).poll_write(cx, self.conn.output()) {
+                Poll::Ready(Ok(0)) => self.broken = Some(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => self.conn.advance_output(n),
+                Poll::Ready(Err(e)) => self.broken = Some(e),
+                // The peer may itself be blocked sending to us: keep reading (up to the next event) so
+                // neither side waits on the other forever.
+                Poll::Pending if self.conn.wants_read_while_sending() => ready!(self.poll_read(cx)),
+                Poll::Pending => return Poll::Pending,
             }
         }
         Poll::Ready(Ok(()))

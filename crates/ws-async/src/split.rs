@@ -124,6 +124,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
         )
     }
 
+    /// The connection's state.
+    pub fn state(&self) -> ws_core::State {
+        self.half
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .engine
+            .conn
+            .state()
+    }
+
+    /// The peer's close frame, once the connection closed cleanly.
+    pub fn close_frame(&self) -> Option<ws_core::CloseFrame> {
+        let shared = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
+        match &shared.engine.ending {
+            Some(crate::engine::Ending::Closed(frame)) => frame.clone(),
+            _ => None,
+        }
+    }
+
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
     pub fn reunite(
         self,
@@ -198,6 +218,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
             guard.engine.conn.ping(payload)?;
         }
         self.flush().await
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> ws_core::State {
+        self.half
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .engine
+            .conn
+            .state()
     }
 
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer

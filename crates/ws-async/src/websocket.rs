@@ -156,6 +156,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
         split(self)
     }
 
+    /// Ties this connection to a server's [`crate::Shutdown`] switch: when it is triggered, `recv` starts
+    /// the close handshake with 1001, and [`crate::Shutdown::idle`] waits for this connection to end.
+    pub fn with_shutdown(self, shutdown: &crate::Shutdown) -> Self {
+        self.with_guard(shutdown.enter())
+    }
+
+    pub(crate) fn with_guard(mut self, guard: crate::shutdown::Guard) -> Self {
+        self.engine.shutdown = Some(guard);
+        self
+    }
+
     /// Gives back the transport (for example after the close handshake).
     pub fn into_inner(self) -> T {
         self.engine.into_transport()
@@ -170,6 +181,17 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
 ) -> Poll<Option<Result<Message>>> {
     if *done {
         return Poll::Ready(None);
+    }
+    if let Some(guard) = &engine.shutdown {
+        if guard.shutdown.is_triggered() {
+            if engine.conn.state() == State::Open {
+                let _ = engine
+                    .conn
+                    .close(CloseCode::GOING_AWAY, "server shutting down");
+            }
+        } else {
+            guard.shutdown.register(cx.waker());
+        }
     }
     loop {
         match ready!(engine.poll_event(cx)) {

@@ -29,7 +29,8 @@ use async_net::TcpStream;
 pub use ws_async::AsyncIoTimer;
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
-    Request, Response, Result, SendOptions, State, Timeouts, Utf8Bytes, default_config, tls,
+    Request, Response, Result, SendOptions, Shutdown, State, Timeouts, Utf8Bytes, default_config,
+    tls,
 };
 
 /// The transport of every connection this crate makes: TCP, or TCP inside TLS.
@@ -95,25 +96,57 @@ where
     ws_async::accept_tls(stream, tls, config, AsyncIoTimer, decide).await
 }
 
-/// Accepts connections on `listener` forever, running `handler` in its own detached smol task for each
-/// WebSocket. Handshake failures are answered by the core (400/426/431) and skipped.
+/// Accepts connections on `listener` forever, running `handler` in its own task for each WebSocket.
+/// Handshake failures are answered by the core (400/426/431) and skipped.
 pub async fn serve<H, Fut>(
     listener: async_net::TcpListener,
     config: Config,
     handler: H,
 ) -> std::io::Result<()>
 where
-    H: Fn(WebSocket) -> Fut + Clone + Send + 'static,
+    H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    loop {
+    serve_until(
+        listener,
+        config,
+        Shutdown::new(),
+        std::time::Duration::ZERO,
+        handler,
+    )
+    .await
+}
+
+/// Like [`serve`], until `shutdown` is triggered: then stops accepting, closes every connection with 1001
+/// ("going away") and waits up to `grace` for them to end.
+pub async fn serve_until<H, Fut>(
+    listener: async_net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+    grace: std::time::Duration,
+    handler: H,
+) -> std::io::Result<()>
+where
+    H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = &listener;
+    let accept_tcp = move || async move {
         let (stream, _) = listener.accept().await?;
-        let (config, handler) = (config.clone(), handler.clone());
-        smol::spawn(async move {
-            if let Ok(ws) = accept(stream, config).await {
-                handler(ws).await;
-            }
-        })
-        .detach();
-    }
+        stream.set_nodelay(true)?;
+        Ok(ws_async::MaybeTlsStream::Plain(stream))
+    };
+    let spawn = |fut| {
+        smol::spawn(fut).detach();
+    };
+    ws_async::serve_until(
+        accept_tcp,
+        spawn,
+        config,
+        AsyncIoTimer,
+        shutdown,
+        grace,
+        handler,
+    )
+    .await
 }

@@ -45,7 +45,8 @@ use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
-    Request, Response, Result, SendOptions, State, Timeouts, Utf8Bytes, default_config, tls,
+    Request, Response, Result, SendOptions, Shutdown, State, Timeouts, Utf8Bytes, default_config,
+    tls,
 };
 
 /// The transport of every connection this crate makes: TCP, or TCP inside TLS.
@@ -127,16 +128,43 @@ pub async fn serve<H, Fut>(
     handler: H,
 ) -> std::io::Result<()>
 where
-    H: Fn(WebSocket) -> Fut + Clone + Send + 'static,
+    H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    loop {
+    serve_until(
+        listener,
+        config,
+        Shutdown::new(),
+        std::time::Duration::ZERO,
+        handler,
+    )
+    .await
+}
+
+/// Like [`serve`], until `shutdown` is triggered: then stops accepting, closes every connection with 1001
+/// ("going away") and waits up to `grace` for them to end.
+pub async fn serve_until<H, Fut>(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+    grace: std::time::Duration,
+    handler: H,
+) -> std::io::Result<()>
+where
+    H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = &listener;
+    let accept_tcp = move || async move {
         let (stream, _) = listener.accept().await?;
-        let (config, handler) = (config.clone(), handler.clone());
-        tokio::spawn(async move {
-            if let Ok(ws) = accept(stream, config).await {
-                handler(ws).await;
-            }
-        });
-    }
+        stream.set_nodelay(true)?;
+        Ok(ws_async::MaybeTlsStream::Plain(stream.compat()))
+    };
+    let spawn = |fut| {
+        tokio::spawn(fut);
+    };
+    ws_async::serve_until(
+        accept_tcp, spawn, config, TokioTimer, shutdown, grace, handler,
+    )
+    .await
 }

@@ -240,6 +240,8 @@ impl Connection {
     pub fn receive_eof(&mut self) {
         self.eof = true;
         if self.terminated {
+            // The peer closed its side after the close handshake: close ours too.
+            self.want_shutdown = true;
             return;
         }
         if let Phase::ClientRejectedBody { response, .. } = &mut self.phase {
@@ -390,6 +392,16 @@ impl Connection {
             || !self.events.is_empty()
             || matches!(self.phase, Phase::ServerAwaitDecision(_))
             || (self.terminated && self.linger_over))
+    }
+
+    /// Whether reading may go on while a send waits for backpressure to clear: true unless the peer's EOF
+    /// was seen or events wait to be polled. Reading then parses at most up to the next event, so a peer
+    /// cannot grow our output with pings, and two peers that both send more than the socket buffers hold do
+    /// not wait on each other forever.
+    pub fn wants_read_while_sending(&self) -> bool {
+        !(self.eof
+            || !self.events.is_empty()
+            || matches!(self.phase, Phase::ServerAwaitDecision(_) | Phase::Done))
     }
 
     /// The time the caller last passed in.

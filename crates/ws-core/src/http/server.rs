@@ -54,6 +54,59 @@ impl Request {
     pub fn offers_subprotocol(&self, protocol: &str) -> bool {
         self.subprotocols.iter().any(|p| p == protocol)
     }
+
+    /// Cross-site WebSocket hijacking defence: whether the Origin header is one of `allowed` (exact,
+    /// ASCII case-insensitive match such as `https://chat.example.com`), or, when `allowed` is empty, names
+    /// the same host and port as the Host header. A request without Origin (not from a browser) passes;
+    /// reject those separately if only browsers may connect.
+    ///
+    /// ```
+    /// # use ws_core::{Config, Connection, Event, Instant};
+    /// # let mut server = Connection::server(Config::default(), Instant::ZERO);
+    /// # server.receive(b"GET / HTTP/1.1\r\nHost: chat.example:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://chat.example:8080\r\n\r\n");
+    /// # let Some(Event::Request(request)) = server.poll_event() else { panic!() };
+    /// assert!(request.origin_allowed(&[]));
+    /// assert!(request.origin_allowed(&["http://chat.example:8080"]));
+    /// assert!(!request.origin_allowed(&["https://other.example"]));
+    /// ```
+    pub fn origin_allowed(&self, allowed: &[&str]) -> bool {
+        let Some(origin) = self.origin() else {
+            return true;
+        };
+        if !allowed.is_empty() {
+            return allowed
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(origin.trim()));
+        }
+        let Some(host) = self.host() else {
+            return false;
+        };
+        let authority = origin.trim().split_once("://").map_or("", |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or("");
+        let default_port = if origin
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("https")
+        {
+            ":443"
+        } else {
+            ":80"
+        };
+        let normalize = |a: &str| {
+            let a = a.to_ascii_lowercase();
+            let has_port = a
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                && !a.ends_with(']');
+            if has_port {
+                a
+            } else {
+                alloc::format!("{a}{default_port}")
+            }
+        };
+        !authority.is_empty() && normalize(authority) == normalize(host.trim())
+    }
 }
 
 /// How a server accepts an upgrade: the chosen subprotocol and extra response headers.
@@ -337,6 +390,29 @@ mod tests {
             error_response(&Error::LimitExceeded(Limit::Headers)).status,
             431
         );
+    }
+
+    #[test]
+    fn origin_checks_compare_with_host_or_allow_list() {
+        let (req, _) = parse(SAMPLE).unwrap().unwrap();
+        assert!(req.origin_allowed(&["http://example.com"]));
+        assert!(!req.origin_allowed(&["https://example.com"]));
+        assert!(
+            !req.origin_allowed(&[]),
+            "Origin example.com differs from Host server.example.com"
+        );
+        let same = with(
+            "Origin: http://example.com",
+            "Origin: http://Server.Example.com:80",
+        );
+        assert!(parse(&same).unwrap().unwrap().0.origin_allowed(&[]));
+        let other_port = with(
+            "Origin: http://example.com",
+            "Origin: http://server.example.com:8080",
+        );
+        assert!(!parse(&other_port).unwrap().unwrap().0.origin_allowed(&[]));
+        let none = with("Origin: http://example.com\r\n", "");
+        assert!(parse(&none).unwrap().unwrap().0.origin_allowed(&[]));
     }
 
     #[test]

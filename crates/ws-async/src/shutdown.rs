@@ -1,0 +1,202 @@
+//! Graceful shutdown for servers: stop accepting, close every connection with 1001, wait up to a grace
+//! period, then return.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant as StdInstant};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use ws_core::Config;
+
+use crate::timer::Timer;
+use crate::websocket::WebSocket;
+
+/// A shutdown switch shared by a server and its connections. Cloning shares it.
+///
+/// A connection given the switch ([`WebSocket::with_shutdown`]) starts the close handshake with 1001
+/// ("going away") as soon as it is triggered, the next time the application waits in `recv`, and ends
+/// normally; [`Shutdown::idle`] resolves when every such connection has ended.
+///
+/// ```
+/// let shutdown = ws_async::Shutdown::new();
+/// assert!(!shutdown.is_triggered());
+/// shutdown.trigger();
+/// assert!(shutdown.is_triggered());
+/// assert_eq!(shutdown.active(), 0);
+/// ```
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    triggered: AtomicBool,
+    active: AtomicUsize,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Shutdown {
+    /// A switch that has not been triggered.
+    pub fn new() -> Self {
+        Shutdown::default()
+    }
+
+    /// Triggers shutdown and wakes every connection and waiter.
+    pub fn trigger(&self) {
+        self.inner.triggered.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Whether [`Shutdown::trigger`] was called.
+    pub fn is_triggered(&self) -> bool {
+        self.inner.triggered.load(Ordering::SeqCst)
+    }
+
+    /// How many connections hold the switch and have not ended.
+    pub fn active(&self) -> usize {
+        self.inner.active.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once triggered.
+    pub async fn triggered(&self) {
+        poll_fn(|cx| {
+            if self.is_triggered() {
+                return Poll::Ready(());
+            }
+            self.register(cx.waker());
+            if self.is_triggered() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Resolves once no connection holds the switch.
+    pub async fn idle(&self) {
+        poll_fn(|cx| {
+            if self.active() == 0 {
+                return Poll::Ready(());
+            }
+            self.register(cx.waker());
+            if self.active() == 0 {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut wakers = self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&self) {
+        let wakers =
+            std::mem::take(&mut *self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn enter(&self) -> Guard {
+        self.inner.active.fetch_add(1, Ordering::SeqCst);
+        Guard {
+            shutdown: self.clone(),
+        }
+    }
+}
+
+/// A connection's hold on a [`Shutdown`]; dropping it lets `idle` resolve.
+pub(crate) struct Guard {
+    pub(crate) shutdown: Shutdown,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.shutdown.inner.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shutdown.wake_all();
+        }
+    }
+}
+
+/// Accepts connections with `accept_tcp` and serves each WebSocket with `handler` in a task started by
+/// `spawn`, until `shutdown` is triggered; then stops accepting, lets every connection close with 1001, and
+/// waits up to `grace` for them before returning. Each runtime crate's `serve` is this with its own socket
+/// and spawner. A failing `accept` (for example out of file descriptors) is retried after a short pause.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_until<S, R, Acc, AccFut, Sp, H, Fut>(
+    mut accept_tcp: Acc,
+    spawn: Sp,
+    config: Config,
+    timer: R,
+    shutdown: Shutdown,
+    grace: Duration,
+    handler: H,
+) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    R: Timer,
+    Acc: FnMut() -> AccFut,
+    AccFut: Future<Output = io::Result<S>>,
+    Sp: Fn(Pin<Box<dyn Future<Output = ()> + Send>>),
+    H: Fn(WebSocket<S, R>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    while !shutdown.is_triggered() {
+        let accepted = {
+            let mut next = pin!(accept_tcp());
+            let mut stop = pin!(shutdown.triggered());
+            poll_fn(|cx| {
+                if let Poll::Ready(r) = next.as_mut().poll(cx) {
+                    return Poll::Ready(Some(r));
+                }
+                stop.as_mut().poll(cx).map(|()| None)
+            })
+            .await
+        };
+        match accepted {
+            None => break,
+            Some(Ok(stream)) => {
+                let (config, handler, timer, shutdown) = (
+                    config.clone(),
+                    handler.clone(),
+                    timer.clone(),
+                    shutdown.clone(),
+                );
+                let guard = shutdown.enter();
+                spawn(Box::pin(async move {
+                    if let Ok(ws) = crate::accept(stream, config, timer).await {
+                        handler(ws.with_guard(guard)).await;
+                    }
+                }));
+            }
+            Some(Err(_)) => {
+                timer
+                    .sleep_until(StdInstant::now() + Duration::from_millis(50))
+                    .await
+            }
+        }
+    }
+    let mut idle = pin!(shutdown.idle());
+    let mut sleep = pin!(timer.sleep_until(StdInstant::now() + grace));
+    poll_fn(|cx| {
+        if idle.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            sleep.as_mut().poll(cx)
+        }
+    })
+    .await;
+    Ok(())
+}

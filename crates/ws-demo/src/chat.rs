@@ -1,0 +1,240 @@
+//! The chat room: a registry of users, each with a bounded outgoing queue drained by its own writer task.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch};
+use ws_tokio::{CloseCode, Message, TokioTimer};
+
+/// Messages a user's writer may have queued before the user counts as too slow and is disconnected.
+pub const QUEUE_DEPTH: usize = 64;
+
+/// A close the writer should send: code and reason.
+type Close = (CloseCode, &'static str);
+
+/// One connected user as the room sees it.
+struct User {
+    name: String,
+    tx: mpsc::Sender<String>,
+    control: Arc<watch::Sender<Option<Close>>>,
+}
+
+/// The chat room shared by all connections.
+pub struct Hub {
+    users: Mutex<HashMap<u64, User>>,
+    next_id: AtomicU64,
+    guests: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            users: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            guests: AtomicU64::new(1),
+            shutdown: watch::channel(false).0,
+        }
+    }
+}
+
+impl Hub {
+    /// A fresh `guest-N` name.
+    pub fn guest_name(&self) -> String {
+        format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// How many users are connected.
+    pub fn user_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Tells every writer (current and future) to close with 1001 "server shutting down".
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, User>> {
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `json` for every user; users whose queue is full are told to close with 1008 "too slow".
+    fn broadcast(&self, json: &str) {
+        for user in self.lock().values() {
+            match user.tx.try_send(json.to_string()) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    user.control.send_if_modified(|c| {
+                        let first = c.is_none();
+                        if first {
+                            *c = Some((CloseCode::POLICY_VIOLATION, "too slow"));
+                        }
+                        first
+                    });
+                }
+            }
+        }
+    }
+
+    fn join(&self, user: User) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let name = user.name.clone();
+        let users = {
+            let mut users = self.lock();
+            users.insert(id, user);
+            users.len()
+        };
+        self.broadcast(&presence_json("join", &name, users));
+        id
+    }
+
+    fn leave(&self, id: u64) {
+        let (user, users) = {
+            let mut users = self.lock();
+            (users.remove(&id), users.len())
+        };
+        if let Some(user) = user {
+            self.broadcast(&presence_json("leave", &user.name, users));
+        }
+    }
+}
+
+/// Runs one chat user on an accepted WebSocket until it ends: a writer task drains the user's queue, this
+/// task reads and broadcasts.
+pub async fn session<T>(ws: ws_async::WebSocket<T, TokioTimer>, name: String, hub: Arc<Hub>)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut reader, writer) = ws.split();
+    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+    let control = Arc::new(watch::channel(None).0);
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        rx,
+        control.subscribe(),
+        hub.shutdown.subscribe(),
+    ));
+    let id = hub.join(User {
+        name: name.clone(),
+        tx,
+        control: control.clone(),
+    });
+    while let Some(Ok(message)) = reader.recv().await {
+        if control.borrow().is_some() {
+            continue; // closing: the reader only waits for the peer's close frame now
+        }
+        match message {
+            Message::Text(text) => hub.broadcast(&message_json(&name, text.as_str())),
+            Message::Binary(_) => {
+                control.send_replace(Some((CloseCode::UNSUPPORTED_DATA, "text only")));
+            }
+        }
+    }
+    hub.leave(id);
+    drop(reader);
+    let abort = writer_task.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(3), writer_task)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+/// Resolves with the close the writer must send: the user's own (1003, 1008) or the server's 1001.
+async fn closing(
+    control: &mut watch::Receiver<Option<Close>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Close {
+    // The watch guards are not `Send`: copy the value out before anything else is awaited.
+    let own = async { control.wait_for(Option::is_some).await.map(|close| *close) };
+    let server = async { shutdown.wait_for(|s| *s).await.map(|_| ()) };
+    tokio::select! {
+        Ok(Some(close)) = own => close,
+        Ok(()) = server => (CloseCode::GOING_AWAY, "server shutting down"),
+        else => std::future::pending().await,
+    }
+}
+
+async fn write_loop<T>(
+    mut writer: ws_async::Writer<T, TokioTimer>,
+    mut rx: mpsc::Receiver<String>,
+    mut control: watch::Receiver<Option<Close>>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let close = loop {
+        let next = tokio::select! {
+            biased;
+            close = closing(&mut control, &mut shutdown) => break Some(close),
+            next = rx.recv() => next,
+        };
+        let Some(json) = next else { break None };
+        tokio::select! {
+            biased;
+            close = closing(&mut control, &mut shutdown) => break Some(close),
+            sent = writer.send(json) => if sent.is_err() { break None },
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer.close(code, reason)).await;
+    }
+}
+
+/// `HH:MM:SS` in UTC, now.
+pub fn utc_time() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// `s` as a JSON string literal.
+///
+/// ```
+/// assert_eq!(ws_demo::chat::json_string("a\"b\\\n\u{1}"), r#""a\"b\\\n\u0001""#);
+/// ```
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `{"type":"message","name":..,"text":..,"time":..}`.
+pub fn message_json(name: &str, text: &str) -> String {
+    format!(
+        r#"{{"type":"message","name":{},"text":{},"time":"{}"}}"#,
+        json_string(name),
+        json_string(text),
+        utc_time()
+    )
+}
+
+/// `{"type":"join"|"leave","name":..,"time":..,"users":N}`.
+pub fn presence_json(kind: &str, name: &str, users: usize) -> String {
+    format!(
+        r#"{{"type":"{kind}","name":{},"time":"{}","users":{users}}}"#,
+        json_string(name),
+        utc_time()
+    )
+}

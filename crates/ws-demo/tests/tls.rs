@@ -1,0 +1,71 @@
+//! `--tls-cert/--tls-key`: the page over HTTPS and the chat over `wss://` on the same port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::compat::TokioAsyncReadCompatExt;
+use ws_tokio::{ClientBuilder, Message};
+
+#[tokio::test]
+async fn https_page_and_wss_chat_on_one_port() {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = key.cert.pem();
+    let server_tls = ws_tokio::tls::server_config_from_pem(
+        cert_pem.as_bytes(),
+        key.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let client_tls = ws_tokio::tls::client_config_trusting_pem(cert_pem.as_bytes()).unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ws_demo::run_with(listener, Some(server_tls), async {
+        let _ = stopped.await;
+    }));
+
+    tokio::time::timeout(Duration::from_secs(20), async {
+        // HTTPS GET /
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let connector = futures_rustls::TlsConnector::from(Arc::clone(&client_tls));
+        let name = ws_tokio::tls::server_name("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp.compat()).await.unwrap();
+        tls.write_all(format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut page = Vec::new();
+        let _ = tls.read_to_end(&mut page).await; // the server may end TLS without close_notify
+        let page = String::from_utf8_lossy(&page);
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.ends_with(ws_demo::INDEX_HTML));
+
+        // wss:// chat with the page's own Origin, by the certificate's name.
+        let builder = ClientBuilder::new(&format!("wss://localhost:{port}/chat?name=sec"))
+            .unwrap()
+            .subprotocol("chat")
+            .origin(&format!("https://localhost:{port}"))
+            .tls_config(client_tls);
+        let (mut ws, _) = ws_tokio::connect_with(&builder).await.unwrap();
+        assert_eq!(ws.subprotocol(), Some("chat"));
+        let join = ws.recv().await.unwrap().unwrap();
+        assert!(
+            join.as_text()
+                .unwrap()
+                .contains(r#""type":"join","name":"sec""#),
+            "{join:?}"
+        );
+        ws.send("over tls").await.unwrap();
+        match ws.recv().await.unwrap().unwrap() {
+            Message::Text(t) => assert!(t.as_str().contains(r#""text":"over tls""#)),
+            other => panic!("{other:?}"),
+        }
+        let _ = stop.send(());
+        while let Some(Ok(_)) = ws.recv().await {}
+        assert_eq!(ws.close_frame().map(|f| f.code.0), Some(1001));
+    })
+    .await
+    .expect("TLS test in time");
+    drop(server);
+}

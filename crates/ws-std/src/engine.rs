@@ -1,0 +1,259 @@
+//! The blocking run loop's building blocks, shared by [`crate::WebSocket`] and the split halves: the core
+//! with what the application has not seen yet, the read buffer, and socket timeouts derived from deadlines.
+
+use std::io;
+use std::time::Duration;
+
+use ws_async::{Clock, Error, Result};
+use ws_core::{CloseFrame, Connection, Event, Message, Response, State};
+
+use crate::stream::DeadlineStream;
+
+/// Smallest and largest read buffer: it starts small (idle connections stay light) and doubles while reads
+/// fill it.
+const MIN_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
+
+/// How a connection ended, kept until the application has seen it.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    Closed(Option<CloseFrame>),
+    Failed(ws_core::Error),
+    Rejected(Response),
+}
+
+/// What the loop does after writing.
+pub(crate) enum Next {
+    /// The connection is over.
+    Finished,
+    /// Something changed (a timer is due, the loss was recorded): poll again.
+    Again,
+    /// Read, waiting at most this long (`None`: no deadline).
+    Read(Option<Duration>),
+    /// The core wants no input until its output drains (backpressure, or it is lingering).
+    Stuck,
+}
+
+/// What one read produced.
+pub(crate) enum Got {
+    Data(usize),
+    Eof,
+    Nothing,
+    Failed(io::Error),
+}
+
+/// The protocol state plus what the adapter must remember about it.
+pub(crate) struct Core {
+    pub(crate) conn: Connection,
+    pub(crate) clock: Clock,
+    pub(crate) ending: Option<Ending>,
+    /// A transport error: nothing more can be written or read.
+    pub(crate) broken: Option<io::Error>,
+    /// The stream's write side was shut down.
+    pub(crate) shut: bool,
+}
+
+impl Core {
+    pub(crate) fn new(conn: Connection, clock: Clock) -> Self {
+        Core {
+            conn,
+            clock,
+            ending: None,
+            broken: None,
+            shut: false,
+        }
+    }
+
+    /// Fires due timers and takes the next event, recording a terminal one.
+    pub(crate) fn poll(&mut self) -> Option<Event> {
+        self.conn.handle_time(self.clock.now());
+        let event = self.conn.poll_event()?;
+        let ending = match &event {
+            Event::Closed(frame) => Ending::Closed(frame.clone()),
+            Event::Failed(e) => Ending::Failed(e.clone()),
+            Event::Rejected(r) => Ending::Rejected(r.clone()),
+            _ => return Some(event),
+        };
+        self.ending.get_or_insert(ending);
+        Some(event)
+    }
+
+    /// Time left until the next deadline (`None`: no timer runs).
+    pub(crate) fn wait(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        self.conn
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(now))
+    }
+
+    /// Decides what to do once no event is waiting and output was written (as far as it could be).
+    pub(crate) fn next(&mut self) -> Next {
+        if self.broken.is_some() {
+            if !self.conn.is_finished() && self.conn.state() != State::Closed {
+                // Let the core record the loss (it emits the terminal event).
+                self.conn.receive_eof();
+                return Next::Again;
+            }
+            return Next::Finished;
+        }
+        if self.conn.is_finished() {
+            return Next::Finished;
+        }
+        let wait = self.wait();
+        if wait == Some(Duration::ZERO) {
+            Next::Again
+        } else if !self.conn.wants_read() {
+            Next::Stuck
+        } else {
+            Next::Read(wait)
+        }
+    }
+
+    /// Hands what a read produced to the core.
+    pub(crate) fn feed(&mut self, got: Got, buf: &ReadBuf) {
+        match got {
+            Got::Data(n) => self.conn.receive(&buf.buf[..n]),
+            Got::Eof => self.conn.receive_eof(),
+            Got::Nothing => {}
+            Got::Failed(e) => self.broken = Some(e),
+        }
+    }
+
+    /// A failed write: interrupts and early wake-ups are retried (`Ok`); when a write timed out and the
+    /// connection has ended with its timers run out (its peer stopped reading), gives up.
+    pub(crate) fn write_failed(&mut self, e: io::Error) -> io::Result<()> {
+        match e.kind() {
+            io::ErrorKind::Interrupted => Ok(()),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                self.conn.handle_time(self.clock.now());
+                // Ended, and its last timer (the close timeout) has run out: nothing is waited for anymore.
+                if self.conn.state() == State::Closed && self.conn.next_deadline().is_none() {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the peer stopped reading",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(e),
+        }
+    }
+
+    /// Whether the stream's write side should be shut down now: the core asks (after all output is
+    /// written), or the connection is finished. A finished client closes its side too, so that the server,
+    /// which waits for the client's TCP close after closing first, is not left waiting for the close
+    /// timeout while the application still holds the connection (the equivalent of dropping the stream).
+    pub(crate) fn take_shutdown(&mut self) -> bool {
+        let wanted =
+            self.conn.poll_shutdown() || (self.conn.is_finished() && self.broken.is_none());
+        let first = wanted && !self.shut;
+        self.shut |= wanted;
+        first
+    }
+
+    /// The transport error, if the transport broke.
+    pub(crate) fn broken_error(&self) -> Option<io::Error> {
+        self.broken.as_ref().map(copy_error)
+    }
+
+    /// What `recv` returns once the connection is finished: `None` after a clean close, else the error.
+    pub(crate) fn result(&mut self) -> Option<Result<Message>> {
+        if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) =
+            (&self.ending, &self.broken)
+        {
+            return Some(Err(Error::Io(copy_error(e))));
+        }
+        match &self.ending {
+            Some(Ending::Closed(_)) | None => None,
+            Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
+            Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(Box::new(r.clone())))),
+        }
+    }
+
+    /// The error for a handshake that failed with `e`: the transport error when that is what ended it.
+    pub(crate) fn handshake_error(&mut self, e: ws_core::Error) -> Error {
+        match self.broken.take() {
+            Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
+            _ => Error::Protocol(e),
+        }
+    }
+
+    /// The peer's close frame, once the connection closed cleanly.
+    pub(crate) fn close_frame(&self) -> Option<&CloseFrame> {
+        match &self.ending {
+            Some(Ending::Closed(frame)) => frame.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The read buffer and the read timeout last set.
+#[derive(Default)]
+pub(crate) struct ReadBuf {
+    buf: Vec<u8>,
+    grow: bool,
+    timeout: TimeoutCache,
+}
+
+impl ReadBuf {
+    /// Reads once, waiting at most `wait`.
+    pub(crate) fn read<S: DeadlineStream>(&mut self, io: &mut S, wait: Option<Duration>) -> Got {
+        if let Err(e) = self.timeout.set(wait, |t| io.set_read_timeout(t)) {
+            return Got::Failed(e);
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0; MIN_READ];
+        } else if self.grow {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        match io.read(&mut self.buf) {
+            Ok(0) => Got::Eof,
+            Ok(n) => {
+                self.grow = n == self.buf.len() && n < MAX_READ;
+                Got::Data(n)
+            }
+            Err(e) if is_retry(&e) => Got::Nothing,
+            Err(e) => Got::Failed(e),
+        }
+    }
+}
+
+/// The socket timeout last set, to skip redundant `setsockopt` calls.
+///
+/// Timeouts are rounded down to a power of two milliseconds (at least 1 ms): as time passes towards a
+/// deadline the value changes only a few times, and a wait ends no later than the deadline (plus under a
+/// millisecond). Waking early is harmless: the loop finds nothing due and waits again.
+#[derive(Default)]
+pub(crate) struct TimeoutCache(Option<Option<Duration>>);
+
+impl TimeoutCache {
+    pub(crate) fn set(
+        &mut self,
+        wait: Option<Duration>,
+        apply: impl FnOnce(Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let timeout = wait.map(|d| {
+            let ms = d.as_millis().clamp(1, u64::MAX.into()) as u64;
+            Duration::from_millis(1 << ms.ilog2())
+        });
+        if self.0 != Some(timeout) {
+            apply(timeout)?;
+            self.0 = Some(timeout);
+        }
+        Ok(())
+    }
+}
+
+/// A read that should simply be retried: interrupted, or timed out (the loop then handles the time).
+fn is_retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// `io::Error` is not `Clone`: keeps the kind and the message.
+pub(crate) fn copy_error(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
+}
