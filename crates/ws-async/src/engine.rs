@@ -13,10 +13,12 @@ use ws_core::{CloseFrame, Connection, Event, Response};
 use crate::error::Error;
 use crate::timer::{Clock, Timer};
 
-/// Smallest and largest read buffer. The buffer starts small (idle connections stay light) and doubles
-/// while reads fill it.
-const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 64 * 1024;
+/// Size of the per-thread read buffer.
+const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
+}
 
 /// How a connection ended, kept until the application has seen it.
 #[derive(Debug)]
@@ -40,7 +42,6 @@ pub(crate) struct Engine<T, R: Timer> {
     io: T,
     timer: R,
     clock: Clock,
-    read_buf: Vec<u8>,
     sleep: Option<(ws_core::Instant, Pin<Box<R::Sleep>>)>,
     shutdown_pending: bool,
     /// A transport error: nothing more can be written or read.
@@ -57,7 +58,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             io,
             timer,
             clock,
-            read_buf: Vec::new(),
             sleep: None,
             shutdown_pending: false,
             broken: None,
@@ -171,18 +171,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     }
 
     /// Reads once and hands the bytes (or the end of stream) to the core.
+    ///
+    /// The read goes into a buffer shared by every connection on the thread: a read that is not ready
+    /// leaves nothing in it, so an idle connection holds no read buffer at all, and the core copies what
+    /// arrived into its own receive buffer.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.read_buf.is_empty() {
-            self.read_buf = vec![0; MIN_READ];
-        }
-        match ready!(Pin::new(&mut self.io).poll_read(cx, &mut self.read_buf)) {
-            Ok(0) => self.conn.receive_eof(),
-            Ok(n) => {
-                self.conn.receive(&self.read_buf[..n]);
-                if n == self.read_buf.len() && n < MAX_READ {
-                    self.read_buf = vec![0; n * 2];
-                }
+        let result = READ_BUF.with_borrow_mut(|buf| {
+            let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
+            if n == 0 {
+                self.conn.receive_eof();
+            } else {
+                self.conn.receive(&buf[..n]);
             }
+            Poll::Ready(Ok::<(), io::Error>(()))
+        });
+        match ready!(result) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => self.broken = Some(e),
         }

@@ -61,7 +61,8 @@
 //! pump(&mut server, &mut client);
 //! assert!(matches!(client.poll_event(), Some(Event::Closed(Some(_)))));
 //! assert!(server.poll_shutdown());
-//! client.receive_eof(); // the server closed TCP
+//! client.receive_eof(); // the server closed TCP...
+//! assert!(client.poll_shutdown()); // ...so the client closes its side too
 //! assert!(client.is_finished());
 //! ```
 //!

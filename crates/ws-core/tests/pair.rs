@@ -584,6 +584,8 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
     assert!(!pair.client.is_finished());
     assert!(pair.client.wants_read());
     pair.client.receive_eof();
+    assert!(!pair.client.is_finished(), "the client closes its side too");
+    assert!(pair.client.poll_shutdown());
     assert!(pair.client.is_finished());
     assert!(
         pair.client_events().is_empty(),
@@ -621,6 +623,10 @@ fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
     assert!(!pair.client.poll_shutdown());
     assert!(!pair.client.is_finished());
     pair.client.receive_eof();
+    assert!(
+        pair.client.poll_shutdown(),
+        "the client answers EOF with its own"
+    );
     assert!(pair.client.is_finished());
     assert!(pair.client_events().is_empty());
 }
@@ -875,7 +881,11 @@ fn conversation(chunk: usize) {
         pair.client_events(),
         [Event::Closed(Some(CloseFrame::new(CloseCode::NORMAL, "")))]
     );
-    assert!(pair.server_shut && !pair.client_shut);
+    assert!(pair.server_shut, "the server closes TCP first");
+    assert!(
+        pair.client_shut,
+        "the client answers the server's EOF with its own"
+    );
     assert!(pair.client.is_finished(), "chunk {chunk}");
     // With no close timeout configured the server does not wait for the client's EOF.
     assert!(pair.server.is_finished(), "chunk {chunk}");

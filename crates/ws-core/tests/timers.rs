@@ -319,6 +319,7 @@ fn rfc6455_7_1_1_client_lingers_until_the_server_closes_tcp() {
     assert_eq!(pair.client.next_deadline(), Some(at(secs(5))));
     pair.set_time(at(secs(2)));
     pair.client.receive_eof();
+    assert!(pair.client.poll_shutdown(), "then closes its own side");
     assert!(pair.client.is_finished());
     assert!(
         pair.client_events().is_empty(),

@@ -129,7 +129,8 @@ pub struct Connection {
     tx_pos: usize,
     scratch: Vec<u8>,
     events: VecDeque<Event>,
-    rng: ChaCha12Rng,
+    /// The client's random source for keys and masks (servers need none).
+    rng: Option<Box<ChaCha12Rng>>,
     subprotocol: Option<String>,
     extension_header: Option<String>,
     extension: Option<Box<dyn Extension>>,
@@ -174,7 +175,7 @@ impl Connection {
             tx_pos: 0,
             scratch: Vec::new(),
             events: VecDeque::new(),
-            rng: ChaCha12Rng::from_seed(seed),
+            rng: (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
             subprotocol: None,
             extension_header: None,
             extension: None,
@@ -205,7 +206,9 @@ impl Connection {
     pub fn client(request: &ClientRequest, config: Config, seed: [u8; 32], now: Instant) -> Self {
         let mut conn = Connection::new(Role::Client, config, seed, now);
         let mut nonce = [0u8; 16];
-        conn.rng.fill_bytes(&mut nonce);
+        if let Some(rng) = conn.rng.as_mut() {
+            rng.fill_bytes(&mut nonce);
+        }
         let key = encode_key(nonce);
         let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
         request.encode(&key, offer.as_deref(), &mut conn.tx);

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use rand_core::RngCore;
 
-use super::{Connection, DataKind, OutMessage, Phase, Role, SendError};
+use super::{Connection, DataKind, OutMessage, Phase, SendError};
 use crate::close::{CloseCode, CloseFrame};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::http::Headers;
@@ -289,7 +289,7 @@ impl Connection {
             self.tx.drain(..self.tx_pos);
             self.tx_pos = 0;
         }
-        let mask = (self.role == Role::Client).then(|| self.rng.next_u32().to_ne_bytes());
+        let mask = self.rng.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
         FrameHeader {
             fin,
             rsv,

@@ -61,7 +61,10 @@ impl Default for PerMessageDeflate {
     /// The default configuration. A client makes two offers: context takeover (the better compression),
     /// then, for servers that prefer to save memory, one with `client_no_context_takeover`.
     fn default() -> Self {
-        let no_takeover = DeflateConfig { client_no_context_takeover: true, ..DeflateConfig::default() };
+        let no_takeover = DeflateConfig {
+            client_no_context_takeover: true,
+            ..DeflateConfig::default()
+        };
         PerMessageDeflate::with_offers(vec![DeflateConfig::default(), no_takeover])
     }
 }
