@@ -572,7 +572,7 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
         events,
         [Event::Closed(Some(CloseFrame::new(
             CloseCode::GOING_AWAY,
-            ""
+            "page navigated away"
         )))]
     );
     assert_eq!(pair.client.state(), State::Closed);
@@ -617,7 +617,10 @@ fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
     pair.c2s();
     assert_eq!(
         pair.server_events(),
-        [Event::Closed(Some(CloseFrame::new(CloseCode(4000), "")))]
+        [Event::Closed(Some(CloseFrame::new(
+            CloseCode(4000),
+            "application shutdown"
+        )))]
     );
     assert!(pair.server.poll_shutdown());
     assert!(!pair.client.poll_shutdown());
@@ -879,7 +882,10 @@ fn conversation(chunk: usize) {
     );
     assert_eq!(
         pair.client_events(),
-        [Event::Closed(Some(CloseFrame::new(CloseCode::NORMAL, "")))]
+        [Event::Closed(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            "done"
+        )))]
     );
     assert!(pair.server_shut, "the server closes TCP first");
     assert!(

@@ -411,7 +411,7 @@ impl Connection {
         };
         if !self.close_sent {
             match &frame {
-                Some(f) => self.write_close(f.code, ""),
+                Some(f) => self.write_close(f.code, f.reason.as_str()),
                 None => self.write_close(CloseCode::NO_STATUS, ""),
             }
         }
