@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: formatting, lints, unit/integration/doc tests, docs, the no_std build of
 # ws-core, the dependency check of the core, and the Autobahn conformance suite on every adapter in both
-# roles. Installs what it needs itself (kosoku in a venv under target/). Exits non-zero on any failure.
+# roles, the browser test of the demo and a short run of every fuzz target. Installs what it needs itself
+# (kosoku in a venv under target/, Chromium via apt-get, playwright-core via npm, cargo-fuzz via cargo
+# install). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +28,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"
 cargo test --workspace
 
-step "Autobahn conformance (kosoku), every adapter, both roles"
-python3 tests/autobahn/driver.py --parallelism 4 --readme README.md
+step "browser: the demo chat in headless Chromium"
+bash tests/browser/run.sh
+
+step "Autobahn conformance (kosoku), every adapter, both roles, strict"
+python3 tests/autobahn/driver.py --parallelism 2 --allow-unimplemented '' --readme README.md
+
+step "fuzzing: every cargo-fuzz target for a short run"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"

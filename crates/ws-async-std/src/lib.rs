@@ -128,6 +128,26 @@ where
     H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let accept_all = |_| async { Ok(Accept::new()) };
+    serve_until_with(listener, config, shutdown, grace, accept_all, handler).await
+}
+
+/// Like [`serve_until`], with `decide` accepting (subprotocol, headers) or rejecting (status, body) each
+/// upgrade request before any 101, for example to check the Origin or require a subprotocol.
+pub async fn serve_until_with<D, DFut, H, Fut>(
+    listener: async_std::net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+    grace: std::time::Duration,
+    decide: D,
+    handler: H,
+) -> std::io::Result<()>
+where
+    D: Fn(Request) -> DFut + Clone + Send + Sync + 'static,
+    DFut: Future<Output = std::result::Result<Accept, Response>> + Send + 'static,
+    H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = &listener;
     let accept_tcp = move || async move {
         let (stream, _) = listener.accept().await?;
@@ -144,6 +164,7 @@ where
         AsyncIoTimer,
         shutdown,
         grace,
+        decide,
         handler,
     )
     .await

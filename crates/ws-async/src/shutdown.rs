@@ -10,7 +10,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use ws_core::Config;
+use ws_core::{Accept, Config, Request, Response};
 
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
@@ -132,16 +132,19 @@ impl Drop for Guard {
 
 /// Accepts connections with `accept_tcp` and serves each WebSocket with `handler` in a task started by
 /// `spawn`, until `shutdown` is triggered; then stops accepting, lets every connection close with 1001, and
-/// waits up to `grace` for them before returning. Each runtime crate's `serve` is this with its own socket
-/// and spawner. A failing `accept` (for example out of file descriptors) is retried after a short pause.
+/// waits up to `grace` for them before returning. `decide` accepts (choosing a subprotocol, adding headers)
+/// or rejects each upgrade request before any 101. Each runtime crate's `serve` functions are this with its
+/// own socket and spawner. A failing `accept` (for example out of file descriptors) is retried after a
+/// short pause.
 #[allow(clippy::too_many_arguments)]
-pub async fn serve_until<S, R, Acc, AccFut, Sp, H, Fut>(
+pub async fn serve_until<S, R, Acc, AccFut, Sp, D, DFut, H, Fut>(
     mut accept_tcp: Acc,
     spawn: Sp,
     config: Config,
     timer: R,
     shutdown: Shutdown,
     grace: Duration,
+    decide: D,
     handler: H,
 ) -> io::Result<()>
 where
@@ -150,6 +153,8 @@ where
     Acc: FnMut() -> AccFut,
     AccFut: Future<Output = io::Result<S>>,
     Sp: Fn(Pin<Box<dyn Future<Output = ()> + Send>>),
+    D: Fn(Request) -> DFut + Clone + Send + Sync + 'static,
+    DFut: Future<Output = Result<Accept, Response>> + Send + 'static,
     H: Fn(WebSocket<S, R>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -168,15 +173,15 @@ where
         match accepted {
             None => break,
             Some(Ok(stream)) => {
-                let (config, handler, timer, shutdown) = (
+                let (config, decide, handler, timer) = (
                     config.clone(),
+                    decide.clone(),
                     handler.clone(),
                     timer.clone(),
-                    shutdown.clone(),
                 );
                 let guard = shutdown.enter();
                 spawn(Box::pin(async move {
-                    if let Ok(ws) = crate::accept(stream, config, timer).await {
+                    if let Ok(ws) = crate::accept_with(stream, config, timer, decide).await {
                         handler(ws.with_guard(guard)).await;
                     }
                 }));
