@@ -102,23 +102,55 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
         Poll::Ready(Ok(()))
     }
 
+    /// The connection, with the core's clock brought up to date first: a command such as `close` starts
+    /// timers from the core's idea of "now", which must not be the time of the last read.
+    pub(crate) fn command(&mut self) -> &mut Connection {
+        self.conn.handle_time(self.clock.now());
+        &mut self.conn
+    }
+
     /// Writes until queued output is below the high-water mark (backpressure for sends).
     pub(crate) fn poll_send_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.conn.is_backpressured() {
+        self.conn.handle_time(self.clock.now());
+        if self.conn.state() == ws_core::State::Closed {
+            return Poll::Ready(Err(Error::Send(ws_core::SendError::Closed)));
+        }
+        let high_water = self.conn.config().limits.max_queued_output;
+        self.poll_drain(cx, high_water.saturating_sub(1))
+    }
+
+    /// Writes until at most `target` bytes of output are queued. Timers keep running meanwhile, so a peer
+    /// that stops reading is dropped at the pong or close timeout; and reading goes on (up to the next
+    /// event), so two peers that both send more than the socket buffers hold do not wait on each other.
+    fn poll_drain(&mut self, cx: &mut Context<'_>, target: usize) -> Poll<Result<(), Error>> {
+        loop {
+            self.conn.handle_time(self.clock.now());
+            if self.conn.output().len() <= target {
+                return Poll::Ready(Ok(()));
+            }
             if let Some(e) = &self.broken {
                 return Poll::Ready(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))));
+            }
+            if self.conn.is_finished() {
+                // The close timeout ran out with output the peer never read.
+                self.abandon(cx);
+                return Poll::Ready(Err(Error::Send(ws_core::SendError::Closed)));
             }
             match Pin::new(&mut self.io).poll_write(cx, self.conn.output()) {
                 Poll::Ready(Ok(0)) => self.broken = Some(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => self.conn.advance_output(n),
                 Poll::Ready(Err(e)) => self.broken = Some(e),
-                // The peer may itself be blocked sending to us: keep reading (up to the next event) so
-                // neither side waits on the other forever.
-                Poll::Pending if self.conn.wants_read_while_sending() => ready!(self.poll_read(cx)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if self.poll_timer(cx).is_ready() {
+                        continue;
+                    }
+                    if !self.conn.wants_read_while_sending() {
+                        return Poll::Pending;
+                    }
+                    ready!(self.poll_read(cx));
+                }
             }
         }
-        Poll::Ready(Ok(()))
     }
 
     /// Drives the connection until it has an event, or it is finished. Pending when waiting for the peer.
@@ -142,6 +174,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
                 return Poll::Ready(Step::Finished);
             }
             if self.conn.is_finished() {
+                self.abandon(cx);
                 return Poll::Ready(Step::Finished);
             }
             if self.poll_timer(cx).is_ready() {
@@ -151,6 +184,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
                 return Poll::Pending;
             }
             ready!(self.poll_read(cx));
+        }
+    }
+
+    /// Shuts the write side down if the core still asks for it although output is left: the close timeout
+    /// gave up on a peer that does not read. Best effort, one attempt: the connection is over.
+    fn abandon(&mut self, cx: &mut Context<'_>) {
+        if self.conn.poll_shutdown() {
+            let _ = Pin::new(&mut self.io).poll_close(cx);
         }
     }
 
@@ -193,8 +234,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
         Poll::Ready(())
     }
 
-    /// Flushes everything queued.
+    /// Flushes everything queued (driving timers while the peer is slow to read).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_drain(cx, 0))?;
         ready!(self.poll_write_out(cx)).map_err(Error::Io)?;
         Poll::Ready(Ok(()))
     }

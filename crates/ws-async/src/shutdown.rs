@@ -37,7 +37,10 @@ pub struct Shutdown {
 struct Inner {
     triggered: AtomicBool,
     active: AtomicUsize,
-    wakers: Mutex<Vec<Waker>>,
+    next_id: AtomicUsize,
+    /// One waker per registered connection or waiter, keyed by its id; a connection's entry goes when it
+    /// ends, so a long-running server keeps no wakers of past connections.
+    wakers: Mutex<std::collections::BTreeMap<usize, Waker>>,
 }
 
 impl Shutdown {
@@ -64,46 +67,60 @@ impl Shutdown {
 
     /// Resolves once triggered.
     pub async fn triggered(&self) {
-        poll_fn(|cx| {
-            if self.is_triggered() {
-                return Poll::Ready(());
-            }
-            self.register(cx.waker());
-            if self.is_triggered() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+        self.wait_until(|s| s.is_triggered()).await
     }
 
     /// Resolves once no connection holds the switch.
     pub async fn idle(&self) {
+        self.wait_until(|s| s.active() == 0).await
+    }
+
+    async fn wait_until(&self, done: impl Fn(&Shutdown) -> bool) {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         poll_fn(|cx| {
-            if self.active() == 0 {
+            if done(self) {
                 return Poll::Ready(());
             }
-            self.register(cx.waker());
-            if self.active() == 0 {
+            self.register(id, cx.waker());
+            if done(self) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
-        .await
+        .await;
+        self.unregister(id);
     }
 
-    pub(crate) fn register(&self, waker: &Waker) {
+    /// Records the waker of connection or waiter `id` (replacing its previous one).
+    pub(crate) fn register(&self, id: usize, waker: &Waker) {
         let mut wakers = self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner());
-        if !wakers.iter().any(|w| w.will_wake(waker)) {
-            wakers.push(waker.clone());
+        match wakers.get_mut(&id) {
+            Some(w) if w.will_wake(waker) => {}
+            Some(w) => *w = waker.clone(),
+            None => {
+                wakers.insert(id, waker.clone());
+            }
         }
     }
 
+    fn unregister(&self, id: usize) {
+        self.inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
     fn wake_all(&self) {
-        let wakers =
-            std::mem::take(&mut *self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        let wakers: Vec<Waker> = self
+            .inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for waker in wakers {
             waker.wake();
         }
@@ -111,19 +128,23 @@ impl Shutdown {
 
     pub(crate) fn enter(&self) -> Guard {
         self.inner.active.fetch_add(1, Ordering::SeqCst);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         Guard {
             shutdown: self.clone(),
+            id,
         }
     }
 }
 
-/// A connection's hold on a [`Shutdown`]; dropping it lets `idle` resolve.
+/// A connection's hold on a [`Shutdown`]; dropping it removes its waker and lets `idle` resolve.
 pub(crate) struct Guard {
     pub(crate) shutdown: Shutdown,
+    pub(crate) id: usize,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        self.shutdown.unregister(self.id);
         if self.shutdown.inner.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.shutdown.wake_all();
         }

@@ -194,7 +194,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
                     .engine
                     .poll_send_ready(&mut Context::from_waker(&waker))
             )?;
-            guard.engine.conn.send_with(message, options)
+            guard.engine.command().send_with(message, options)
         };
         queued?;
         // The message is queued: writing it must not queue it again if this future is polled again.
@@ -215,7 +215,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
     pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
         {
             let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-            guard.engine.conn.ping(payload)?;
+            guard.engine.command().ping(payload)?;
         }
         self.flush().await
     }
@@ -236,7 +236,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         {
             let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.engine.conn.close(code, reason) {
+            match guard.engine.command().close(code, reason) {
                 Ok(()) | Err(ws_core::SendError::Closed) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -264,7 +264,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for Writer<T, R>
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-        guard.engine.conn.send(&item).map_err(Error::from)
+        guard.engine.command().send(&item).map_err(Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -276,7 +276,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for Writer<T, R>
         {
             let mut guard = this.half.shared.lock().unwrap_or_else(|e| e.into_inner());
             if guard.engine.conn.state() == ws_core::State::Open {
-                let _ = guard.engine.conn.close(CloseCode::NORMAL, "");
+                let _ = guard.engine.command().close(CloseCode::NORMAL, "");
             }
         }
         this.poll_flush_inner(cx)

@@ -60,7 +60,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     /// [`WebSocket::send`] with per-message options (e.g. no compression).
     pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.conn.send_with(&message, options)?;
+        self.engine.command().send_with(&message, options)?;
         if !self.engine.conn.has_pending_events() {
             self.flush().await?;
         }
@@ -70,7 +70,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     /// Queues a message without writing it (after waiting for backpressure); `flush` writes.
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.conn.send(&message.into())?;
+        self.engine.command().send(&message.into())?;
         Ok(())
     }
 
@@ -82,13 +82,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
         fin: bool,
     ) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.conn.send_fragment(kind, data, fin)?;
+        self.engine.command().send_fragment(kind, data, fin)?;
         self.flush().await
     }
 
     /// Sends a ping (payload at most 125 bytes); the pong is consumed by `recv`.
     pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.engine.conn.ping(payload)?;
+        self.engine.command().ping(payload)?;
         self.flush().await
     }
 
@@ -100,7 +100,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     /// Closes: sends a close frame with `code` and `reason`, then keeps reading (discarding messages) until
     /// the peer's close frame arrives and the transport closes, or the close timeout runs out.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        match self.engine.conn.close(code, reason) {
+        match self.engine.command().close(code, reason) {
             Ok(()) | Err(ws_core::SendError::Closed) => {}
             Err(e) => return Err(e.into()),
         }
@@ -182,16 +182,18 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
     if *done {
         return Poll::Ready(None);
     }
-    if let Some(guard) = &engine.shutdown {
-        if guard.shutdown.is_triggered() {
-            if engine.conn.state() == State::Open {
-                let _ = engine
-                    .conn
-                    .close(CloseCode::GOING_AWAY, "server shutting down");
-            }
-        } else {
-            guard.shutdown.register(cx.waker());
+    let shutting_down = match &engine.shutdown {
+        Some(guard) if guard.shutdown.is_triggered() => true,
+        Some(guard) => {
+            guard.shutdown.register(guard.id, cx.waker());
+            false
         }
+        None => false,
+    };
+    if shutting_down && engine.conn.state() == State::Open {
+        let _ = engine
+            .command()
+            .close(CloseCode::GOING_AWAY, "server shutting down");
     }
     loop {
         match ready!(engine.poll_event(cx)) {
@@ -234,7 +236,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for WebSocket<T,
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
-        self.get_mut().engine.conn.send(&item).map_err(Error::from)
+        self.get_mut()
+            .engine
+            .command()
+            .send(&item)
+            .map_err(Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -244,7 +250,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for WebSocket<T,
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         if this.engine.conn.state() == State::Open {
-            let _ = this.engine.conn.close(CloseCode::NORMAL, "");
+            let _ = this.engine.command().close(CloseCode::NORMAL, "");
         }
         loop {
             match ready!(this.poll_recv(cx)) {

@@ -456,6 +456,8 @@ struct Side {
     events: Vec<Event>,
     /// Length of the wire when this side shut its write side (nothing may follow).
     wire_at_shutdown: Option<usize>,
+    /// It shut down with output left (the close timeout gave up on the peer): the wire may end mid-frame.
+    abandoned: bool,
 }
 
 impl Side {
@@ -503,12 +505,16 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
     fn settle(pair: &mut Pair, client: &mut Side, server: &mut Side) -> Result<(), TestCaseError> {
         client.record(pair.client_events())?;
         server.record(pair.server_events())?;
+        let client_had_output = !pair.client.output().is_empty();
         if client.wire_at_shutdown.is_none() && pair.client.poll_shutdown() {
             client.wire_at_shutdown = Some(pair.client_wire.len());
+            client.abandoned = client_had_output;
             pair.server.receive_eof();
         }
+        let server_had_output = !pair.server.output().is_empty();
         if server.wire_at_shutdown.is_none() && pair.server.poll_shutdown() {
             server.wire_at_shutdown = Some(pair.server_wire.len());
+            server.abandoned = server_had_output;
             pair.client.receive_eof();
         }
         client.record(pair.client_events())?;
@@ -651,8 +657,16 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
 
     // The wire: no data frame after a close frame, at most one close frame per side, nothing after the
     // write side was shut.
-    let client_frames = parse_frames(&pair.client_wire[handshake_len.0..]);
-    let server_frames = parse_frames(&pair.server_wire[handshake_len.1..]);
+    let wire_frames = |wire: &[u8], side: &Side| -> Result<Vec<WireFrame>, TestCaseError> {
+        let (frames, used) = parse_frames_prefix(wire);
+        prop_assert!(
+            used == wire.len() || side.abandoned,
+            "trailing bytes that are not a whole frame"
+        );
+        Ok(frames)
+    };
+    let client_frames = wire_frames(&pair.client_wire[handshake_len.0..], &client)?;
+    let server_frames = wire_frames(&pair.server_wire[handshake_len.1..], &server)?;
     for (name, frames, side, wire_len) in [
         ("client", &client_frames, &client, pair.client_wire.len()),
         ("server", &server_frames, &server, pair.server_wire.len()),

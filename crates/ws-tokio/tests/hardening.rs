@@ -107,6 +107,21 @@ fn is_failure(result: &Option<ws_tokio::Result<Message>>, expected: ws_core::Err
     matches!(result, Some(Err(Error::Protocol(e))) if *e == expected)
 }
 
+/// The memory probe the bounds below rely on sees a peak that is already gone.
+#[test]
+fn the_peak_rss_probe_sees_a_freed_allocation() {
+    let _serial = SERIAL.blocking_lock();
+    let probe = PeakRss::start();
+    let buffer = std::hint::black_box(vec![1u8; 32 << 20]); // written, so resident
+    drop(buffer);
+    let growth = probe.peak_growth();
+    assert!(
+        (30 << 20..48 << 20).contains(&growth),
+        "a freed 32 MiB buffer showed as {:.1} MiB",
+        mib(growth)
+    );
+}
+
 // ----- 1. slowloris -----
 
 #[tokio::test]
@@ -148,7 +163,7 @@ async fn slowloris_is_cut_at_the_handshake_timeout() {
     .expect("the server never closed the slowloris connection");
     assert!(dribbled < request.len());
     assert!(
-        eof_after >= handshake_timeout && eof_after < handshake_timeout + ms(400),
+        eof_after >= handshake_timeout && eof_after < handshake_timeout + ms(500),
         "the peer saw the end of the stream after {eof_after:?} (handshake timeout {handshake_timeout:?})"
     );
     let answer = String::from_utf8_lossy(&received).into_owned();
@@ -176,7 +191,7 @@ async fn slowloris_is_cut_at_the_handshake_timeout() {
     }
     assert!(
         accept_took >= handshake_timeout
-            && accept_took < handshake_timeout + close_timeout + ms(400),
+            && accept_took < handshake_timeout + close_timeout + ms(500),
         "accept returned after {accept_took:?}"
     );
     eprintln!(
@@ -205,19 +220,26 @@ async fn a_peer_that_stops_reading_makes_send_wait_with_bounded_memory() {
     let probe = PeakRss::start();
     let started = Instant::now();
     let mut sent = 0;
-    let mut max_queued = 0;
     while sent < TOTAL / MESSAGE {
         // A send that has not completed after a second is waiting for the peer to read.
         match timeout(Duration::from_secs(1), ws.send(message.clone())).await {
             Ok(result) => {
                 result.expect("send");
                 sent += 1;
-                max_queued = max_queued.max(ws.connection().output().len());
             }
             Err(_) => break,
         }
     }
     let stalled_after = started.elapsed();
+    let queued = ws.connection().output().len();
+    // Still waiting, and nothing more queued: sends wait rather than grow the queue.
+    let again = timeout(ms(500), ws.send(message.clone())).await;
+    assert!(again.is_err(), "a second send completed: {again:?}");
+    assert_eq!(
+        ws.connection().output().len(),
+        queued,
+        "a waiting send queued more"
+    );
     let growth = probe.peak_growth();
     assert!(
         sent < TOTAL / MESSAGE,
@@ -225,17 +247,18 @@ async fn a_peer_that_stops_reading_makes_send_wait_with_bounded_memory() {
         TOTAL >> 20
     );
     assert!(
-        (sent * MESSAGE) < MEMORY_BOUND as usize,
+        sent * MESSAGE < MEMORY_BOUND as usize,
         "{sent} MiB accepted before send waited"
     );
     assert!(
-        max_queued < QUEUE + MESSAGE + 14,
-        "{max_queued} bytes queued"
+        queued < QUEUE + MESSAGE + 14,
+        "{queued} bytes queued in the connection"
     );
     assert!(growth < MEMORY_BOUND, "RSS grew by {:.1} MiB", mib(growth));
     eprintln!(
-        "stalled peer: send waited after {sent} x 1 MiB ({stalled_after:?}, the last second waiting), at most \
-         {max_queued} bytes queued in the connection, peak RSS growth {:.1} MiB while trying to send {} MiB",
+        "stalled peer: send waited after {sent} x 1 MiB went into the socket buffers ({stalled_after:?}, the last \
+         second waiting), {queued} bytes queued in the connection while waiting, peak RSS growth {:.1} MiB while \
+         trying to send {} MiB",
         mib(growth),
         TOTAL >> 20
     );
@@ -405,6 +428,7 @@ fn deflate_bomb(mib: usize) -> Vec<u8> {
 
 #[test]
 fn the_deflate_bomb_really_inflates_to_a_gibibyte() {
+    let _serial = SERIAL.blocking_lock();
     let bomb = deflate_bomb(1024);
     let mut inflater = flate2::Decompress::new(false);
     let mut out = vec![0u8; 1 << 20];
@@ -489,219 +513,6 @@ async fn a_deflate_bomb_is_closed_with_1009_with_bounded_memory() {
     );
 }
 
-// ----- 7. 10,000 concurrent connections -----
-
-const CONNECTIONS: usize = 10_000;
-const ROUND_TRIPS: usize = 3;
-/// Set in the child process that runs the clients (its value is the server's address).
-const CLIENTS_ENV: &str = "WS_HARDENING_CLIENTS_FOR";
-
-/// Raises the soft limit on open files to the hard limit and returns it. Fails (rather than testing fewer
-/// connections) when the hard limit is below 20,000.
-fn raise_nofile_limit() -> u64 {
-    let (_, hard) = rlimit::Resource::NOFILE.get().expect("getrlimit");
-    assert!(
-        hard >= 20_000,
-        "the hard limit on open files is {hard}: this test needs at least 20,000 (run `ulimit -Hn 20000` as root)"
-    );
-    let soft = rlimit::increase_nofile_limit(hard).expect("raise RLIMIT_NOFILE");
-    assert!(
-        soft >= (CONNECTIONS + 1_000) as u64,
-        "could only raise RLIMIT_NOFILE to {soft}"
-    );
-    soft
-}
-
-/// 10,000 connections need 20,000 sockets plus the process's own files, more than a 20,000 hard limit
-/// allows one process: the clients run in a child process (this test binary again, with `CLIENTS_ENV`
-/// set), which also keeps their memory out of the server's figures.
-#[test]
-fn ten_thousand_concurrent_connections() {
-    if let Ok(addr) = std::env::var(CLIENTS_ENV) {
-        return clients_process(&addr);
-    }
-    let _serial = SERIAL.blocking_lock();
-    raise_nofile_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (listener, addr) = bind().await;
-        let shutdown = Shutdown::new();
-        let server = tokio::spawn(ws_tokio::serve_until(
-            listener,
-            config(Limits::default(), Timeouts::default()),
-            shutdown.clone(),
-            Duration::from_secs(5),
-            ws_testkit::echo,
-        ));
-        let before = rss();
-        let started = Instant::now();
-        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "ten_thousand_concurrent_connections", "--nocapture", "--test-threads", "1"])
-            .env(CLIENTS_ENV, addr.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the clients' process");
-        let mut stdin = child.stdin.take().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut expect_line = async |prefix: &str| -> String {
-            while let Some(line) = lines.next_line().await.expect("read the clients' output") {
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return rest.to_string();
-                }
-            }
-            panic!("the clients' process ended without a {prefix:?} line");
-        };
-
-        let budget = Duration::from_secs(20);
-        let ready = timeout(budget, expect_line("READY ")).await.expect("10,000 connections in 20 s");
-        let open_after = started.elapsed();
-        let after = rss();
-        let active = shutdown.active();
-        assert!(ready.starts_with("errors=0 "), "clients: {ready}");
-        assert_eq!(active, CONNECTIONS, "connections open on the server");
-        let per_connection = after.saturating_sub(before) / CONNECTIONS as u64;
-
-        stdin.write_all(b"GO\n").await.unwrap();
-        stdin.flush().await.unwrap();
-        let remaining = budget.saturating_sub(started.elapsed());
-        let done = timeout(remaining, expect_line("DONE ")).await.expect("closed in the 20 s budget");
-        assert!(done.starts_with("errors=0 "), "clients: {done}");
-        let status = timeout(LIMIT, child.wait()).await.unwrap().unwrap();
-        assert!(status.success(), "the clients' process failed: {status}");
-        timeout(LIMIT, shutdown.idle()).await.expect("every server connection ended");
-        let total = started.elapsed();
-        assert!(total <= budget, "took {total:?}");
-        assert!(per_connection < 64 << 10, "{per_connection} bytes of RSS per idle connection");
-        shutdown.trigger();
-        timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
-        eprintln!(
-            "{CONNECTIONS} connections x {ROUND_TRIPS} echoes: all open after {open_after:?} ({ready}); closed \
-             ({done}); total {total:?}; server RSS {:.1} -> {:.1} MiB = {per_connection} B ({:.1} KiB) per idle \
-             connection",
-            mib(before),
-            mib(after),
-            per_connection as f64 / 1024.0
-        );
-    });
-}
-
-/// The clients of `ten_thousand_concurrent_connections`, in their own process: connects 10,000 clients
-/// (at most 256 handshakes at once), each echoes `ROUND_TRIPS` messages, prints `READY errors=N ...` once
-/// all are open, waits for `GO` on stdin, closes them all with 1000 and prints `DONE errors=N ...`.
-fn clients_process(addr: &str) {
-    raise_nofile_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let url = format!("ws://{addr}/");
-        let gate = Arc::new(tokio::sync::Semaphore::new(256));
-        let (go_tx, go_rx) = tokio::sync::watch::channel(false);
-        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
-        let mut tasks = tokio::task::JoinSet::new();
-        let started = Instant::now();
-        for id in 0..CONNECTIONS {
-            let (url, gate, ready_tx, mut go_rx) =
-                (url.clone(), gate.clone(), ready_tx.clone(), go_rx.clone());
-            tasks.spawn(async move {
-                let permit = gate.acquire_owned().await.unwrap();
-                let opened = timeout(LIMIT, async {
-                    let (mut ws, _) = ws_tokio::connect(&url)
-                        .await
-                        .map_err(|e| format!("connect: {e}"))?;
-                    for k in 0..ROUND_TRIPS {
-                        let text = format!("{id}:{k}");
-                        ws.send(text.as_str())
-                            .await
-                            .map_err(|e| format!("send: {e}"))?;
-                        match ws.recv().await {
-                            Some(Ok(echo)) if echo.as_text() == Some(text.as_str()) => {}
-                            other => return Err(format!("echo of {text}: {other:?}")),
-                        }
-                    }
-                    Ok(ws)
-                })
-                .await
-                .unwrap_or_else(|_| Err("connect and echo took over 10 s".into()));
-                drop(permit);
-                let mut ws = match opened {
-                    Ok(ws) => ws,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.clone()));
-                        return Err(e);
-                    }
-                };
-                let _ = ready_tx.send(Ok(()));
-                let _ = go_rx.wait_for(|go| *go).await;
-                match timeout(LIMIT, ws.close(CloseCode::NORMAL, "")).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(format!("close: {e}")),
-                    Err(_) => Err("close took over 10 s".into()),
-                }
-            });
-        }
-        drop(ready_tx);
-        let mut errors = Vec::new();
-        for _ in 0..CONNECTIONS {
-            match timeout(Duration::from_secs(30), ready_rx.recv()).await {
-                Ok(Some(Ok(()))) => {}
-                Ok(Some(Err(e))) => errors.push(e),
-                Ok(None) | Err(_) => {
-                    errors.push("a client never reported".into());
-                    break;
-                }
-            }
-        }
-        println!(
-            "READY errors={} open={} in {:?}, client process RSS {:.1} MiB, first error: {:?}",
-            errors.len(),
-            CONNECTIONS - errors.len(),
-            started.elapsed(),
-            mib(rss()),
-            errors.first()
-        );
-        std::io::stdout().flush().unwrap();
-        let go = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map(|_| line)
-        });
-        let go = timeout(Duration::from_secs(60), go)
-            .await
-            .expect("GO in time")
-            .unwrap()
-            .unwrap();
-        assert_eq!(go.trim(), "GO");
-        go_tx.send(true).unwrap();
-        let mut close_errors = Vec::new();
-        let mut closed = 0;
-        while let Some(joined) = timeout(Duration::from_secs(30), tasks.join_next())
-            .await
-            .expect("closes in time")
-        {
-            match joined.expect("client task") {
-                Ok(()) => closed += 1,
-                Err(e) => close_errors.push(e),
-            }
-        }
-        println!(
-            "DONE errors={} closed={closed}, first error: {:?}",
-            close_errors.len(),
-            close_errors.first()
-        );
-        std::io::stdout().flush().unwrap();
-        drop(go_rx);
-    });
-}
-
 // ----- 8. no data loss -----
 
 const NUMBERED: usize = 10_000;
@@ -713,7 +524,11 @@ macro_rules! count_in_order {
         let mut n = 0usize;
         while let Some(message) = $recv.await {
             let message = message.unwrap_or_else(|e| panic!("after {n} messages: {e}"));
-            assert_eq!(message.as_text(), Some(n.to_string().as_str()), "message {n} out of order");
+            assert_eq!(
+                message.as_text(),
+                Some(n.to_string().as_str()),
+                "message {n} out of order"
+            );
             n += 1;
         }
         n
@@ -1001,4 +816,450 @@ async fn a_foreign_origin_is_rejected_with_403_and_the_same_host_accepted() {
         .unwrap();
     let outcomes = timeout(LIMIT, server).await.unwrap().unwrap();
     assert_eq!(outcomes, [Some(403), None]);
+}
+
+// ----- 7. 10,000 concurrent connections -----
+
+const CONNECTIONS: usize = 10_000;
+const ROUND_TRIPS: usize = 3;
+/// Set in the child process that runs the clients (its value is the server's address).
+const CLIENTS_ENV: &str = "WS_HARDENING_CLIENTS_FOR";
+
+/// Raises the soft limit on open files to the hard limit and returns it. Fails (rather than testing fewer
+/// connections) when the hard limit is below 20,000.
+fn raise_nofile_limit() -> u64 {
+    let (_, hard) = rlimit::Resource::NOFILE.get().expect("getrlimit");
+    assert!(
+        hard >= 20_000,
+        "the hard limit on open files is {hard}: this test needs at least 20,000 (run `ulimit -Hn 20000` as root)"
+    );
+    let soft = rlimit::increase_nofile_limit(hard).expect("raise RLIMIT_NOFILE");
+    assert!(
+        soft >= (CONNECTIONS + 1_000) as u64,
+        "could only raise RLIMIT_NOFILE to {soft}"
+    );
+    soft
+}
+
+/// 10,000 connections need 20,000 sockets plus the process's own files, more than a 20,000 hard limit
+/// allows one process: the clients run in a child process (this test binary again, with `CLIENTS_ENV`
+/// set), which also keeps their memory out of the server's figures.
+#[test]
+fn ten_thousand_concurrent_connections() {
+    if let Ok(addr) = std::env::var(CLIENTS_ENV) {
+        return clients_process(&addr);
+    }
+    let _serial = SERIAL.blocking_lock();
+    raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (listener, addr) = bind().await;
+        let shutdown = Shutdown::new();
+        let server = tokio::spawn(ws_tokio::serve_until(
+            listener,
+            config(Limits::default(), Timeouts::default()),
+            shutdown.clone(),
+            Duration::from_secs(5),
+            ws_testkit::echo,
+        ));
+        let before = rss();
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "ten_thousand_concurrent_connections", "--nocapture", "--test-threads", "1"])
+            .env(CLIENTS_ENV, addr.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the clients' process");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut expect_line = async |prefix: &str| -> String {
+            while let Some(line) = lines.next_line().await.expect("read the clients' output") {
+                // libtest may have printed `test NAME ... ` on the same line.
+                if let Some((_, rest)) = line.split_once(prefix) {
+                    return rest.to_string();
+                }
+            }
+            panic!("the clients' process ended without a {prefix:?} line");
+        };
+
+        let budget = Duration::from_secs(20);
+        let ready = timeout(budget, expect_line("READY ")).await.expect("10,000 connections in 20 s");
+        let open_after = started.elapsed();
+        let after = rss();
+        let active = shutdown.active();
+        eprintln!("clients ready after {open_after:?}: {ready}");
+        assert!(ready.starts_with("errors=0 "), "clients: {ready}");
+        assert_eq!(active, CONNECTIONS, "connections open on the server");
+        let per_connection = after.saturating_sub(before) / CONNECTIONS as u64;
+
+        stdin.write_all(b"GO\n").await.unwrap();
+        stdin.flush().await.unwrap();
+        let remaining = budget.saturating_sub(started.elapsed());
+        let done = timeout(remaining, expect_line("DONE ")).await.expect("closed in the 20 s budget");
+        assert!(done.starts_with("errors=0 "), "clients: {done}");
+        let status = timeout(LIMIT, child.wait()).await.unwrap().unwrap();
+        assert!(status.success(), "the clients' process failed: {status}");
+        timeout(LIMIT, shutdown.idle()).await.expect("every server connection ended");
+        let total = started.elapsed();
+        assert!(total <= budget, "took {total:?}");
+        assert!(per_connection < 64 << 10, "{per_connection} bytes of RSS per idle connection");
+        shutdown.trigger();
+        timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+        eprintln!(
+            "{CONNECTIONS} connections x {ROUND_TRIPS} echoes: all open after {open_after:?} ({ready}); closed \
+             ({done}); total {total:?}; server RSS {:.1} -> {:.1} MiB = {per_connection} B ({:.1} KiB) per idle \
+             connection",
+            mib(before),
+            mib(after),
+            per_connection as f64 / 1024.0
+        );
+    });
+}
+
+/// The clients of `ten_thousand_concurrent_connections`, in their own process: connects 10,000 clients
+/// (at most 256 handshakes at once), each echoes `ROUND_TRIPS` messages, prints `READY errors=N ...` once
+/// all are open, waits for `GO` on stdin, closes them all with 1000 and prints `DONE errors=N ...`.
+fn clients_process(addr: &str) {
+    raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = format!("ws://{addr}/");
+        let gate = Arc::new(tokio::sync::Semaphore::new(256));
+        let (go_tx, go_rx) = tokio::sync::watch::channel(false);
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
+        let mut tasks = tokio::task::JoinSet::new();
+        let started = Instant::now();
+        for id in 0..CONNECTIONS {
+            let (url, gate, ready_tx, mut go_rx) =
+                (url.clone(), gate.clone(), ready_tx.clone(), go_rx.clone());
+            tasks.spawn(async move {
+                let permit = gate.acquire_owned().await.unwrap();
+                let opened = timeout(LIMIT, async {
+                    let (mut ws, _) = ws_tokio::connect(&url)
+                        .await
+                        .map_err(|e| format!("connect: {e}"))?;
+                    for k in 0..ROUND_TRIPS {
+                        let text = format!("{id}:{k}");
+                        ws.send(text.as_str())
+                            .await
+                            .map_err(|e| format!("send: {e}"))?;
+                        match ws.recv().await {
+                            Some(Ok(echo)) if echo.as_text() == Some(text.as_str()) => {}
+                            other => return Err(format!("echo of {text}: {other:?}")),
+                        }
+                    }
+                    Ok(ws)
+                })
+                .await
+                .unwrap_or_else(|_| Err("connect and echo took over 10 s".into()));
+                drop(permit);
+                let mut ws = match opened {
+                    Ok(ws) => ws,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.clone()));
+                        return Err(e);
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let _ = go_rx.wait_for(|go| *go).await;
+                match timeout(LIMIT, ws.close(CloseCode::NORMAL, "")).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("close: {e}")),
+                    Err(_) => Err("close took over 10 s".into()),
+                }
+            });
+        }
+        drop(ready_tx);
+        let mut errors = Vec::new();
+        for _ in 0..CONNECTIONS {
+            match timeout(Duration::from_secs(30), ready_rx.recv()).await {
+                Ok(Some(Ok(()))) => {}
+                Ok(Some(Err(e))) => errors.push(e),
+                Ok(None) | Err(_) => {
+                    errors.push("a client never reported".into());
+                    break;
+                }
+            }
+        }
+        println!(
+            "READY errors={} open={} in {:?}, client process RSS {:.1} MiB, first error: {:?}",
+            errors.len(),
+            CONNECTIONS - errors.len(),
+            started.elapsed(),
+            mib(rss()),
+            errors.first()
+        );
+        std::io::stdout().flush().unwrap();
+        let go = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        });
+        let go = timeout(Duration::from_secs(60), go)
+            .await
+            .expect("GO in time")
+            .unwrap()
+            .unwrap();
+        assert_eq!(go.trim(), "GO");
+        go_tx.send(true).unwrap();
+        let mut close_errors = Vec::new();
+        let mut closed = 0;
+        while let Some(joined) = timeout(Duration::from_secs(30), tasks.join_next())
+            .await
+            .expect("closes in time")
+        {
+            match joined.expect("client task") {
+                Ok(()) => closed += 1,
+                Err(e) => close_errors.push(e),
+            }
+        }
+        println!(
+            "DONE errors={} closed={closed}, first error: {:?}",
+            close_errors.len(),
+            close_errors.first()
+        );
+        std::io::stdout().flush().unwrap();
+        drop(go_rx);
+    });
+}
+
+// ----- 2b. a peer that stops reading: the keepalive must end the connection -----
+
+fn keepalive_timeouts() -> Timeouts {
+    Timeouts {
+        handshake: Some(ms(500)),
+        keepalive_interval: Some(ms(200)),
+        pong: Some(ms(300)),
+        close: Some(ms(300)),
+    }
+}
+
+/// Keepalive 200 ms + pong 300 ms + close 300 ms, plus a second of margin.
+const KEEPALIVE_BOUND: Duration = Duration::from_millis(1_800);
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout() {
+    let _serial = SERIAL.lock().await;
+    let limits = Limits {
+        max_queued_output: 64 << 10,
+        ..Limits::default()
+    };
+    let (mut ws, mut peer, _) = hostile_pair(config(limits, keepalive_timeouts()), "").await;
+    let message = Message::from(vec![0x5A; 1 << 20]);
+    let started = Instant::now();
+    let mut sent = 0;
+    let error = timeout(KEEPALIVE_BOUND, async {
+        loop {
+            match ws.send(message.clone()).await {
+                Ok(()) => sent += 1,
+                Err(e) => return e,
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!("send still waiting on a peer that reads nothing after {KEEPALIVE_BOUND:?} ({sent} MiB sent)")
+    });
+    let ended_after = started.elapsed();
+    // The socket is closed: the peer, reading at last, reaches the end after what the kernel buffered.
+    let drained = timeout(LIMIT, read_to_eof(&mut peer))
+        .await
+        .expect("the socket was closed");
+    eprintln!(
+        "stalled peer with keepalive: send failed with {error} after {ended_after:?}; peer drained {drained:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout_when_split() {
+    let _serial = SERIAL.lock().await;
+    let limits = Limits {
+        max_queued_output: 64 << 10,
+        ..Limits::default()
+    };
+    let (ws, mut peer, _) = hostile_pair(config(limits, keepalive_timeouts()), "").await;
+    let (mut reader, mut writer) = ws.split();
+    let message = Message::from(vec![0x5A; 1 << 20]);
+    let started = Instant::now();
+    let writer = tokio::spawn(async move {
+        loop {
+            if let Err(e) = writer.send(message.clone()).await {
+                return (e.to_string(), started.elapsed());
+            }
+        }
+    });
+    let received = timeout(KEEPALIVE_BOUND, reader.recv())
+        .await
+        .expect("recv still waiting on a peer that reads nothing");
+    assert!(matches!(received, Some(Err(_))), "recv gave {received:?}");
+    let (error, writer_after) = timeout(ms(500), writer)
+        .await
+        .expect("send ended too")
+        .unwrap();
+    let drained = timeout(LIMIT, read_to_eof(&mut peer))
+        .await
+        .expect("the socket was closed");
+    eprintln!(
+        "stalled peer with keepalive, split: recv gave {received:?} after {:?}; send failed with {error} after \
+         {writer_after:?}; peer drained {drained:?}",
+        started.elapsed()
+    );
+}
+
+// ----- close after an idle spell -----
+
+/// Idle for longer than the close timeout, then close: the close handshake must still get its full close
+/// timeout (the core's clock must not be stale when the close timer starts).
+#[tokio::test]
+async fn close_after_an_idle_spell_waits_for_the_peer() {
+    let _serial = SERIAL.lock().await;
+    let timeouts = Timeouts {
+        close: Some(ms(300)),
+        ..short_timeouts()
+    };
+    let (listener, addr) = bind().await;
+    let server = tokio::spawn(async move {
+        let mut ws = accept_one(&listener, config(Limits::default(), timeouts))
+            .await
+            .unwrap();
+        let received = ws.recv().await;
+        (
+            received.map(|r| r.map_err(|e| e.to_string())),
+            ws.close_frame().map(|f| f.code),
+        )
+    });
+    let builder = ClientBuilder::new(&format!("ws://{addr}/"))
+        .unwrap()
+        .timeouts(timeouts);
+    let (mut client, _) = timeout(LIMIT, ws_tokio::connect_with(&builder))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(ms(400)).await; // the condition under test: idle for longer than the close timeout
+    let closed = timeout(LIMIT, client.close(CloseCode::NORMAL, ""))
+        .await
+        .unwrap();
+    assert!(closed.is_ok(), "close after an idle spell: {closed:?}");
+    assert_eq!(
+        client.close_frame().map(|f| f.code),
+        Some(CloseCode::NORMAL)
+    );
+    let (received, code) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(received.is_none(), "server recv gave {received:?}");
+    assert_eq!(code, Some(CloseCode::NORMAL));
+}
+
+/// The same on the server side: an idle connection closed by a graceful shutdown (1001) must wait for the
+/// client's close frame, not fail at once with a close timeout.
+#[tokio::test]
+async fn shutdown_after_an_idle_spell_completes_the_close_handshake() {
+    let _serial = SERIAL.lock().await;
+    let timeouts = Timeouts {
+        close: Some(ms(300)),
+        ..short_timeouts()
+    };
+    let (listener, addr) = bind().await;
+    let shutdown = Shutdown::new();
+    let (outcome_tx, mut outcome_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(ws_tokio::serve_until(
+        listener,
+        config(Limits::default(), timeouts),
+        shutdown.clone(),
+        Duration::from_secs(5),
+        move |mut ws: WebSocket| {
+            let outcome_tx = outcome_tx.clone();
+            async move {
+                let received = ws.recv().await;
+                let _ = outcome_tx.send(received.map(|r| r.map_err(|e| e.to_string())));
+            }
+        },
+    ));
+    let builder = ClientBuilder::new(&format!("ws://{addr}/"))
+        .unwrap()
+        .timeouts(timeouts);
+    let (mut client, _) = timeout(LIMIT, ws_tokio::connect_with(&builder))
+        .await
+        .unwrap()
+        .unwrap();
+    let registered = async {
+        while shutdown.active() == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    timeout(LIMIT, registered).await.unwrap();
+    tokio::time::sleep(ms(400)).await; // the condition under test: idle for longer than the close timeout
+    shutdown.trigger();
+    let received = timeout(LIMIT, client.recv()).await.unwrap();
+    assert!(received.is_none(), "client recv gave {received:?}");
+    assert_eq!(
+        client.close_frame().map(|f| f.code),
+        Some(CloseCode::GOING_AWAY)
+    );
+    let outcome = timeout(LIMIT, outcome_rx.recv()).await.unwrap().unwrap();
+    assert!(
+        outcome.is_none(),
+        "the server's recv ended with {outcome:?}, not a clean close"
+    );
+    timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+}
+
+// ----- serve keeps nothing of ended connections -----
+
+/// While at least one connection stays open, `serve` must not keep anything of the connections that
+/// ended: RSS stays flat over 4,000 more sequential connections (a plain accept loop: +4 KiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_no_memory_of_ended_connections() {
+    let _serial = SERIAL.lock().await;
+    const ROUND: usize = 2_000;
+    let (listener, addr) = bind().await;
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(ws_tokio::serve_until(
+        listener,
+        config(Limits::default(), Timeouts::default()),
+        shutdown.clone(),
+        Duration::from_secs(1),
+        ws_testkit::echo,
+    ));
+    let url = format!("ws://{addr}/");
+    let (mut kept, _) = timeout(LIMIT, ws_tokio::connect(&url))
+        .await
+        .unwrap()
+        .unwrap();
+    kept.send("kept").await.unwrap();
+    timeout(LIMIT, kept.recv()).await.unwrap().unwrap().unwrap();
+    let mut after_round = Vec::new();
+    for _ in 0..3 {
+        timeout(Duration::from_secs(30), async {
+            for i in 0..ROUND {
+                let (mut ws, _) = ws_tokio::connect(&url).await.unwrap();
+                ws.send(i.to_string()).await.unwrap();
+                ws.recv().await.unwrap().unwrap();
+                ws.close(CloseCode::NORMAL, "").await.unwrap();
+            }
+        })
+        .await
+        .expect("a round in time");
+        after_round.push(rss());
+    }
+    let growth = after_round[2].saturating_sub(after_round[0]);
+    shutdown.trigger();
+    drop(kept);
+    timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    assert!(
+        growth < 256 << 10,
+        "RSS grew by {} KiB over {} connections that ended ({} B each)",
+        growth >> 10,
+        2 * ROUND,
+        growth / (2 * ROUND) as u64
+    );
 }

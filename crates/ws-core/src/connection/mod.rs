@@ -323,26 +323,35 @@ impl Connection {
     }
 
     /// Returns `true` once, when the transport's write side should be shut down (after all output is
-    /// written): a server after the close handshake (it closes TCP first, RFC 6455 section 7.1.1), any role
-    /// after a failure, a client whose server did not close in time.
+    /// written, or when the close timeout gave up on a peer that does not read): a server after the close
+    /// handshake (it closes TCP first, RFC 6455 section 7.1.1), any role after a failure, a client whose
+    /// server did not close in time, a client whose server closed TCP.
     pub fn poll_shutdown(&mut self) -> bool {
-        if self.want_shutdown && !self.shutdown_polled && self.output().is_empty() {
+        if self.want_shutdown
+            && !self.shutdown_polled
+            && (self.output().is_empty() || self.linger_over)
+        {
             self.shutdown_polled = true;
+            // Giving up on a peer that does not read: what it did not take is dropped with the transport.
+            self.tx.clear();
+            self.tx_pos = 0;
             return true;
         }
         false
     }
 
-    /// Whether the connection is over and the transport can be dropped: a terminal event was emitted, all
-    /// output is written, and the peer closed its side (or the close timeout ran out).
+    /// Whether the connection is over and the transport can be dropped: a terminal event was emitted and
+    /// either all output is written and the peer closed its side, or the close timeout ran out (then output
+    /// the peer did not read is abandoned: a peer that stopped reading cannot hold the connection open).
     pub fn is_finished(&self) -> bool {
-        self.terminated
-            && self.events.is_empty()
-            && self.output().is_empty()
-            && (self.eof
-                || self.linger_over
-                || (self.want_shutdown && self.config.timeouts.close.is_none()))
-            && (!self.want_shutdown || self.shutdown_polled)
+        if !self.terminated {
+            return false;
+        }
+        self.linger_over
+            || (self.events.is_empty()
+                && self.output().is_empty()
+                && (self.eof || (self.want_shutdown && self.config.timeouts.close.is_none()))
+                && (!self.want_shutdown || self.shutdown_polled))
     }
 
     // ----- getters -----

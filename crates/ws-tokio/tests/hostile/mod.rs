@@ -189,7 +189,8 @@ pub fn rss() -> u64 {
     status_bytes("VmRSS")
 }
 
-/// Measures the peak growth of the process's resident set over a stretch of code: `start` resets the
+/// Measures the peak growth of the process's resident set over a stretch of code: `start` hands free heap
+/// memory back to the OS (so later allocations cannot hide in pages that are already resident), resets the
 /// high-water mark (`VmHWM`, through `/proc/self/clear_refs`) and records the current RSS; `peak_growth` is
 /// the high-water mark since then minus that RSS. Tests that use it run one at a time (see `SERIAL`).
 pub struct PeakRss {
@@ -197,8 +198,13 @@ pub struct PeakRss {
 }
 
 impl PeakRss {
-    /// Resets the high-water mark and records the baseline.
+    /// Trims the heap, resets the high-water mark and records the baseline.
     pub fn start() -> Self {
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim only returns free memory to the OS; it touches no live allocation.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         std::fs::write("/proc/self/clear_refs", "5")
             .expect("reset VmHWM through /proc/self/clear_refs");
         PeakRss { base: rss() }
