@@ -118,8 +118,16 @@ struct OutMessage {
     utf8: Utf8Validator,
 }
 
-/// A WebSocket connection's protocol state machine, with no I/O. See the [module docs](self) and the crate
-/// docs for the order to call things in.
+/// A WebSocket connection's protocol state machine, with no I/O.
+///
+/// Its methods fall in four kinds: **inputs** ([`Connection::receive`], [`Connection::receive_eof`],
+/// [`Connection::handle_time`]), **commands** ([`Connection::send`], [`Connection::send_fragment`],
+/// [`Connection::ping`], [`Connection::close`]; on a server [`Connection::accept`] or
+/// [`Connection::reject`]), **outputs** ([`Connection::poll_event`], [`Connection::output`] with
+/// [`Connection::advance_output`], [`Connection::poll_shutdown`], [`Connection::next_deadline`],
+/// [`Connection::is_finished`]) and **getters**. The crate docs show the run loop and the order to call
+/// things in. Commands start timers from the time last passed to [`Connection::handle_time`]: call it
+/// before a command after an idle spell.
 pub struct Connection {
     role: Role,
     config: Config,
