@@ -19,7 +19,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_std::net::{TcpStream, ToSocketAddrs};
 
@@ -31,7 +33,40 @@ pub use ws_async::{
 };
 
 /// The transport of every connection this crate makes: TCP, or TCP inside TLS.
-pub type Stream = ws_async::MaybeTlsStream<TcpStream>;
+pub type Stream = ws_async::MaybeTlsStream<Tcp>;
+
+/// async-std's `TcpStream` whose `poll_close` shuts the write side down (async-std's own only flushes,
+/// so a peer would never see our FIN and would wait out its close timeout).
+#[derive(Debug)]
+pub struct Tcp(pub TcpStream);
+
+impl futures_io::AsyncRead for Tcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for Tcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
+    }
+}
 
 /// A WebSocket connection on async-std.
 pub type WebSocket<S = Stream> = ws_async::WebSocket<S, AsyncIoTimer>;
@@ -53,7 +88,7 @@ pub async fn connect_with(builder: &ClientBuilder) -> Result<(WebSocket, Opened)
     let connect = |addr: SocketAddr| async move {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
-        Ok(tcp)
+        Ok(Tcp(tcp))
     };
     ws_async::connect_with(builder, AsyncIoTimer, resolve, connect).await
 }
@@ -71,7 +106,7 @@ where
 {
     stream.set_nodelay(true)?;
     ws_async::accept_with(
-        ws_async::MaybeTlsStream::Plain(stream),
+        ws_async::MaybeTlsStream::Plain(Tcp(stream)),
         config,
         AsyncIoTimer,
         decide,
@@ -91,7 +126,7 @@ where
     Fut: Future<Output = std::result::Result<Accept, Response>>,
 {
     stream.set_nodelay(true)?;
-    ws_async::accept_tls(stream, tls, config, AsyncIoTimer, decide).await
+    ws_async::accept_tls(Tcp(stream), tls, config, AsyncIoTimer, decide).await
 }
 
 /// Accepts connections on `listener` forever, running `handler` in its own task for each WebSocket.
@@ -152,7 +187,7 @@ where
     let accept_tcp = move || async move {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        Ok(ws_async::MaybeTlsStream::Plain(stream))
+        Ok(ws_async::MaybeTlsStream::Plain(Tcp(stream)))
     };
     let spawn = |fut| {
         async_std::task::spawn(fut);

@@ -44,6 +44,8 @@ pub(crate) struct Engine<T, R: Timer> {
     clock: Clock,
     sleep: Option<(ws_core::Instant, Pin<Box<R::Sleep>>)>,
     shutdown_pending: bool,
+    /// The write side was shut down.
+    write_closed: bool,
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
     pub(crate) ending: Option<Ending>,
@@ -60,6 +62,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             clock,
             sleep: None,
             shutdown_pending: false,
+            write_closed: false,
             broken: None,
             ending: None,
             shutdown: None,
@@ -98,6 +101,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             // Errors here (the peer already gone) do not matter: we are closing anyway.
             let _ = ready!(Pin::new(&mut self.io).poll_close(cx));
             self.shutdown_pending = false;
+            self.write_closed = true;
         }
         Poll::Ready(Ok(()))
     }
@@ -177,6 +181,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
                 self.abandon(cx);
                 return Poll::Ready(Step::Finished);
             }
+            if self.failed() && self.conn.output().is_empty() && self.write_closed {
+                // A failed connection has nothing more to say: once its close frame (or HTTP error) is
+                // written and the write side shut, report the failure instead of waiting for the peer.
+                return Poll::Ready(Step::Finished);
+            }
             if self.poll_timer(cx).is_ready() {
                 continue;
             }
@@ -239,6 +248,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
         ready!(self.poll_drain(cx, 0))?;
         ready!(self.poll_write_out(cx)).map_err(Error::Io)?;
         Poll::Ready(Ok(()))
+    }
+
+    /// Whether the connection ended in failure or rejection (not a clean close).
+    fn failed(&self) -> bool {
+        matches!(self.ending, Some(Ending::Failed(_) | Ending::Rejected(_)))
     }
 
     /// Records a terminal event.

@@ -102,10 +102,12 @@ where
                 return Ok(WebSocket::from_engine(engine));
             }
             Step::Event(Event::Rejected(response)) => {
+                engine.record_ending(Event::Rejected(response.clone()));
                 finish(&mut engine).await;
                 return Err(Error::Rejected(Box::new(response)));
             }
             Step::Event(Event::Failed(e)) => {
+                engine.record_ending(Event::Failed(e.clone()));
                 finish(&mut engine).await;
                 return Err(broken_or(&mut engine, e));
             }
@@ -115,7 +117,7 @@ where
     }
 }
 
-/// Drives a connection that has ended until its last bytes are written and the transport can close.
+/// Drives a connection whose handshake failed until its HTTP response is written and the write side shut.
 async fn finish<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(engine: &mut Engine<T, R>) {
     while let Step::Event(_) = poll_fn(|cx| engine.poll_event(cx)).await {}
 }

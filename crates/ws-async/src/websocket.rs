@@ -20,8 +20,9 @@ use crate::timer::Timer;
 /// All methods are cancel-safe: dropping a `recv()` or `send()` future at an await point loses no message
 /// and corrupts no frame (their state lives in the connection, not in the future).
 ///
-/// Writes are coalesced: replies queued while more received messages are already waiting are written
-/// together when `recv` would otherwise wait for input; `feed` queues without writing and `flush` writes.
+/// Writes are coalesced: `feed` queues without writing, `flush` writes, and `recv` writes whatever is
+/// queued before it waits for input, so an echo loop of `recv` + `feed` answers every message that arrived
+/// in one read with one write. `send` is `feed` + `flush`: it never leaves a message sitting unsent.
 pub struct WebSocket<T, R: Timer> {
     pub(crate) engine: Engine<T, R>,
     done: bool,
@@ -52,7 +53,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     }
 
     /// Sends a message: waits while queued output is above the high-water mark, queues the message, and
-    /// writes it unless more received messages are already waiting (then `recv` writes the batch).
+    /// writes everything queued before returning. To batch replies, use [`WebSocket::feed`]: `recv` writes
+    /// whatever is queued before it waits for input.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
         self.send_with(message.into(), SendOptions::default()).await
     }
@@ -61,13 +63,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
         self.engine.command().send_with(&message, options)?;
-        if !self.engine.conn.has_pending_events() {
-            self.flush().await?;
-        }
-        Ok(())
+        self.flush().await
     }
 
-    /// Queues a message without writing it (after waiting for backpressure); `flush` writes.
+    /// Queues a message without writing it (after waiting for backpressure); `flush` writes, and so does
+    /// the next `recv` before it waits for input.
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
         self.engine.command().send(&message.into())?;

@@ -30,8 +30,9 @@ fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     eprintln!("echo server listening on ws://127.0.0.1:{port}");
     ws_std::serve(listener, config, |mut ws| {
+        // `feed` queues the reply; the next `recv` writes all queued replies before it blocks.
         while let Some(Ok(message)) = ws.recv() {
-            if ws.send(message).is_err() {
+            if ws.feed(message).is_err() {
                 break;
             }
         }

@@ -138,8 +138,8 @@ impl<S: DeadlineStream> WebSocket<S> {
     }
 
     /// Sends a message: blocks while queued output is above the high-water mark, queues the message, and
-    /// writes it unless received messages are already waiting (then the next `recv` writes the batch before
-    /// it blocks; call [`WebSocket::flush`] if you will not call `recv`).
+    /// writes everything queued. To batch replies use [`WebSocket::feed`]: the next `recv` writes the batch
+    /// before it blocks.
     ///
     /// A write blocks until the peer has taken the bytes. One thread cannot read while it writes, so if both
     /// peers send more than the socket buffers hold without reading, both wait (until the keepalive pong
@@ -152,10 +152,7 @@ impl<S: DeadlineStream> WebSocket<S> {
     pub fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
         self.send_ready()?;
         self.core.conn.send_with(&message, options)?;
-        if !self.core.conn.has_pending_events() {
-            self.flush()?;
-        }
-        Ok(())
+        self.flush()
     }
 
     /// Queues a message without writing it (after waiting for backpressure); [`WebSocket::flush`] writes.

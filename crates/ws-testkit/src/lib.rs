@@ -42,10 +42,11 @@ pub fn echo_config() -> Config {
     }
 }
 
-/// Echoes every message back as the same type until the connection ends.
+/// Echoes every message back as the same type until the connection ends. Replies are queued with `feed`
+/// and written by the next `recv` before it waits: one write answers everything that arrived in one read.
 pub async fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(mut ws: WebSocket<T, R>) {
     while let Some(Ok(message)) = ws.recv().await {
-        if ws.send(message).await.is_err() {
+        if ws.feed(message).await.is_err() {
             break;
         }
     }

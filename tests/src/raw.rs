@@ -1,0 +1,208 @@
+//! A WebSocket peer written by hand (RFC 6455 sections 4 and 5), independent of `ws-core`'s framing, for the
+//! cases where the peer must misbehave or be slow in a controlled way. Only the accept-key derivation is
+//! borrowed from `ws-core` (it is checked against the RFC's own vector there).
+
+use std::io;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::{AsyncReadExt, AsyncWriteExt};
+
+/// Opcodes.
+pub const CONT: u8 = 0x0;
+/// Text.
+pub const TEXT: u8 = 0x1;
+/// Binary.
+pub const BINARY: u8 = 0x2;
+/// Close.
+pub const CLOSE: u8 = 0x8;
+/// Ping.
+pub const PING: u8 = 0x9;
+/// Pong.
+pub const PONG: u8 = 0xA;
+
+/// A fixed client key and the accept value the server must answer with (RFC 6455 section 1.3).
+pub const CLIENT_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+/// The answer to [`CLIENT_KEY`].
+pub const CLIENT_KEY_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// One frame as read off the wire, payload unmasked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV1..3 (bits 0x70 of the first byte).
+    pub rsv: u8,
+    /// Opcode.
+    pub opcode: u8,
+    /// Whether the frame was masked.
+    pub masked: bool,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The close code of a close frame.
+    pub fn close_code(&self) -> Option<u16> {
+        (self.opcode == CLOSE && self.payload.len() >= 2)
+            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+    }
+}
+
+/// Encodes one frame; `mask` is the client's masking key (clients must mask, servers must not).
+pub fn frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    out.push(if fin { 0x80 } else { 0 } | opcode);
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(mask_bit | n as u8),
+        n if n <= 0xFFFF => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// A masked client frame with a mask key that varies with the payload length.
+pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len() as u32;
+    frame(fin, opcode, payload, Some((0x3A5C_96E1 ^ n).to_be_bytes()))
+}
+
+/// An unmasked server frame.
+pub fn server_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    frame(fin, opcode, payload, None)
+}
+
+/// Reads one frame.
+pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
+    let mut head = [0u8; 2];
+    io.read_exact(&mut head).await?;
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut b = [0u8; 2];
+            io.read_exact(&mut b).await?;
+            u16::from_be_bytes(b) as u64
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            io.read_exact(&mut b).await?;
+            u64::from_be_bytes(b)
+        }
+        n => n as u64,
+    };
+    let masked = head[1] & 0x80 != 0;
+    let mut key = [0u8; 4];
+    if masked {
+        io.read_exact(&mut key).await?;
+    }
+    let mut payload = vec![0u8; len as usize];
+    io.read_exact(&mut payload).await?;
+    if masked {
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+    }
+    Ok(Frame {
+        fin: head[0] & 0x80 != 0,
+        rsv: head[0] & 0x70,
+        opcode: head[0] & 0x0F,
+        masked,
+        payload,
+    })
+}
+
+/// Reads frames until a data frame, a close or the end of the stream, skipping pings and pongs.
+pub async fn read_data_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
+    loop {
+        let f = read_frame(io).await?;
+        if f.opcode != PING && f.opcode != PONG {
+            return Ok(f);
+        }
+    }
+}
+
+/// Reads an HTTP head (up to and including the blank line), one byte at a time so nothing after it is
+/// consumed.
+pub async fn read_head<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        if io.read(&mut byte).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+        if head.len() > 64 * 1024 {
+            return Err(io::Error::other("HTTP head over 64 KiB"));
+        }
+    }
+    String::from_utf8(head).map_err(|_| io::Error::other("HTTP head is not UTF-8"))
+}
+
+/// The value of header `name` in an HTTP head.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Server side: reads the upgrade request and answers 101 (no subprotocol, no extension). Returns the
+/// request head.
+pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) -> io::Result<String> {
+    let head = read_head(io).await?;
+    let key = header(&head, "sec-websocket-key")
+        .ok_or_else(|| io::Error::other("request without Sec-WebSocket-Key"))?;
+    let accept = ws_core::http::key::accept_key(key.as_bytes());
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    io.write_all(response.as_bytes()).await?;
+    io.flush().await?;
+    Ok(head)
+}
+
+/// Client side: sends an upgrade request for `path` (with [`CLIENT_KEY`] and `extra` header lines, each
+/// ending in CRLF) and reads the response head, checking for a 101 with the right accept value.
+pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    path: &str,
+    extra: &str,
+) -> io::Result<String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {CLIENT_KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    );
+    io.write_all(request.as_bytes()).await?;
+    io.flush().await?;
+    let head = read_head(io).await?;
+    if !head.starts_with("HTTP/1.1 101") {
+        return Err(io::Error::other(format!("not a 101: {head}")));
+    }
+    if header(&head, "sec-websocket-accept") != Some(CLIENT_KEY_ACCEPT) {
+        return Err(io::Error::other(format!("bad accept value: {head}")));
+    }
+    Ok(head)
+}
+
+/// Reads until the peer closes the stream; returns how many bytes came (errors count as the end).
+pub async fn drain_to_eof<S: AsyncRead + Unpin>(io: &mut S) -> usize {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut total = 0;
+    loop {
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => total += n,
+        }
+    }
+}

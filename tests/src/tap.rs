@@ -1,0 +1,180 @@
+//! An instrumented futures-io transport: counts the `poll_write` calls that complete (each is one `write`
+//! system call on a plain TCP stream) and the bytes moved each way, and records what was read. [`StdTap`] is
+//! the same for blocking `ws-std` streams.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// Counters shared between a [`Tap`] and the test.
+#[derive(Debug, Default)]
+pub struct TapStats {
+    writes: AtomicUsize,
+    bytes_written: AtomicUsize,
+    reads: AtomicUsize,
+    bytes_read: AtomicUsize,
+    recorded: Mutex<Vec<u8>>,
+}
+
+impl TapStats {
+    /// `poll_write` calls that returned `Ready(Ok(n))` with `n > 0`.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+    /// Bytes written.
+    pub fn bytes_written(&self) -> usize {
+        self.bytes_written.load(Ordering::SeqCst)
+    }
+    /// `poll_read` calls that returned data.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+    /// Bytes read.
+    pub fn bytes_read(&self) -> usize {
+        self.bytes_read.load(Ordering::SeqCst)
+    }
+    /// Every byte read so far.
+    pub fn recorded(&self) -> Vec<u8> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A transport wrapper feeding [`TapStats`].
+pub struct Tap<T> {
+    inner: T,
+    stats: Arc<TapStats>,
+}
+
+impl<T> Tap<T> {
+    /// Wraps `inner`; the stats handle is shared with the caller.
+    pub fn new(inner: T) -> (Self, Arc<TapStats>) {
+        let stats = Arc::new(TapStats::default());
+        (
+            Tap {
+                inner,
+                stats: stats.clone(),
+            },
+            stats,
+        )
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tap<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = &result
+            && *n > 0
+        {
+            this.stats.reads.fetch_add(1, Ordering::SeqCst);
+            this.stats.bytes_read.fetch_add(*n, Ordering::SeqCst);
+            this.stats
+                .recorded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&buf[..*n]);
+        }
+        result
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &result
+            && *n > 0
+        {
+            this.stats.writes.fetch_add(1, Ordering::SeqCst);
+            this.stats.bytes_written.fetch_add(*n, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+/// The blocking counterpart of [`Tap`] for `ws-std`: a TCP stream counting the `write` calls that
+/// succeed and recording what was read, with the socket's timeouts and shutdown passed through.
+pub struct StdTap {
+    tcp: std::net::TcpStream,
+    stats: Arc<TapStats>,
+}
+
+impl StdTap {
+    /// Wraps `tcp`; the stats handle is shared with the caller.
+    pub fn new(tcp: std::net::TcpStream) -> (Self, Arc<TapStats>) {
+        let stats = Arc::new(TapStats::default());
+        (
+            StdTap {
+                tcp,
+                stats: stats.clone(),
+            },
+            stats,
+        )
+    }
+}
+
+impl io::Read for StdTap {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        if n > 0 {
+            self.stats.reads.fetch_add(1, Ordering::SeqCst);
+            self.stats.bytes_read.fetch_add(n, Ordering::SeqCst);
+            self.stats
+                .recorded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+impl io::Write for StdTap {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.tcp.write(buf)?;
+        if n > 0 {
+            self.stats.writes.fetch_add(1, Ordering::SeqCst);
+            self.stats.bytes_written.fetch_add(n, Ordering::SeqCst);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+impl ws_std::DeadlineStream for StdTap {
+    fn set_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.tcp.set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.tcp.set_write_timeout(timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.tcp.shutdown(std::net::Shutdown::Write)
+    }
+}

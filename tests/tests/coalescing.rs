@@ -1,0 +1,207 @@
+//! Write coalescing, shown with an instrumented transport ([`Tap`]) under `ws_async::accept` /
+//! `ws_async::client_handshake`: every `poll_write` that completes is one `write` system call on the socket.
+//! Run for each async runtime (tokio through `tokio_util::compat` and `TokioTimer`, smol, async-std).
+//!
+//! - a burst of N = 1,000 small messages arriving at an echo loop (`ws_testkit::echo`) is answered with far
+//!   fewer than N writes;
+//! - `feed` x N then `flush` (on the connection, on a split writer, and through `futures::Sink`) costs a
+//!   few writes;
+//! - a single `send` on an idle connection reaches the peer promptly with no further call on the sender.
+//!
+//! Run with `--nocapture` to see the counts.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{AsyncWriteExt, SinkExt};
+use ws_async::{ClientBuilder, Message};
+use ws_tests::raw::{self, BINARY, TEXT};
+use ws_tests::tap::Tap;
+use ws_tests::{Rt, Task, t};
+
+const N: usize = 1_000;
+
+/// A burst of N masked binary frames with 4-byte payloads (their index), as one buffer.
+fn burst() -> Vec<u8> {
+    (0..N as u32)
+        .flat_map(|i| raw::client_frame(true, BINARY, &i.to_be_bytes()))
+        .collect()
+}
+
+/// N small messages in one burst at an echo loop: the echoes cost far fewer than N writes.
+async fn echo_burst_coalesces<R: Rt>() {
+    let (listener, addr) = R::listen().await;
+    let (stats_tx, stats_rx) = std::sync::mpsc::channel();
+    let server: Task<()> = R::spawn(async move {
+        let tcp = R::into_tcp(t!(R::accept_tcp(&listener)).unwrap());
+        let (tap, stats) = Tap::new(tcp);
+        stats_tx.send(stats).unwrap();
+        let ws = t!(ws_async::accept(tap, ws_testkit::echo_config(), R::timer())).unwrap();
+        t!(ws_testkit::echo(ws));
+    });
+    let mut tcp = R::into_tcp(t!(R::connect_tcp(addr)).unwrap());
+    t!(raw::client_handshake(&mut tcp, "/", "")).unwrap();
+    let stats = stats_rx.recv_timeout(ws_tests::STEP).unwrap();
+    let (writes0, reads0) = (stats.writes(), stats.reads());
+    let burst = burst();
+    t!(tcp.write_all(&burst)).unwrap();
+    for i in 0..N as u32 {
+        let f = t!(raw::read_frame(&mut tcp)).unwrap();
+        assert_eq!((f.opcode, &f.payload[..]), (BINARY, &i.to_be_bytes()[..]));
+    }
+    let (writes, reads) = (stats.writes() - writes0, stats.reads() - reads0);
+    eprintln!(
+        "[{}] echo burst: {N} messages ({} bytes) in {reads} reads, echoed in {writes} writes",
+        R::NAME,
+        burst.len()
+    );
+    assert!(
+        writes < N / 10,
+        "{writes} writes for {N} echoes: replies are not coalesced"
+    );
+    drop(tcp);
+    t!(server);
+}
+
+/// A client over a [`Tap`], connected to an echo server of the same runtime.
+async fn tapped_client<R: Rt>() -> (
+    ws_async::WebSocket<Tap<R::Tcp>, R::Timer>,
+    std::sync::Arc<ws_tests::tap::TapStats>,
+    Task<()>,
+) {
+    let (listener, addr) = R::listen().await;
+    let server: Task<()> = R::spawn(async move {
+        let tcp = t!(R::accept_tcp(&listener)).unwrap();
+        let ws = t!(R::accept_with(tcp, ws_testkit::echo_config(), |_| async {
+            Ok(ws_async::Accept::new())
+        }))
+        .unwrap();
+        t!(ws_testkit::echo(ws));
+    });
+    let tcp = R::into_tcp(t!(R::connect_tcp(addr)).unwrap());
+    let (tap, stats) = Tap::new(tcp);
+    let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
+    let (ws, _) = t!(ws_async::client_handshake(tap, &builder, R::timer())).unwrap();
+    (ws, stats, server)
+}
+
+async fn expect_echoes<R: Rt>(ws: &mut ws_async::WebSocket<Tap<R::Tcp>, R::Timer>, tag: &str) {
+    for i in 0..N {
+        let m = t!(ws.recv()).unwrap().unwrap();
+        assert_eq!(m.as_text(), Some(format!("{tag} {i}").as_str()));
+    }
+}
+
+/// `feed` x N then `flush`: a few writes. The same through `futures::Sink` (`feed` x N, `flush`) and on a
+/// split writer. Every message is echoed back in order.
+async fn feed_then_flush<R: Rt>() {
+    let (mut ws, stats, server) = tapped_client::<R>().await;
+
+    let w0 = stats.writes();
+    for i in 0..N {
+        t!(ws.feed(format!("fed {i}"))).unwrap();
+    }
+    assert_eq!(stats.writes(), w0, "feed wrote before flush");
+    t!(ws.flush()).unwrap();
+    let direct = stats.writes() - w0;
+    expect_echoes::<R>(&mut ws, "fed").await;
+
+    let w0 = stats.writes();
+    for i in 0..N {
+        t!(SinkExt::feed(&mut ws, Message::from(format!("sink {i}")))).unwrap();
+    }
+    t!(SinkExt::flush(&mut ws)).unwrap();
+    let sink = stats.writes() - w0;
+    expect_echoes::<R>(&mut ws, "sink").await;
+
+    let (mut reader, mut writer) = ws.split();
+    let w0 = stats.writes();
+    for i in 0..N {
+        t!(writer.feed(format!("split {i}"))).unwrap();
+    }
+    t!(writer.flush()).unwrap();
+    let split = stats.writes() - w0;
+    for i in 0..N {
+        let m = t!(reader.recv()).unwrap().unwrap();
+        assert_eq!(m.as_text(), Some(format!("split {i}").as_str()));
+    }
+    eprintln!(
+        "[{}] feed x {N} + flush: {direct} writes (WebSocket), {sink} (Sink), {split} (split Writer)",
+        R::NAME
+    );
+    for (what, writes) in [("WebSocket", direct), ("Sink", sink), ("Writer", split)] {
+        assert!(
+            (1..=3).contains(&writes),
+            "{what}: {writes} writes for {N} fed messages"
+        );
+    }
+    drop((reader, writer));
+    t!(server);
+}
+
+/// One `send` on an idle connection reaches the peer within 1 s of being called, with no further call on the
+/// sender (whose task then only sleeps, holding the connection); the same for a split writer.
+async fn idle_send_is_prompt<R: Rt>() {
+    let (listener, addr) = R::listen().await;
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<Instant>();
+    let peer: Task<Vec<Duration>> = R::spawn(async move {
+        let mut tcp = R::into_tcp(t!(R::accept_tcp(&listener)).unwrap());
+        t!(raw::server_handshake(&mut tcp)).unwrap();
+        let mut took = Vec::new();
+        for expected in ["alone", "alone too"] {
+            let f = t!(raw::read_frame(&mut tcp)).unwrap();
+            let arrived = Instant::now();
+            assert_eq!((f.opcode, &f.payload[..]), (TEXT, expected.as_bytes()));
+            let started = sent_rx.recv_timeout(ws_tests::STEP).unwrap();
+            took.push(arrived - started);
+        }
+        took
+    });
+    let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
+    let (ws, _) = t!(R::connect_with(&builder)).unwrap();
+    let sender = R::spawn(async move {
+        let mut ws = ws;
+        let start = Instant::now();
+        t!(ws.send("alone")).unwrap();
+        sent_tx.send(start).unwrap();
+        // Hold the connection without touching it.
+        R::sleep(Duration::from_millis(1500)).await;
+        let (reader, mut writer) = ws.split();
+        let start = Instant::now();
+        t!(writer.send("alone too")).unwrap();
+        sent_tx.send(start).unwrap();
+        R::sleep(Duration::from_millis(1500)).await;
+        drop((reader, writer));
+    });
+    let took = t!(peer);
+    eprintln!("[{}] idle sends reached the peer after {took:?}", R::NAME);
+    for d in &took {
+        assert!(
+            *d < Duration::from_secs(1),
+            "an idle send took {d:?} to arrive"
+        );
+    }
+    t!(sender);
+}
+
+macro_rules! suite {
+    ($module:ident, $rt:ty) => {
+        mod $module {
+            #[test]
+            fn echo_burst_coalesces() {
+                ws_tests::run::<$rt, _>(super::echo_burst_coalesces::<$rt>);
+            }
+            #[test]
+            fn feed_then_flush() {
+                ws_tests::run::<$rt, _>(super::feed_then_flush::<$rt>);
+            }
+            #[test]
+            fn idle_send_is_prompt() {
+                ws_tests::run::<$rt, _>(super::idle_send_is_prompt::<$rt>);
+            }
+        }
+    };
+}
+
+suite!(tokio, ws_tests::Tokio);
+suite!(smol, ws_tests::Smol);
+suite!(async_std, ws_tests::AsyncStd);
