@@ -99,6 +99,14 @@ impl Core {
         if self.conn.is_finished() {
             return Next::Finished;
         }
+        if matches!(self.ending, Some(Ending::Failed(_) | Ending::Rejected(_)))
+            && self.conn.output().is_empty()
+            && self.shut
+        {
+            // A failed connection has nothing more to say: once its close frame (or HTTP error) is written
+            // and the write side shut, report the failure instead of waiting for the peer.
+            return Next::Finished;
+        }
         let wait = self.wait();
         if wait == Some(Duration::ZERO) {
             Next::Again
