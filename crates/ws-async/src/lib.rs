@@ -19,6 +19,7 @@ mod client;
 mod connect;
 mod engine;
 mod error;
+mod glue;
 mod handshake;
 mod shutdown;
 mod split;

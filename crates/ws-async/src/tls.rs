@@ -7,6 +7,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::error::{Error, Result};
 
+/// The rustls crate these helpers build configurations for.
+pub use rustls;
+
 /// The default client configuration: Mozilla's roots (webpki-roots), ring crypto, TLS 1.2 and 1.3, built
 /// once per process.
 pub fn default_client_config() -> Arc<rustls::ClientConfig> {
