@@ -158,6 +158,8 @@ pub struct Connection {
     pong_deadline: Option<Instant>,
     close_deadline: Option<Instant>,
     pings_sent: u32,
+    /// Bytes arrived since the last keepalive ping: the peer is alive even if its pong is still queued.
+    heard_since_ping: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -203,6 +205,7 @@ impl Connection {
             pong_deadline: None,
             close_deadline: None,
             pings_sent: 0,
+            heard_since_ping: false,
         }
     }
 
@@ -243,6 +246,7 @@ impl Connection {
         if matches!(self.phase, Phase::Done) {
             return;
         }
+        self.heard_since_ping |= !data.is_empty();
         self.rx.extend_from_slice(data);
         self.process();
     }

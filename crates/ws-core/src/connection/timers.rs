@@ -21,12 +21,17 @@ impl Connection {
         }
         if due(self.pong_deadline) {
             self.pong_deadline = None;
-            self.fail(Error::Timeout(Timeout::Pong));
+            // Anything received since the ping shows the peer is alive (its pong may still sit unparsed
+            // behind messages the application has not taken yet); the next ping checks again.
+            if !self.heard_since_ping {
+                self.fail(Error::Timeout(Timeout::Pong));
+            }
         }
         if due(self.ping_deadline) {
             self.ping_deadline = self.config.timeouts.keepalive_interval.map(|t| now + t);
             self.pings_sent = self.pings_sent.wrapping_add(1);
             let payload = self.pings_sent.to_be_bytes();
+            self.heard_since_ping = false;
             self.write_frame(OpCode::Ping, 0, true, &payload);
             if self.pong_deadline.is_none() {
                 self.pong_deadline = self.config.timeouts.pong.map(|t| now + t);
