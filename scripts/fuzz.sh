@@ -14,7 +14,7 @@
 # Environment: FUZZ_KEEP=DIR keeps the logs and the grown corpora in DIR (default: a temporary directory,
 # removed at the end); FUZZ_JOBS=N runs N targets at a time (default 1).
 set -uo pipefail
-cd "$(dirname "$0")/../fuzz"
+cd "$(dirname "$0")/../fuzz" || exit 1
 
 seconds=${1:-30}
 if [ $# -gt 0 ]; then shift; fi
