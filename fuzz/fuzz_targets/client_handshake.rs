@@ -93,7 +93,11 @@ fuzz_target!(|data: &[u8]| {
             // "HTTP/1.1 101" and optional reason phrase (the head may start with empty lines).
             let line = head.trim_ascii_start();
             let status = line.split(|&b| b == b' ').nth(1).expect("a status");
-            assert_eq!(&status[..status.len().min(3)], b"101", "Open on a non-101 status");
+            assert_eq!(
+                &status[..status.len().min(3)],
+                b"101",
+                "Open on a non-101 status"
+            );
             assert!(status.get(3).is_none_or(|b| b"\r\n".contains(b)));
             let accept = accept_key(key_of(&request).as_bytes());
             assert!(
