@@ -11,7 +11,7 @@
 // difference. If the core is changed to make the outcome independent of the split (e.g. by validating
 // inflated text before reporting an inflate error, or the reverse), change the expectations to one code.
 //
-// Uses only ws-core's public API; drop into crates/ws-core/tests/ (needs the `deflate` feature).
+// Found by the `client_handshake` fuzz target; runs with the `deflate` feature.
 
 use ws_core::http::key::accept_key;
 use ws_core::{ClientRequest, Config, Connection, Error, Event, Instant, ProtocolError};
