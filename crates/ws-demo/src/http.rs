@@ -85,60 +85,6 @@ pub fn response(status: u16, content_type: &str, body: &[u8], head_only: bool) -
     out
 }
 
-/// Splits `host[:port]` (IPv6 literals in brackets) into a lower-cased host and a port, `default_port`
-/// when none is given.
-fn host_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
-    let authority = authority.trim();
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        (format!("[{host}]"), after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (authority.to_string(), None),
-        }
-    };
-    if host.is_empty() {
-        return None;
-    }
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => default_port,
-    };
-    Some((host.to_ascii_lowercase(), port))
-}
-
-/// Whether a browser's `Origin` names the same host and port as the request's `Host` header (the page was
-/// served by this server). `tls` is whether this server speaks HTTPS, for the default port of `Host`.
-///
-/// ```
-/// use ws_demo::http::same_origin;
-/// assert!(same_origin("http://127.0.0.1:8080", Some("127.0.0.1:8080"), false));
-/// assert!(same_origin("http://Example.com", Some("example.com:80"), false));
-/// assert!(!same_origin("http://evil.example:8080", Some("127.0.0.1:8080"), false));
-/// assert!(!same_origin("null", Some("127.0.0.1:8080"), false));
-/// ```
-pub fn same_origin(origin: &str, host: Option<&str>, tls: bool) -> bool {
-    let Some(host) = host else { return false };
-    let (scheme, authority) = match origin.split_once("://") {
-        Some((s, a)) => (s.to_ascii_lowercase(), a),
-        None => return false,
-    };
-    let origin_default = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return false,
-    };
-    let authority = authority.split('/').next().unwrap_or_default();
-    let (Some(o), Some(h)) = (
-        host_port(authority, origin_default),
-        host_port(host, if tls { 443 } else { 80 }),
-    ) else {
-        return false;
-    };
-    o == h
-}
-
 /// Decodes `application/x-www-form-urlencoded` text (`%XX` escapes, `+` for space); bad escapes are kept.
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -204,14 +150,6 @@ mod tests {
         assert_eq!(head.header("host"), Some("x:1"));
         assert!(head.is_websocket_upgrade());
         assert!(Head::parse(b"garbage\r\n\r\n").is_none());
-    }
-
-    #[test]
-    fn origins() {
-        assert!(same_origin("https://h", Some("h:443"), true));
-        assert!(same_origin("http://[::1]:80", Some("[::1]"), false));
-        assert!(!same_origin("https://h:8080", Some("h:8081"), true));
-        assert!(!same_origin("http://h", None, false));
     }
 
     #[test]

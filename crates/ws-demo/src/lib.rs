@@ -213,7 +213,7 @@ async fn handle_plain(mut stream: TcpStream, hub: Arc<Hub>) -> ws_tokio::Result<
         Route::Chat => {
             let mut name = None;
             let ws = ws_tokio::accept_with(stream, chat_config(), |req| {
-                std::future::ready(decide(&req, false, &hub, &mut name))
+                std::future::ready(decide(&req, &hub, &mut name))
             })
             .await?;
             let name = name.unwrap_or_else(|| hub.guest_name());
@@ -278,7 +278,7 @@ async fn handle_tls(
             let stream = Prefixed::new(buffered.unwrap_or_default(), tls);
             let mut name = None;
             let ws = ws_async::accept_with(stream, chat_config(), TokioTimer, |req| {
-                std::future::ready(decide(&req, true, &hub, &mut name))
+                std::future::ready(decide(&req, &hub, &mut name))
             })
             .await?;
             let name = name.unwrap_or_else(|| hub.guest_name());
@@ -312,21 +312,15 @@ async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// The handshake decision: the `chat` subprotocol is required, a browser's Origin must be this server,
 /// and the name comes from `?name=` (sanitized) or is left for a `guest-N`.
-fn decide(
-    req: &Request,
-    tls: bool,
-    hub: &Hub,
-    name: &mut Option<String>,
-) -> Result<Accept, Response> {
+fn decide(req: &Request, hub: &Hub, name: &mut Option<String>) -> Result<Accept, Response> {
     if !req.offers_subprotocol("chat") {
         return Err(Response::new(
             400,
             "this endpoint requires the \"chat\" subprotocol (Sec-WebSocket-Protocol: chat)\n",
         ));
     }
-    if let Some(origin) = req.origin()
-        && !http::same_origin(origin, req.host(), tls)
-    {
+    // Cross-site WebSocket hijacking: a browser's Origin must name this host and port.
+    if !req.origin_allowed(&[]) {
         return Err(Response::new(
             403,
             "cross-origin WebSocket refused: Origin does not match Host\n",

@@ -411,6 +411,18 @@ mod tests {
             "Origin: http://server.example.com:8080",
         );
         assert!(!parse(&other_port).unwrap().unwrap().0.origin_allowed(&[]));
+        let v6 = SAMPLE
+            .replace("Host: server.example.com", "Host: [::1]")
+            .replace("Origin: http://example.com", "Origin: http://[::1]:80");
+        assert!(
+            parse(&v6).unwrap().unwrap().0.origin_allowed(&[]),
+            "IPv6, default port"
+        );
+        let null = with("Origin: http://example.com", "Origin: null");
+        assert!(
+            !parse(&null).unwrap().unwrap().0.origin_allowed(&[]),
+            "opaque origin"
+        );
         let none = with("Origin: http://example.com\r\n", "");
         assert!(parse(&none).unwrap().unwrap().0.origin_allowed(&[]));
     }
