@@ -76,12 +76,17 @@ impl Shutdown {
     }
 
     async fn wait_until(&self, done: impl Fn(&Shutdown) -> bool) {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        // The entry goes when the wait ends or is dropped unfinished (a `select!` that took another
+        // branch, or `serve`'s accept winning the race): a dropped waiter must not leave its waker behind.
+        let waiter = Waiter {
+            shutdown: self,
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+        };
         poll_fn(|cx| {
             if done(self) {
                 return Poll::Ready(());
             }
-            self.register(id, cx.waker());
+            self.register(waiter.id, cx.waker());
             if done(self) {
                 Poll::Ready(())
             } else {
@@ -89,7 +94,12 @@ impl Shutdown {
             }
         })
         .await;
-        self.unregister(id);
+    }
+
+    /// How many wakers the switch holds (connections and waiters that have registered and not ended).
+    #[cfg(test)]
+    fn registered(&self) -> usize {
+        self.inner.wakers.lock().unwrap().len()
     }
 
     /// Records the waker of connection or waiter `id` (replacing its previous one).
@@ -133,6 +143,18 @@ impl Shutdown {
             shutdown: self.clone(),
             id,
         }
+    }
+}
+
+/// A pending [`Shutdown::wait_until`]; dropping it removes its waker.
+struct Waiter<'a> {
+    shutdown: &'a Shutdown,
+    id: usize,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.shutdown.unregister(self.id);
     }
 }
 
@@ -225,4 +247,36 @@ where
     })
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Context;
+
+    #[test]
+    fn a_wait_dropped_unfinished_leaves_no_waker_behind() {
+        let shutdown = Shutdown::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..3 {
+            let mut wait = Box::pin(shutdown.triggered());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(shutdown.registered(), 1);
+            drop(wait);
+            assert_eq!(shutdown.registered(), 0);
+        }
+        let mut wait = Box::pin(shutdown.idle());
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(shutdown.registered(), 0);
+    }
+
+    #[test]
+    fn an_ended_connection_leaves_no_waker_behind() {
+        let shutdown = Shutdown::new();
+        let guard = shutdown.enter();
+        shutdown.register(guard.id, Waker::noop());
+        assert_eq!((shutdown.active(), shutdown.registered()), (1, 1));
+        drop(guard);
+        assert_eq!((shutdown.active(), shutdown.registered()), (0, 0));
+    }
 }
