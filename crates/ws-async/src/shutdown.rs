@@ -216,17 +216,22 @@ where
         match accepted {
             None => break,
             Some(Ok(stream)) => {
-                let (config, decide, handler, timer) = (
-                    config.clone(),
-                    decide.clone(),
-                    handler.clone(),
-                    timer.clone(),
-                );
                 let guard = shutdown.enter();
+                // The handshake runs in a box of its own, freed once it is done: the task then holds
+                // only the handler's future, so an idle connection costs what its handler keeps.
+                let handshake = Box::pin(crate::accept_with(
+                    stream,
+                    config.clone(),
+                    timer.clone(),
+                    decide.clone(),
+                ));
+                let handler = handler.clone();
                 spawn(Box::pin(async move {
-                    if let Ok(ws) = crate::accept_with(stream, config, timer, decide).await {
-                        handler(ws.with_guard(guard)).await;
-                    }
+                    // No binding of the handshake's result may live across the handler's await.
+                    let Ok(ws) = handshake.await else {
+                        return;
+                    };
+                    handler(ws.with_guard(guard)).await;
                 }));
             }
             Some(Err(_)) => {

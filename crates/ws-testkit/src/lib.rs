@@ -44,10 +44,17 @@ pub fn echo_config() -> Config {
 
 /// Echoes every message back as the same type until the connection ends. Replies are queued with `feed`
 /// and written by the next `recv` before it waits: one write answers everything that arrived in one read.
-pub async fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(mut ws: WebSocket<T, R>) {
-    while let Some(Ok(message)) = ws.recv().await {
-        if ws.feed(message).await.is_err() {
-            break;
+#[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
+pub fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
+    mut ws: WebSocket<T, R>,
+) -> impl Future<Output = ()> {
+    // An `async` block that uses the captured socket in place: an `async fn` would keep a second copy
+    // of its argument in the future (rust-lang/rust#62958), doubling what every idle connection holds.
+    async move {
+        while let Some(Ok(message)) = ws.recv().await {
+            if ws.feed(message).await.is_err() {
+                break;
+            }
         }
     }
 }

@@ -1,14 +1,15 @@
-//! `serve` keeps nothing of the connections that ended.
+//! What `serve` keeps per connection: nothing once a connection ended, little while it idles.
 //!
-//! This test has a binary of its own because it counts the bytes the whole process holds live through a
-//! counting global allocator: no other test may allocate meanwhile. Counting live bytes (not RSS) makes
+//! These tests have a binary of their own because they count the bytes the whole process holds live
+//! through a counting global allocator: no other test may allocate meanwhile. Counting live bytes (not RSS) makes
 //! the bound exact: the allocator's caching and arenas do not blur it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use ws_tokio::{CloseCode, Config, Shutdown};
 
@@ -53,6 +54,9 @@ static ALLOCATOR: Counting = Counting;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// The tests count the whole process's live bytes, so they run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Connections per measured round.
 const ROUND: usize = 2_000;
 
@@ -61,6 +65,7 @@ const ROUND: usize = 2_000;
 /// waker entry or task would cost tens to thousands), and the switch counts only the connection kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_no_memory_of_ended_connections() {
+    let _serial = SERIAL.lock().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
@@ -107,5 +112,90 @@ async fn serve_keeps_no_memory_of_ended_connections() {
         per_connection < 8,
         "live bytes grew by {growth} B over {} connections that ended ({per_connection} B each)",
         2 * ROUND
+    );
+}
+
+/// Opens `n` raw TCP connections to `addr`, each completing the WebSocket handshake and one 2-byte echo
+/// when `websocket` is set, and returns them open.
+async fn open_raw(addr: std::net::SocketAddr, n: usize, websocket: bool) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        if websocket {
+            tcp.write_all(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(tcp.read_u8().await.unwrap());
+            }
+            assert!(head.starts_with(b"HTTP/1.1 101"));
+            // A masked text frame "hi" (mask 0), and its unmasked echo.
+            tcp.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i'])
+                .await
+                .unwrap();
+            let mut echo = [0; 4];
+            tcp.read_exact(&mut echo).await.unwrap();
+            assert_eq!(echo, [0x81, 2, b'h', b'i']);
+        }
+        streams.push(tcp);
+    }
+    streams
+}
+
+/// What an idle server connection costs beyond its TCP socket: 1,000 connections each after one echo,
+/// against 1,000 plain TCP connections held by a bare accept loop (both ends live in this process, so
+/// the sockets' own cost cancels out). The bound, 2 KiB, is the task with the echo handler's future
+/// (about 1.1 KiB: the socket, its engine and the pending `recv`), the task header, the keepalive timer
+/// and the shutdown switch's waker; no buffer is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_server_connection_costs_under_2_kib_beyond_its_socket() {
+    const N: usize = 1_000;
+    let _serial = SERIAL.lock().await;
+    // Baseline: a bare accept loop holding every accepted socket.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel();
+    let bare = tokio::spawn(async move {
+        let mut held = Vec::with_capacity(N);
+        while held.len() < N {
+            held.push(listener.accept().await.unwrap().0);
+        }
+        held_tx.send(held).unwrap();
+    });
+    let before = LIVE.load(Ordering::Relaxed);
+    let clients = timeout(LIMIT, open_raw(addr, N, false)).await.unwrap();
+    timeout(LIMIT, bare).await.unwrap().unwrap();
+    let held = held_rx.recv().await.unwrap();
+    let plain = LIVE.load(Ordering::Relaxed) - before;
+    drop((clients, held));
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(ws_tokio::serve_until(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+        Duration::from_secs(1),
+        ws_testkit::echo,
+    ));
+    let before = LIVE.load(Ordering::Relaxed);
+    let clients = timeout(LIMIT, open_raw(addr, N, true)).await.unwrap();
+    let websocket = LIVE.load(Ordering::Relaxed) - before;
+    let per_connection = (websocket - plain) / N as isize;
+    eprintln!(
+        "{N} idle connections: plain TCP {plain} B, WebSocket after one echo {websocket} B: \
+         {per_connection} B per connection beyond its socket"
+    );
+    shutdown.trigger();
+    drop(clients);
+    timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    assert!(
+        per_connection < 2048,
+        "{per_connection} B per idle connection beyond its socket"
     );
 }

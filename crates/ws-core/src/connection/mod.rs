@@ -13,12 +13,12 @@
 //! - **getters**: [`Connection::state`], [`Connection::role`], [`Connection::subprotocol`],
 //!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
 
+mod events;
 mod recv;
 mod send;
 mod timers;
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
@@ -136,7 +136,7 @@ pub struct Connection {
     tx: Vec<u8>,
     tx_pos: usize,
     scratch: Vec<u8>,
-    events: VecDeque<Event>,
+    events: events::EventQueue,
     /// The client's random source for keys and masks (servers need none).
     rng: Option<Box<ChaCha12Rng>>,
     subprotocol: Option<String>,
@@ -184,7 +184,7 @@ impl Connection {
             tx: Vec::new(),
             tx_pos: 0,
             scratch: Vec::new(),
-            events: VecDeque::new(),
+            events: events::EventQueue::default(),
             rng: (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
             subprotocol: None,
             extension_header: None,
@@ -328,9 +328,9 @@ impl Connection {
         if self.tx_pos == self.tx.len() {
             self.tx.clear();
             self.tx_pos = 0;
-            if self.tx.capacity() > IDLE_BUFFER_CAPACITY {
-                self.tx = Vec::new();
-            }
+            // An empty buffer holds no memory: idle connections stay small, and the next write
+            // allocates what it needs (one allocation per write, next to a system call).
+            self.tx = Vec::new();
         }
     }
 
@@ -482,9 +482,6 @@ impl Connection {
         self.terminate(Event::Failed(error));
     }
 }
-
-/// Buffers larger than this are released when they empty, so idle connections stay small.
-const IDLE_BUFFER_CAPACITY: usize = 64 * 1024;
 
 /// The largest index `<= max` that is a char boundary of `s`.
 fn floor_char_boundary(s: &str, max: usize) -> usize {

@@ -39,7 +39,9 @@ impl Connection {
                 Err(error) => self.fail(error),
             }
         }
-        if self.rx.is_empty() && self.rx.capacity() > super::IDLE_BUFFER_CAPACITY {
+        if self.rx.is_empty() {
+            // An empty buffer holds no memory. (Even with no capacity left, an emptied buffer may still
+            // share the allocation of the messages split off it, keeping all of it alive.)
             self.rx = BytesMut::new();
         }
     }

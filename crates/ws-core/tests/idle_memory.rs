@@ -1,0 +1,105 @@
+//! An idle connection holds no buffers: after traffic of every size, once the application has taken its
+//! events and the output is written, both ends hold no more bytes than right after the handshake.
+//!
+//! A binary of its own: it counts the bytes the process holds live through a counting global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counter is only
+// bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::realloc`'s contract.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(new_size as isize, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Moves everything `from` has queued to `to`, in reads of at most `chunk` bytes.
+fn shuttle(from: &mut Connection, to: &mut Connection, chunk: usize) {
+    let out = from.output().to_vec();
+    from.advance_output(out.len());
+    for piece in out.chunks(chunk) {
+        to.receive(piece);
+    }
+}
+
+/// Takes every event; the messages among them.
+fn messages(conn: &mut Connection) -> Vec<Message> {
+    std::iter::from_fn(|| conn.poll_event())
+        .filter_map(Event::into_message)
+        .collect()
+}
+
+#[test]
+fn an_idle_connection_holds_no_buffers_after_traffic() {
+    let config = Config::default();
+    let request = ClientRequest::new("example.com", "/chat");
+    let mut client = Connection::client(&request, config.clone(), [7; 32], Instant::ZERO);
+    let mut server = Connection::server(config, Instant::ZERO);
+    shuttle(&mut client, &mut server, usize::MAX);
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(Accept::new()).unwrap();
+    assert!(matches!(server.poll_event(), Some(Event::Open(_))));
+    shuttle(&mut server, &mut client, usize::MAX);
+    assert!(matches!(client.poll_event(), Some(Event::Open(_))));
+    let big = vec![0x5a; 200_000];
+    let idle = LIVE.load(Ordering::Relaxed);
+
+    for (size, chunk) in [
+        (20, usize::MAX),
+        (1024, 100),
+        (big.len(), 4096),
+        (big.len(), 1 << 20),
+    ] {
+        for _ in 0..3 {
+            client.send_binary(&big[..size]).unwrap();
+            client.send_text("hello").unwrap();
+            client.ping(b"p").unwrap();
+        }
+        shuttle(&mut client, &mut server, chunk);
+        let received = messages(&mut server);
+        assert_eq!(received.len(), 6);
+        for message in &received {
+            server.send(message).unwrap();
+        }
+        drop(received);
+        shuttle(&mut server, &mut client, chunk);
+        assert_eq!(messages(&mut client).len(), 6);
+        assert!(client.output().is_empty() && server.output().is_empty());
+        let held = LIVE.load(Ordering::Relaxed) - idle;
+        assert!(
+            held <= 0,
+            "{held} more bytes held after echoing {size}-byte messages"
+        );
+    }
+}
