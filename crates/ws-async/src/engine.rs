@@ -25,7 +25,7 @@ thread_local! {
 pub(crate) enum Ending {
     Closed(Option<CloseFrame>),
     Failed(ws_core::Error),
-    Rejected(Response),
+    Rejected(Box<Response>),
     Io(io::Error),
 }
 
@@ -48,7 +48,8 @@ pub(crate) struct Engine<T, R: Timer> {
     write_closed: bool,
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
-    pub(crate) ending: Option<Ending>,
+    /// Boxed: set once, at the end, and idle connections should not carry its room.
+    pub(crate) ending: Option<Box<Ending>>,
     /// The server's shutdown switch, when the connection was given one.
     pub(crate) shutdown: Option<crate::shutdown::Guard>,
 }
@@ -252,7 +253,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
 
     /// Whether the connection ended in failure or rejection (not a clean close).
     fn failed(&self) -> bool {
-        matches!(self.ending, Some(Ending::Failed(_) | Ending::Rejected(_)))
+        matches!(
+            self.ending.as_deref(),
+            Some(Ending::Failed(_) | Ending::Rejected(_))
+        )
     }
 
     /// Records a terminal event.
@@ -263,7 +267,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             Event::Rejected(r) => Ending::Rejected(r),
             _ => return,
         };
-        self.ending.get_or_insert(ending);
+        self.ending.get_or_insert_with(|| Box::new(ending));
     }
 
     /// The transport, mutably.

@@ -1,6 +1,7 @@
 //! Running the opening handshake on an established transport, for both roles.
 
 use std::future::{Future, poll_fn};
+use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
@@ -33,10 +34,10 @@ where
     loop {
         match poll_fn(|cx| engine.poll_event(cx)).await {
             Step::Event(Event::Open(opened)) => {
-                return Ok((WebSocket::from_engine(engine), opened));
+                return Ok((WebSocket::from_engine(engine), *opened));
             }
             Step::Event(Event::Rejected(response)) => {
-                return Err(Error::Rejected(Box::new(response)));
+                return Err(Error::Rejected(response));
             }
             Step::Event(Event::Failed(e)) => return Err(broken_or(&mut engine, e)),
             Step::Event(_) => {}
@@ -46,7 +47,11 @@ where
 }
 
 /// Server: reads the upgrade request from `io` and accepts it with no subprotocol.
-pub async fn accept<T, R>(io: T, config: Config, timer: R) -> Result<WebSocket<T, R>>
+pub async fn accept<T, R>(
+    io: T,
+    config: impl Into<Arc<Config>>,
+    timer: R,
+) -> Result<WebSocket<T, R>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     R: Timer,
@@ -56,12 +61,13 @@ where
 
 /// Server: reads the upgrade request from `io` and lets `decide` accept it (choosing a subprotocol, adding
 /// headers) or reject it (status, headers, body) before any 101 is written. Bad requests are answered with
-/// 400, 426 or 431 by the core and returned as errors.
+/// 400, 426 or 431 by the core and returned as errors. `config` is a [`Config`] or an `Arc<Config>`
+/// shared by many connections (each then keeps a pointer, not a copy).
 ///
 /// ```no_run
 /// # async fn demo<T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin, R: ws_async::Timer>(io: T, timer: R) {
 /// use ws_async::{Accept, Response};
-/// let ws = ws_async::accept_with(io, Default::default(), timer, |req| async move {
+/// let ws = ws_async::accept_with(io, ws_async::Config::default(), timer, |req| async move {
 ///     match req.origin() {
 ///         Some("https://chat.example") if req.offers_subprotocol("chat") => Ok(Accept::new().subprotocol("chat")),
 ///         _ => Err(Response::new(403, "origin not allowed")),
@@ -72,7 +78,7 @@ where
 /// ```
 pub async fn accept_with<T, R, F, Fut>(
     io: T,
-    config: Config,
+    config: impl Into<Arc<Config>>,
     timer: R,
     decide: F,
 ) -> Result<WebSocket<T, R>>
@@ -92,7 +98,7 @@ where
                 let Some(decide) = decide.take() else {
                     continue;
                 };
-                match decide(request).await {
+                match decide(*request).await {
                     Ok(accept) => engine.conn.accept(accept)?,
                     Err(response) => engine.conn.reject(response)?,
                 }
@@ -104,7 +110,7 @@ where
             Step::Event(Event::Rejected(response)) => {
                 engine.record_ending(Event::Rejected(response.clone()));
                 finish(&mut engine).await;
-                return Err(Error::Rejected(Box::new(response)));
+                return Err(Error::Rejected(response));
             }
             Step::Event(Event::Failed(e)) => {
                 engine.record_ending(Event::Failed(e.clone()));

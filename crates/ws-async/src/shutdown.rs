@@ -201,6 +201,8 @@ where
     H: Fn(WebSocket<S, R>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // One copy of the configuration, shared by every connection.
+    let config = Arc::new(config);
     while !shutdown.is_triggered() {
         let accepted = {
             let mut next = pin!(accept_tcp());

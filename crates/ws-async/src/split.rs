@@ -138,7 +138,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<ws_core::CloseFrame> {
         let shared = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-        match &shared.engine.ending {
+        match shared.engine.ending.as_deref() {
             Some(crate::engine::Ending::Closed(frame)) => frame.clone(),
             _ => None,
         }

@@ -1,6 +1,6 @@
 //! The connection type every async adapter hands out: `send`/`recv`/`close`, `Stream` + `Sink`, `split`.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -55,23 +55,35 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     /// Sends a message: waits while queued output is above the high-water mark, queues the message, and
     /// writes everything queued before returning. To batch replies, use [`WebSocket::feed`]: `recv` writes
     /// whatever is queued before it waits for input.
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
-        self.send_with(message.into(), SendOptions::default()).await
+    pub fn send(&mut self, message: impl Into<Message>) -> impl Future<Output = Result<()>> + '_ {
+        self.send_with(message.into(), SendOptions::default())
     }
 
     /// [`WebSocket::send`] with per-message options (e.g. no compression).
-    pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
-        poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.command().send_with(&message, options)?;
-        self.flush().await
+    // Not an `async fn`: that would store the message twice in the future (rust-lang/rust#62958), and
+    // every task that awaits a send carries the room for it even while it idles in `recv`.
+    #[allow(clippy::manual_async_fn)]
+    pub fn send_with(
+        &mut self,
+        message: Message,
+        options: SendOptions,
+    ) -> impl Future<Output = Result<()>> + '_ {
+        async move {
+            poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
+            self.engine.command().send_with(&message, options)?;
+            self.flush().await
+        }
     }
 
     /// Queues a message without writing it (after waiting for backpressure); `flush` writes, and so does
     /// the next `recv` before it waits for input.
-    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
-        poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.command().send(&message.into())?;
-        Ok(())
+    pub fn feed(&mut self, message: impl Into<Message>) -> impl Future<Output = Result<()>> + '_ {
+        let message = message.into(); // converted once, stored once (see `send_with`)
+        async move {
+            poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
+            self.engine.command().send(&message)?;
+            Ok(())
+        }
     }
 
     /// Sends one fragment of a message sent piece by piece (see [`Connection::send_fragment`]).
@@ -112,7 +124,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<&CloseFrame> {
-        match &self.engine.ending {
+        match self.engine.ending.as_deref() {
             Some(Ending::Closed(frame)) => frame.as_ref(),
             _ => None,
         }
@@ -203,14 +215,17 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
             Step::Finished => {
                 *done = true;
                 if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) =
-                    (&engine.ending, &engine.broken)
+                    (engine.ending.as_deref(), &engine.broken)
                 {
-                    engine.ending = Some(Ending::Io(io::Error::new(e.kind(), e.to_string())));
+                    engine.ending = Some(Box::new(Ending::Io(io::Error::new(
+                        e.kind(),
+                        e.to_string(),
+                    ))));
                 }
-                return Poll::Ready(match &engine.ending {
+                return Poll::Ready(match engine.ending.as_deref() {
                     Some(Ending::Closed(_)) => None,
                     Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
-                    Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(Box::new(r.clone())))),
+                    Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
                     Some(Ending::Io(e)) => {
                         Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))))
                     }

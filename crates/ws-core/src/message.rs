@@ -8,6 +8,7 @@ use crate::http::Headers;
 use crate::http::Response;
 use crate::http::server::Request;
 use crate::utf8::Utf8Bytes;
+use alloc::boxed::Box;
 use alloc::string::String;
 
 /// A complete data message.
@@ -93,9 +94,9 @@ pub struct Opened {
 pub enum Event {
     /// Server: a valid upgrade request waits for [`crate::Connection::accept`] or
     /// [`crate::Connection::reject`]. Frames the client pipelined stay buffered until then.
-    Request(Request),
+    Request(Box<Request>),
     /// The handshake completed; messages may flow.
-    Open(Opened),
+    Open(Box<Opened>),
     /// A complete message.
     Message(Message),
     /// A ping arrived (the core has already queued the pong).
@@ -108,7 +109,7 @@ pub enum Event {
     Failed(Error),
     /// Terminal: the handshake ended with a non-101 response (client: received; server: the one the
     /// application's [`crate::Connection::reject`] queued).
-    Rejected(Response),
+    Rejected(Box<Response>),
 }
 
 impl Event {

@@ -122,7 +122,7 @@ fn rfc6455_4_2_2_reject_with_403_reaches_the_client_with_status_headers_and_body
         let response = Response::new(403, "forbidden origin").with_header("X-Reason", "origin");
         pair.server.reject(response.clone()).unwrap();
         let server_events = pair.server_events();
-        assert_eq!(server_events, [Event::Rejected(response.clone())]);
+        assert_eq!(server_events, [Event::Rejected(Box::new(response.clone()))]);
         assert_eq!(pair.server.state(), State::Closed);
         assert!(!pair.server.poll_shutdown(), "output still queued");
         pair.s2c();

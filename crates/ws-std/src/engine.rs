@@ -19,7 +19,7 @@ const MAX_READ: usize = 64 * 1024;
 pub(crate) enum Ending {
     Closed(Option<CloseFrame>),
     Failed(ws_core::Error),
-    Rejected(Response),
+    Rejected(Box<Response>),
 }
 
 /// What the loop does after writing.
@@ -175,7 +175,7 @@ impl Core {
         match &self.ending {
             Some(Ending::Closed(_)) | None => None,
             Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
-            Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(Box::new(r.clone())))),
+            Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
         }
     }
 

@@ -144,9 +144,9 @@ pub fn client_handshake<S: DeadlineStream>(
     let mut ws = WebSocket::new(conn, stream, clock);
     loop {
         match ws.next_event() {
-            Step::Event(Event::Open(opened)) => return Ok((ws, opened)),
+            Step::Event(Event::Open(opened)) => return Ok((ws, *opened)),
             Step::Event(Event::Rejected(response)) => {
-                return Err(Error::Rejected(Box::new(response)));
+                return Err(Error::Rejected(response));
             }
             Step::Event(Event::Failed(e)) => return Err(ws.core.handshake_error(e)),
             Step::Event(_) => {}
@@ -176,7 +176,11 @@ pub fn accept<S: DeadlineStream>(stream: S) -> Result<WebSocket<S>> {
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>>
+pub fn accept_with<S, F>(
+    stream: S,
+    config: impl Into<Arc<Config>>,
+    decide: F,
+) -> Result<WebSocket<S>>
 where
     S: DeadlineStream,
     F: FnOnce(Request) -> std::result::Result<Accept, Response>,
@@ -190,7 +194,7 @@ where
                 let Some(decide) = decide.take() else {
                     continue;
                 };
-                match decide(request) {
+                match decide(*request) {
                     Ok(accept) => ws.core.conn.accept(accept)?,
                     Err(response) => ws.core.conn.reject(response)?,
                 }
@@ -201,7 +205,7 @@ where
             }
             Step::Event(Event::Rejected(response)) => {
                 finish(&mut ws);
-                return Err(Error::Rejected(Box::new(response)));
+                return Err(Error::Rejected(response));
             }
             Step::Event(Event::Failed(e)) => {
                 finish(&mut ws);
@@ -268,6 +272,7 @@ where
     F: Fn(WebSocket<TcpStream>) + Send + Sync + 'static,
 {
     let handler = Arc::new(handler);
+    let config = Arc::new(config); // one copy, shared by every connection
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,

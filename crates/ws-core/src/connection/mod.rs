@@ -20,6 +20,7 @@ mod timers;
 
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::BytesMut;
 use rand_chacha::ChaCha12Rng;
@@ -74,10 +75,10 @@ pub enum DataKind {
 #[derive(Debug)]
 enum Phase {
     /// Client: the request is queued; waiting for the response head.
-    ClientAwaitResponse { key: String, offered: Vec<String> },
+    ClientAwaitResponse(Box<Offer>),
     /// Client: a non-101 response arrived; waiting for `remaining` more body bytes.
     ClientRejectedBody {
-        response: Response,
+        response: Box<Response>,
         remaining: usize,
     },
     /// Server: waiting for the request head.
@@ -88,6 +89,21 @@ enum Phase {
     Frames,
     /// No more input is processed (close received, failed, or rejected).
     Done,
+}
+
+/// What a client's request offered, to check the response against. Boxed: once per connection, and
+/// the phase it lives in should not make every connection larger.
+#[derive(Debug)]
+struct Offer {
+    key: String,
+    offered: Vec<String>,
+}
+
+/// What the handshake negotiated, boxed for the same reason (and absent when nothing was).
+#[derive(Debug, Default)]
+struct Negotiated {
+    subprotocol: Option<String>,
+    extensions: Option<String>,
 }
 
 /// A frame whose header has been read and whose payload is arriving.
@@ -130,7 +146,8 @@ struct OutMessage {
 /// before a command after an idle spell.
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: servers pass one `Arc<Config>` to all their connections, which then keep one pointer each.
+    config: Arc<Config>,
     phase: Phase,
     rx: BytesMut,
     tx: Vec<u8>,
@@ -139,8 +156,7 @@ pub struct Connection {
     events: events::EventQueue,
     /// The client's random source for keys and masks (servers need none).
     rng: Option<Box<ChaCha12Rng>>,
-    subprotocol: Option<String>,
-    extension_header: Option<String>,
+    negotiated: Option<Box<Negotiated>>,
     extension: Option<Box<dyn Extension>>,
     frame: Option<InFrame>,
     message: Option<InMessage>,
@@ -174,7 +190,7 @@ impl core::fmt::Debug for Connection {
 }
 
 impl Connection {
-    fn new(role: Role, config: Config, seed: [u8; 32], now: Instant) -> Self {
+    fn new(role: Role, config: Arc<Config>, seed: [u8; 32], now: Instant) -> Self {
         let handshake_deadline = config.timeouts.handshake.map(|t| now + t);
         Connection {
             role,
@@ -186,8 +202,7 @@ impl Connection {
             scratch: Vec::new(),
             events: events::EventQueue::default(),
             rng: (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
-            subprotocol: None,
-            extension_header: None,
+            negotiated: None,
             extension: None,
             frame: None,
             message: None,
@@ -213,9 +228,14 @@ impl Connection {
     ///
     /// `seed` feeds the random generator for the Sec-WebSocket-Key and the frame masks: pass 32 bytes from
     /// the operating system's random source (tests may pass a constant to replay exactly). `now` starts the
-    /// handshake timer.
-    pub fn client(request: &ClientRequest, config: Config, seed: [u8; 32], now: Instant) -> Self {
-        let mut conn = Connection::new(Role::Client, config, seed, now);
+    /// handshake timer. `config` is a [`Config`] or an `Arc<Config>` shared with other connections.
+    pub fn client(
+        request: &ClientRequest,
+        config: impl Into<Arc<Config>>,
+        seed: [u8; 32],
+        now: Instant,
+    ) -> Self {
+        let mut conn = Connection::new(Role::Client, config.into(), seed, now);
         let mut nonce = [0u8; 16];
         if let Some(rng) = conn.rng.as_mut() {
             rng.fill_bytes(&mut nonce);
@@ -223,16 +243,18 @@ impl Connection {
         let key = encode_key(nonce);
         let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
         request.encode(&key, offer.as_deref(), &mut conn.tx);
-        conn.phase = Phase::ClientAwaitResponse {
+        conn.phase = Phase::ClientAwaitResponse(Box::new(Offer {
             key,
             offered: request.subprotocols.clone(),
-        };
+        }));
         conn
     }
 
-    /// A server connection, waiting for the upgrade request. `now` starts the handshake timer.
-    pub fn server(config: Config, now: Instant) -> Self {
-        let mut conn = Connection::new(Role::Server, config, [0; 32], now);
+    /// A server connection, waiting for the upgrade request. `now` starts the handshake timer. `config` is
+    /// a [`Config`], or an `Arc<Config>` that a server shares among all its connections (each then holds a
+    /// pointer, not a copy).
+    pub fn server(config: impl Into<Arc<Config>>, now: Instant) -> Self {
+        let mut conn = Connection::new(Role::Server, config.into(), [0; 32], now);
         conn.phase = Phase::ServerAwaitRequest;
         conn
     }
@@ -388,12 +410,12 @@ impl Connection {
 
     /// The negotiated subprotocol.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.negotiated.as_ref()?.subprotocol.as_deref()
     }
 
     /// The negotiated Sec-WebSocket-Extensions value.
     pub fn extensions(&self) -> Option<&str> {
-        self.extension_header.as_deref()
+        self.negotiated.as_ref()?.extensions.as_deref()
     }
 
     /// The configuration.

@@ -23,7 +23,7 @@ impl Connection {
         loop {
             let step = match self.phase {
                 Phase::ServerAwaitRequest => self.read_request(),
-                Phase::ClientAwaitResponse { .. } => self.read_response(),
+                Phase::ClientAwaitResponse(_) => self.read_response(),
                 Phase::ClientRejectedBody { .. } => Ok(self.read_rejected_body()),
                 Phase::ServerAwaitDecision(_) => Ok(false),
                 Phase::Frames => self.read_frame(),
@@ -53,7 +53,8 @@ impl Connection {
             return Ok(false);
         };
         self.rx.advance(head_len);
-        self.events.push_back(Event::Request(request.clone()));
+        self.events
+            .push_back(Event::Request(Box::new(request.clone())));
         self.phase = Phase::ServerAwaitDecision(Box::new(request));
         Ok(false)
     }
@@ -83,8 +84,7 @@ impl Connection {
         let reason = String::from(parsed.reason.unwrap_or(""));
         let headers = Headers::from_httparse(parsed.headers);
         self.rx.advance(head_len);
-        let Phase::ClientAwaitResponse { key, offered } =
-            core::mem::replace(&mut self.phase, Phase::Done)
+        let Phase::ClientAwaitResponse(offer) = core::mem::replace(&mut self.phase, Phase::Done)
         else {
             unreachable!("read_response runs only while awaiting the response")
         };
@@ -101,12 +101,12 @@ impl Connection {
                 body: bytes::Bytes::new(),
             };
             self.phase = Phase::ClientRejectedBody {
-                response,
+                response: Box::new(response),
                 remaining,
             };
             return Ok(true);
         }
-        let subprotocol = validate_upgrade(&headers, &key, &offered)?;
+        let subprotocol = validate_upgrade(&headers, &offer.key, &offer.offered)?;
         let answered: Vec<&[u8]> = headers.get_all("sec-websocket-extensions").collect();
         let extension = match &self.config.extensions {
             Some(factory) => factory
@@ -147,8 +147,12 @@ impl Connection {
         headers: Headers,
     ) {
         self.phase = Phase::Frames;
-        self.subprotocol = subprotocol.clone();
-        self.extension_header = extension_header.clone();
+        if subprotocol.is_some() || extension_header.is_some() {
+            self.negotiated = Some(Box::new(super::Negotiated {
+                subprotocol: subprotocol.clone(),
+                extensions: extension_header.clone(),
+            }));
+        }
         self.extension = extension;
         self.handshake_deadline = None;
         self.ping_deadline = self
@@ -156,11 +160,11 @@ impl Connection {
             .timeouts
             .keepalive_interval
             .map(|t| self.now + t);
-        self.events.push_back(Event::Open(Opened {
+        self.events.push_back(Event::Open(Box::new(Opened {
             subprotocol,
             extensions: extension_header,
             headers,
-        }));
+        })));
     }
 
     /// Reads as much of the next frame as has arrived. `Ok(true)`: a frame completed, try the next.

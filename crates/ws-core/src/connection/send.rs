@@ -1,5 +1,6 @@
 //! The send path: commands that queue frames, and the server's accept/reject decision.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use rand_core::RngCore;
 
@@ -235,7 +236,7 @@ impl Connection {
         self.phase = Phase::Done;
         self.rx.clear();
         self.want_shutdown = true;
-        self.terminate(Event::Rejected(response));
+        self.terminate(Event::Rejected(Box::new(response)));
         Ok(())
     }
 

@@ -106,7 +106,7 @@ impl Pair {
             [Event::Open(o)] => o.clone(),
             other => panic!("client expected Open, got {other:?}"),
         };
-        (request, opened)
+        (*request, *opened)
     }
 
     /// An open pair with the given configs and no subprotocol.
