@@ -142,6 +142,7 @@ impl Shutdown {
         Guard {
             shutdown: self.clone(),
             id,
+            registered: None,
         }
     }
 }
@@ -162,6 +163,19 @@ impl Drop for Waiter<'_> {
 pub(crate) struct Guard {
     pub(crate) shutdown: Shutdown,
     pub(crate) id: usize,
+    /// The waker last registered, so that polling from the same task again takes no lock.
+    registered: Option<Waker>,
+}
+
+impl Guard {
+    /// Makes [`Shutdown::trigger`] wake `waker`'s task.
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        if self.registered.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return;
+        }
+        self.shutdown.register(self.id, waker);
+        self.registered = Some(waker.clone());
+    }
 }
 
 impl Drop for Guard {
@@ -280,8 +294,9 @@ mod tests {
     #[test]
     fn an_ended_connection_leaves_no_waker_behind() {
         let shutdown = Shutdown::new();
-        let guard = shutdown.enter();
-        shutdown.register(guard.id, Waker::noop());
+        let mut guard = shutdown.enter();
+        guard.register(Waker::noop());
+        guard.register(Waker::noop());
         assert_eq!((shutdown.active(), shutdown.registered()), (1, 1));
         drop(guard);
         assert_eq!((shutdown.active(), shutdown.registered()), (0, 0));

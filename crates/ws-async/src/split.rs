@@ -194,7 +194,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
                     .engine
                     .poll_send_ready(&mut Context::from_waker(&waker))
             )?;
-            guard.engine.command().send_with(message, options)
+            guard.engine.conn.send_with(message, options)
         };
         queued?;
         // The message is queued: writing it must not queue it again if this future is polled again.
@@ -264,7 +264,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for Writer<T, R>
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
         let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-        guard.engine.command().send(&item).map_err(Error::from)
+        guard.engine.conn.send(&item).map_err(Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -70,7 +70,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     ) -> impl Future<Output = Result<()>> + '_ {
         async move {
             poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-            self.engine.command().send_with(&message, options)?;
+            self.engine.conn.send_with(&message, options)?;
             self.flush().await
         }
     }
@@ -81,7 +81,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
         let message = message.into(); // converted once, stored once (see `send_with`)
         async move {
             poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-            self.engine.command().send(&message)?;
+            self.engine.conn.send(&message)?;
             Ok(())
         }
     }
@@ -94,7 +94,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
         fin: bool,
     ) -> Result<()> {
         poll_fn(|cx| self.engine.poll_send_ready(cx)).await?;
-        self.engine.command().send_fragment(kind, data, fin)?;
+        self.engine.conn.send_fragment(kind, data, fin)?;
         self.flush().await
     }
 
@@ -194,10 +194,10 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
     if *done {
         return Poll::Ready(None);
     }
-    let shutting_down = match &engine.shutdown {
+    let shutting_down = match &mut engine.shutdown {
         Some(guard) if guard.shutdown.is_triggered() => true,
         Some(guard) => {
-            guard.shutdown.register(guard.id, cx.waker());
+            guard.register(cx.waker());
             false
         }
         None => false,
@@ -251,11 +251,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for WebSocket<T,
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
-        self.get_mut()
-            .engine
-            .command()
-            .send(&item)
-            .map_err(Error::from)
+        self.get_mut().engine.conn.send(&item).map_err(Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -1,5 +1,6 @@
-//! An idle connection holds no buffers: after traffic of every size, once the application has taken its
-//! events and the output is written, both ends hold no more bytes than right after the handshake.
+//! An idle connection holds no buffers it does not need: once the application has taken its events and
+//! the output is written, both ends hold no more bytes than right after the handshake, except receive
+//! and send buffers of 4-64 KiB kept for the next message.
 //!
 //! A binary of its own: it counts the bytes the process holds live through a counting global allocator.
 
@@ -61,7 +62,7 @@ fn messages(conn: &mut Connection) -> Vec<Message> {
 }
 
 #[test]
-fn an_idle_connection_holds_no_buffers_after_traffic() {
+fn an_idle_connection_holds_only_mid_sized_buffers_after_traffic() {
     let config = Config::default();
     let request = ClientRequest::new("example.com", "/chat");
     let mut client = Connection::client(&request, config.clone(), [7; 32], Instant::ZERO);
@@ -75,12 +76,17 @@ fn an_idle_connection_holds_no_buffers_after_traffic() {
     let big = vec![0x5a; 200_000];
     let idle = LIVE.load(Ordering::Relaxed);
 
-    for (size, chunk) in [
-        (20, usize::MAX),
-        (1024, 100),
-        (big.len(), 4096),
-        (big.len(), 1 << 20),
-    ] {
+    // (message size, read size, bytes both ends may hold afterwards): buffers between 4 and 64 KiB are
+    // kept for the next message (a connection streaming such messages would otherwise regrow a buffer
+    // for every one); smaller and larger ones are released.
+    let rounds = [
+        (20, usize::MAX, 0),
+        (1024, 100, 4 * (64 << 10)),
+        (big.len(), 4096, 0),
+        (big.len(), 1 << 20, 0),
+        (20, 7, 0),
+    ];
+    for (size, chunk, bound) in rounds {
         for _ in 0..3 {
             client.send_binary(&big[..size]).unwrap();
             client.send_text("hello").unwrap();
@@ -98,8 +104,8 @@ fn an_idle_connection_holds_no_buffers_after_traffic() {
         assert!(client.output().is_empty() && server.output().is_empty());
         let held = LIVE.load(Ordering::Relaxed) - idle;
         assert!(
-            held <= 0,
-            "{held} more bytes held after echoing {size}-byte messages"
+            held <= bound,
+            "{held} more bytes held after echoing {size}-byte messages (bound {bound})"
         );
     }
 }

@@ -350,9 +350,9 @@ impl Connection {
         if self.tx_pos == self.tx.len() {
             self.tx.clear();
             self.tx_pos = 0;
-            // An empty buffer holds no memory: idle connections stay small, and the next write
-            // allocates what it needs (one allocation per write, next to a system call).
-            self.tx = Vec::new();
+            if release_when_empty(self.tx.capacity()) {
+                self.tx = Vec::new();
+            }
         }
     }
 
@@ -504,6 +504,21 @@ impl Connection {
         self.terminate(Event::Failed(error));
     }
 }
+
+/// Whether an emptied receive or send buffer of `capacity` bytes is released rather than kept for the
+/// next read or write. Small ones go: an idle connection that exchanged small messages holds no buffer,
+/// and re-creating one costs a small allocation next to a system call. Large ones go: an idle
+/// connection does not pin a big message's room. Those in between stay: a connection streaming large
+/// messages would otherwise regrow (copy, fault in) a buffer for every message.
+fn release_when_empty(capacity: usize) -> bool {
+    !(KEEP_BUFFER_MIN..=KEEP_BUFFER_MAX).contains(&capacity)
+}
+
+/// Emptied buffers smaller than this are released.
+const KEEP_BUFFER_MIN: usize = 4 * 1024;
+
+/// Emptied buffers larger than this are released.
+const KEEP_BUFFER_MAX: usize = 64 * 1024;
 
 /// The largest index `<= max` that is a char boundary of `s`.
 fn floor_char_boundary(s: &str, max: usize) -> usize {

@@ -39,9 +39,9 @@ impl Connection {
                 Err(error) => self.fail(error),
             }
         }
-        if self.rx.is_empty() {
-            // An empty buffer holds no memory. (Even with no capacity left, an emptied buffer may still
-            // share the allocation of the messages split off it, keeping all of it alive.)
+        if self.rx.is_empty() && super::release_when_empty(self.rx.capacity()) {
+            // (Even with no capacity left, an emptied buffer may still share the allocation of the
+            // messages split off it, keeping all of it alive: it goes too.)
             self.rx = BytesMut::new();
         }
     }
