@@ -99,8 +99,9 @@ where
                     continue;
                 };
                 match decide(*request).await {
-                    Ok(accept) => engine.conn.accept(accept)?,
-                    Err(response) => engine.conn.reject(response)?,
+                    // `decide` may have taken a while: timers (keepalive) start from now.
+                    Ok(accept) => engine.command().accept(accept)?,
+                    Err(response) => engine.command().reject(response)?,
                 }
             }
             Step::Event(Event::Open(_)) => {
