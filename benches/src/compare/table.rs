@@ -40,8 +40,8 @@ fn heading(out: &mut String, r: &Results) {
     let load = |l: Option<f64>| l.map_or("?".to_owned(), |l| format!("{l:.2}"));
     let _ = writeln!(
         out,
-        "Load average {} at the start, {} at the end (other work on the machine skews \
-         the figures).\n",
+        "Load average {} at the start of the load matrix, {} at its end (the matrix itself \
+         keeps about 2 busy; more means other work on the machine skewed the figures).\n",
         load(m.load_average.0),
         load(m.load_average.1)
     );
