@@ -2,14 +2,16 @@
 //!
 //! The halves share the engine behind a `std::sync::Mutex` held only for one synchronous poll step (never
 //! across an await), so contention is a few uncontended atomic operations per call. The transport's wakers
-//! are a combined waker that wakes both halves: whichever half polls a read or write, the other one is woken
-//! too when the socket becomes ready, so neither can miss its wake-up.
+//! are a combined, lock-free waker (an `AtomicWaker` per half) that wakes both halves: whichever half polls
+//! a read or write, the other one is woken too when the socket becomes ready, so neither can miss its
+//! wake-up.
 
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker, ready};
 
+use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
@@ -25,18 +27,15 @@ struct Shared<T, R: Timer> {
     done: bool,
 }
 
-/// Wakes the reader's and the writer's task.
+/// Wakes the reader's and the writer's task. Lock-free: one `AtomicWaker` per half.
 #[derive(Default)]
 struct WakeBoth {
-    wakers: Mutex<[Option<Waker>; 2]>,
+    wakers: [AtomicWaker; 2],
 }
 
 impl WakeBoth {
     fn register(&self, slot: usize, waker: &Waker) {
-        let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
-        if !wakers[slot].as_ref().is_some_and(|w| w.will_wake(waker)) {
-            wakers[slot] = Some(waker.clone());
-        }
+        self.wakers[slot].register(waker);
     }
 }
 
@@ -45,9 +44,8 @@ impl Wake for WakeBoth {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        let wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
-        for waker in wakers.iter().flatten() {
-            waker.wake_by_ref();
+        for waker in &self.wakers {
+            waker.wake();
         }
     }
 }
