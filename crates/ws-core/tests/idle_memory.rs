@@ -4,43 +4,12 @@
 //!
 //! A binary of its own: it counts the bytes the process holds live through a counting global allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
 use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counter is only
-// bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::realloc`'s contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(new_size as isize, Ordering::Relaxed);
-            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-}
+use counting_alloc::{Counting, live_bytes};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -74,7 +43,7 @@ fn an_idle_connection_holds_only_mid_sized_buffers_after_traffic() {
     shuttle(&mut server, &mut client, usize::MAX);
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
     let big = vec![0x5a; 200_000];
-    let idle = LIVE.load(Ordering::Relaxed);
+    let idle = live_bytes();
 
     // (message size, read size, bytes both ends may hold afterwards): buffers between 4 and 64 KiB are
     // kept for the next message (a connection streaming such messages would otherwise regrow a buffer
@@ -102,7 +71,7 @@ fn an_idle_connection_holds_only_mid_sized_buffers_after_traffic() {
         shuttle(&mut server, &mut client, chunk);
         assert_eq!(messages(&mut client).len(), 6);
         assert!(client.output().is_empty() && server.output().is_empty());
-        let held = LIVE.load(Ordering::Relaxed) - idle;
+        let held = live_bytes() - idle;
         assert!(
             held <= bound,
             "{held} more bytes held after echoing {size}-byte messages (bound {bound})"

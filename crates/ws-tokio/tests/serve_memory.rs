@@ -4,8 +4,6 @@
 //! through a counting global allocator: no other test may allocate meanwhile. Counting live bytes (not RSS) makes
 //! the bound exact: the allocator's caching and arenas do not blur it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,41 +11,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use ws_tokio::{CloseCode, Config, Shutdown};
 
-/// The system allocator, counting the bytes currently allocated.
-struct Counting;
+#[path = "../../ws-core/tests/common/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counter is only
-// bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::realloc`'s contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
+use counting_alloc::{Counting, live_bytes};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -99,7 +66,7 @@ async fn serve_keeps_no_memory_of_ended_connections() {
         })
         .await
         .expect("a round in time");
-        after_round.push(LIVE.load(Ordering::Relaxed));
+        after_round.push(live_bytes());
     }
     let growth = after_round[2] - after_round[0];
     let per_connection = growth / (2 * ROUND) as isize;
@@ -166,11 +133,11 @@ async fn an_idle_server_connection_costs_under_2_kib_beyond_its_socket() {
         }
         held_tx.send(held).unwrap();
     });
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let clients = timeout(LIMIT, open_raw(addr, N, false)).await.unwrap();
     timeout(LIMIT, bare).await.unwrap().unwrap();
     let held = held_rx.recv().await.unwrap();
-    let plain = LIVE.load(Ordering::Relaxed) - before;
+    let plain = live_bytes() - before;
     drop((clients, held));
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -183,9 +150,9 @@ async fn an_idle_server_connection_costs_under_2_kib_beyond_its_socket() {
         Duration::from_secs(1),
         ws_testkit::echo,
     ));
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let clients = timeout(LIMIT, open_raw(addr, N, true)).await.unwrap();
-    let websocket = LIVE.load(Ordering::Relaxed) - before;
+    let websocket = live_bytes() - before;
     let per_connection = (websocket - plain) / N as isize;
     eprintln!(
         "{N} idle connections: plain TCP {plain} B, WebSocket after one echo {websocket} B: \
