@@ -6,10 +6,15 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::net::SocketAddr;
+
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use ws_tokio::{CloseCode, Config, Shutdown};
+
+mod hostile;
 
 #[path = "../../ws-core/tests/common/counting_alloc.rs"]
 mod counting_alloc;
@@ -33,16 +38,7 @@ const ROUND: usize = 2_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_no_memory_of_ended_connections() {
     let _serial = SERIAL.lock().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(ws_tokio::serve_until(
-        listener,
-        Config::default(),
-        shutdown.clone(),
-        Duration::from_secs(1),
-        ws_testkit::echo,
-    ));
+    let (addr, shutdown, server) = echo_server().await;
     let url = format!("ws://{addr}/");
     let (mut kept, _) = timeout(LIMIT, ws_tokio::connect(&url))
         .await
@@ -84,39 +80,45 @@ async fn serve_keeps_no_memory_of_ended_connections() {
 
 /// Opens `n` raw TCP connections to `addr`, each completing the WebSocket handshake and one 2-byte echo
 /// when `websocket` is set, and returns them open.
-async fn open_raw(addr: std::net::SocketAddr, n: usize, websocket: bool) -> Vec<TcpStream> {
+async fn open_raw(addr: SocketAddr, n: usize, websocket: bool) -> Vec<TcpStream> {
     let mut streams = Vec::with_capacity(n);
     for _ in 0..n {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         if websocket {
-            tcp.write_all(
-                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            )
-            .await
-            .unwrap();
-            let mut head = Vec::new();
-            while !head.ends_with(b"\r\n\r\n") {
-                head.push(tcp.read_u8().await.unwrap());
-            }
-            assert!(head.starts_with(b"HTTP/1.1 101"));
-            // A masked text frame "hi" (mask 0), and its unmasked echo.
-            tcp.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i'])
+            hostile::handshake(&mut tcp, "").await.unwrap();
+            tcp.write_all(&hostile::frame(true, false, hostile::TEXT, b"hi"))
                 .await
                 .unwrap();
-            let mut echo = [0; 4];
-            tcp.read_exact(&mut echo).await.unwrap();
-            assert_eq!(echo, [0x81, 2, b'h', b'i']);
+            let echo = hostile::read_frame(&mut tcp).await.unwrap();
+            assert_eq!(
+                (echo.opcode, echo.payload.as_slice()),
+                (hostile::TEXT, &b"hi"[..])
+            );
         }
         streams.push(tcp);
     }
     streams
 }
 
+/// Starts `serve_until` with the echo handler on a fresh loopback port.
+async fn echo_server() -> (SocketAddr, Shutdown, JoinHandle<std::io::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(ws_tokio::serve_until(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+        Duration::from_secs(1),
+        ws_testkit::echo,
+    ));
+    (addr, shutdown, server)
+}
+
 /// What an idle server connection costs beyond its TCP socket: 1,000 connections each after one echo,
 /// against 1,000 plain TCP connections held by a bare accept loop (both ends live in this process, so
 /// the sockets' own cost cancels out). The bound, 2 KiB, is the task with the echo handler's future
-/// (about 1.1 KiB: the socket, its engine and the pending `recv`), the task header, the keepalive timer
+/// (about 650 B: the socket, its engine and the pending `recv`), the task header, the keepalive timer
 /// and the shutdown switch's waker; no buffer is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_server_connection_costs_under_2_kib_beyond_its_socket() {
@@ -140,16 +142,7 @@ async fn an_idle_server_connection_costs_under_2_kib_beyond_its_socket() {
     let plain = live_bytes() - before;
     drop((clients, held));
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(ws_tokio::serve_until(
-        listener,
-        Config::default(),
-        shutdown.clone(),
-        Duration::from_secs(1),
-        ws_testkit::echo,
-    ));
+    let (addr, shutdown, server) = echo_server().await;
     let before = live_bytes();
     let clients = timeout(LIMIT, open_raw(addr, N, true)).await.unwrap();
     let websocket = live_bytes() - before;
