@@ -4,9 +4,8 @@
 //! through a counting global allocator: no other test may allocate meanwhile. Counting live bytes (not RSS) makes
 //! the bound exact: the allocator's caching and arenas do not blur it.
 
-use std::time::Duration;
-
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
