@@ -104,7 +104,7 @@ pub struct Tokio;
 impl Rt for Tokio {
     const NAME: &'static str = "tokio";
     type Native = tokio::net::TcpStream;
-    type Tcp = tokio_util::compat::Compat<tokio::net::TcpStream>;
+    type Tcp = ws_tokio::TokioIo<tokio::net::TcpStream>;
     type Timer = ws_tokio::TokioTimer;
     type Listener = tokio::net::TcpListener;
 
@@ -149,7 +149,7 @@ impl Rt for Tokio {
     }
 
     fn into_tcp(native: Self::Native) -> Self::Tcp {
-        tokio_util::compat::TokioAsyncReadCompatExt::compat(native)
+        ws_tokio::TokioIo::new(native)
     }
 
     fn timer() -> Self::Timer {

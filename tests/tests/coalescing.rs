@@ -1,11 +1,12 @@
 //! Write coalescing, shown with an instrumented transport ([`Tap`]) under `ws_async::accept` /
 //! `ws_async::client_handshake`: every `poll_write` that completes is one `write` system call on the socket.
-//! Run for each async runtime (tokio through `tokio_util::compat` and `TokioTimer`, smol, async-std).
+//! Run for each async runtime (tokio through `ws_tokio::TokioIo` and `TokioTimer`, smol, async-std).
 //!
 //! - a burst of N = 1,000 small messages arriving at an echo loop (`ws_testkit::echo`) is answered with far
 //!   fewer than N writes;
 //! - `feed` x N then `flush` (on the connection, on a split writer, and through `futures::Sink`) costs a
 //!   few writes;
+//! - a large message echoed (queued by reference, not copied) leaves in one vectored write with its header;
 //! - a single `send` on an idle connection reaches the peer promptly with no further call on the sender.
 //!
 //! Run with `--nocapture` to see the counts.
@@ -27,8 +28,9 @@ fn burst() -> Vec<u8> {
         .collect()
 }
 
-/// N small messages in one burst at an echo loop: the echoes cost far fewer than N writes.
-async fn echo_burst_coalesces<R: Rt>() {
+/// An echo server over a [`Tap`], and a raw client connected to it (handshake done).
+async fn tapped_echo_server<R: Rt>() -> (R::Tcp, std::sync::Arc<ws_tests::tap::TapStats>, Task<()>)
+{
     let (listener, addr) = R::listen().await;
     let (stats_tx, stats_rx) = std::sync::mpsc::channel();
     let server: Task<()> = R::spawn(async move {
@@ -41,6 +43,12 @@ async fn echo_burst_coalesces<R: Rt>() {
     let mut tcp = R::into_tcp(t!(R::connect_tcp(addr)).unwrap());
     t!(raw::client_handshake(&mut tcp, "/", "")).unwrap();
     let stats = stats_rx.recv_timeout(ws_tests::STEP).unwrap();
+    (tcp, stats, server)
+}
+
+/// N small messages in one burst at an echo loop: the echoes cost far fewer than N writes.
+async fn echo_burst_coalesces<R: Rt>() {
+    let (mut tcp, stats, server) = tapped_echo_server::<R>().await;
     let (writes0, reads0) = (stats.writes(), stats.reads());
     let burst = burst();
     t!(tcp.write_all(&burst)).unwrap();
@@ -58,6 +66,25 @@ async fn echo_burst_coalesces<R: Rt>() {
         writes < N / 10,
         "{writes} writes for {N} echoes: replies are not coalesced"
     );
+    drop(tcp);
+    t!(server);
+}
+
+/// Large messages, echoed one at a time: each echo (header and payload, which the server queues by
+/// reference) leaves in one vectored write, not one write for the header and one for the payload.
+async fn large_echo_is_one_write<R: Rt>() {
+    const ROUNDS: usize = 20;
+    let (mut tcp, stats, server) = tapped_echo_server::<R>().await;
+    let writes0 = stats.writes();
+    for round in 0..ROUNDS {
+        let payload: Vec<u8> = (0..12 * 1024).map(|i| (i * 7 + round) as u8).collect();
+        t!(tcp.write_all(&raw::client_frame(true, BINARY, &payload))).unwrap();
+        let f = t!(raw::read_frame(&mut tcp)).unwrap();
+        assert_eq!((f.opcode, &f.payload[..]), (BINARY, &payload[..]));
+    }
+    let writes = stats.writes() - writes0;
+    eprintln!("[{}] {ROUNDS} echoes of 12 KiB in {writes} writes", R::NAME);
+    assert_eq!(writes, ROUNDS, "each large echo should be one write");
     drop(tcp);
     t!(server);
 }
@@ -189,6 +216,10 @@ macro_rules! suite {
             #[test]
             fn echo_burst_coalesces() {
                 ws_tests::run::<$rt, _>(super::echo_burst_coalesces::<$rt>);
+            }
+            #[test]
+            fn large_echo_is_one_write() {
+                ws_tests::run::<$rt, _>(super::large_echo_is_one_write::<$rt>);
             }
             #[test]
             fn feed_then_flush() {

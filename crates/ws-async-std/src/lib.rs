@@ -42,7 +42,7 @@ ws_async::runtime_glue! {
 }
 
 /// async-std's `TcpStream` whose `poll_close` shuts the write side down (async-std's own only flushes,
-/// so a peer would never see our FIN and would wait out its close timeout).
+/// so a peer would never see our FIN and would wait out its close timeout). Vectored writes pass through.
 #[derive(Debug)]
 pub struct Tcp(pub TcpStream);
 
@@ -63,6 +63,14 @@ impl futures_io::AsyncWrite for Tcp {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

@@ -3,7 +3,7 @@
 //! futures built on them can be dropped at any await point without losing data.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -15,6 +15,10 @@ use crate::timer::{Clock, Timer};
 
 /// Size of the per-thread read buffer.
 const READ_SIZE: usize = 64 * 1024;
+
+/// The most runs of output one vectored write gathers (each large payload queued by reference makes
+/// two: its header and itself).
+const MAX_RUNS: usize = 16;
 
 thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
@@ -85,7 +89,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     fn poll_write_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut wrote = false;
         while !self.conn.output().is_empty() {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.output()))?;
+            let n = ready!(self.poll_write_some(cx))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -115,6 +119,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
         &mut self.conn
     }
 
+    /// One write of queued output: a plain write when it is one run, a vectored write of every run (up
+    /// to [`MAX_RUNS`]) when a large payload is queued by reference between headers.
+    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if !self.conn.output_is_split() {
+            return Pin::new(&mut self.io).poll_write(cx, self.conn.output());
+        }
+        let mut runs: [&[u8]; MAX_RUNS] = [&[]; MAX_RUNS];
+        let count = self.conn.output_chunks(&mut runs);
+        let slices = runs.map(IoSlice::new);
+        Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count])
+    }
+
     /// Brings the core's clock up to date (firing due timers). The clock is read only where the time
     /// matters: once per `poll_event` and before input is handed to the core (either may start timers),
     /// when a sleep ends, before commands that start timers, and once per flush (so an application
@@ -130,7 +146,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             return Poll::Ready(Err(Error::Send(ws_core::SendError::Closed)));
         }
         let high_water = self.conn.config().limits.max_queued_output;
-        if self.conn.output().len() < high_water {
+        if self.conn.output_len() < high_water {
             return Poll::Ready(Ok(()));
         }
         self.poll_drain(cx, high_water.saturating_sub(1))
@@ -141,7 +157,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     /// event), so two peers that both send more than the socket buffers hold do not wait on each other.
     fn poll_drain(&mut self, cx: &mut Context<'_>, target: usize) -> Poll<Result<(), Error>> {
         loop {
-            if self.conn.output().len() <= target {
+            if self.conn.output_len() <= target {
                 return Poll::Ready(Ok(()));
             }
             if let Some(e) = &self.broken {
@@ -152,7 +168,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
                 self.abandon(cx);
                 return Poll::Ready(Err(Error::Send(ws_core::SendError::Closed)));
             }
-            match Pin::new(&mut self.io).poll_write(cx, self.conn.output()) {
+            match self.poll_write_some(cx) {
                 Poll::Ready(Ok(0)) => self.broken = Some(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => self.conn.advance_output(n),
                 Poll::Ready(Err(e)) => self.broken = Some(e),

@@ -34,11 +34,13 @@
 //! let mut client = Connection::client(&request, Config::default(), [7; 32], now);
 //! let mut server = Connection::server(Config::default(), now);
 //!
-//! // Move every queued byte from `from` to `to`.
+//! // Move every queued byte from `from` to `to`, run by run.
 //! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     let n = from.output().len();
-//!     to.receive(from.output());
-//!     from.advance_output(n);
+//!     while !from.output().is_empty() {
+//!         let n = from.output().len();
+//!         to.receive(from.output());
+//!         from.advance_output(n);
+//!     }
 //! }
 //!
 //! pump(&mut client, &mut server);

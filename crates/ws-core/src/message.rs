@@ -21,6 +21,14 @@ pub enum Message {
 }
 
 impl Message {
+    /// The payload as shared bytes (cloning them is a reference count, not a copy).
+    pub(crate) fn shared(&self) -> &Bytes {
+        match self {
+            Message::Text(t) => t.shared(),
+            Message::Binary(b) => b,
+        }
+    }
+
     /// The payload bytes.
     pub fn as_bytes(&self) -> &[u8] {
         match self {

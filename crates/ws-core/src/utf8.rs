@@ -54,6 +54,11 @@ impl Utf8Bytes {
         &self.0
     }
 
+    /// The text as shared bytes.
+    pub(crate) fn shared(&self) -> &Bytes {
+        &self.0
+    }
+
     /// The underlying shared buffer.
     pub fn into_bytes(self) -> Bytes {
         self.0

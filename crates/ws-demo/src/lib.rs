@@ -36,7 +36,6 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tokio_util::compat::TokioAsyncReadCompatExt;
 use ws_tokio::{Accept, Config, Request, Response, TokioTimer};
 
 use crate::chat::Hub;
@@ -247,7 +246,7 @@ async fn handle_tls(
     stream.set_nodelay(true)?;
     let acceptor = futures_rustls::TlsAcceptor::from(tls);
     let work = async {
-        let mut tls = acceptor.accept(stream.compat()).await?;
+        let mut tls = acceptor.accept(ws_tokio::TokioIo::new(stream)).await?;
         let head = read_head(&mut tls).await?;
         io::Result::Ok((tls, head))
     };

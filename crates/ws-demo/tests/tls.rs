@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::compat::TokioAsyncReadCompatExt;
 use ws_tokio::{ClientBuilder, Message};
 
 #[tokio::test]
@@ -31,7 +30,10 @@ async fn https_page_and_wss_chat_on_one_port() {
         let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let connector = futures_rustls::TlsConnector::from(Arc::clone(&client_tls));
         let name = ws_tokio::tls::server_name("localhost").unwrap();
-        let mut tls = connector.connect(name, tcp.compat()).await.unwrap();
+        let mut tls = connector
+            .connect(name, ws_tokio::TokioIo::new(tcp))
+            .await
+            .unwrap();
         tls.write_all(format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes())
             .await
             .unwrap();

@@ -117,8 +117,13 @@ impl<S: DeadlineStream> Shared<S> {
                 if out.pos == out.buf.len() {
                     out.buf.clear();
                     out.pos = 0;
-                    out.buf.extend_from_slice(core.conn.output());
-                    core.conn.advance_output(out.buf.len());
+                    // Every run of output (a large payload may be queued apart from its header).
+                    while !core.conn.output().is_empty() {
+                        let run = core.conn.output();
+                        let n = run.len();
+                        out.buf.extend_from_slice(run);
+                        core.conn.advance_output(n);
+                    }
                     if out.buf.is_empty() {
                         if out.buf.capacity() > IDLE_BUFFER_CAPACITY {
                             out.buf = Vec::new();

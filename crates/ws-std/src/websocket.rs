@@ -10,6 +10,10 @@ use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error};
 use crate::split::{Out, Reader, Shared, Writer};
 use crate::stream::{DeadlineStream, SplitStream};
 
+/// The most runs of output one vectored write gathers (a large payload the core queued by reference
+/// makes two: its header and itself).
+const MAX_RUNS: usize = 16;
+
 /// What [`WebSocket::next_event`] produced.
 pub(crate) enum Step {
     Event(Event),
@@ -110,7 +114,15 @@ impl<S: DeadlineStream> WebSocket<S> {
             let io = &mut self.io;
             self.write_timeout
                 .set(self.core.wait(), |t| io.set_write_timeout(t))?;
-            match self.io.write(self.core.conn.output()) {
+            let written = if self.core.conn.output_is_split() {
+                let mut runs: [&[u8]; MAX_RUNS] = [&[]; MAX_RUNS];
+                let count = self.core.conn.output_chunks(&mut runs);
+                self.io
+                    .write_vectored(&runs.map(std::io::IoSlice::new)[..count])
+            } else {
+                self.io.write(self.core.conn.output())
+            };
+            match written {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.core.conn.advance_output(n);

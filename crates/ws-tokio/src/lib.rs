@@ -1,7 +1,7 @@
 //! # ws-tokio: WebSockets on tokio
 //!
-//! Thin glue binding [`ws_async`] (and through it the sans-IO `ws-core`) to tokio: tokio sockets (through
-//! `tokio-util`'s futures-io compatibility layer), tokio timers for the core's deadlines, rustls for `wss://`.
+//! Thin glue binding [`ws_async`] (and through it the sans-IO `ws-core`) to tokio: tokio sockets (seen as
+//! futures-io streams through [`TokioIo`], which keeps vectored writes), tokio timers for the core's deadlines, rustls for `wss://`.
 //! The API has the same shape as `ws-smol`, `ws-async-std` and (blocking) `ws-std`.
 //!
 //! ```no_run
@@ -35,9 +35,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod io;
+
 use std::time::Instant;
 
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+pub use io::TokioIo;
 
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
@@ -49,9 +51,9 @@ ws_async::runtime_glue! {
     runtime: "tokio",
     tcp: tokio::net::TcpStream,
     listener: tokio::net::TcpListener,
-    transport: Compat<tokio::net::TcpStream>,
+    transport: TokioIo<tokio::net::TcpStream>,
     timer: TokioTimer => TokioTimer,
-    wrap: |stream| stream.compat(),
+    wrap: |stream| TokioIo::new(stream),
     resolve: |host, port| Ok(tokio::net::lookup_host((host, port)).await?.collect()),
     connect: |addr| tokio::net::TcpStream::connect(addr).await?,
     spawn: |fut| tokio::spawn(fut),

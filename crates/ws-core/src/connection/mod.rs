@@ -14,6 +14,7 @@
 //!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
 
 mod events;
+mod output;
 mod recv;
 mod send;
 mod timers;
@@ -150,8 +151,7 @@ pub struct Connection {
     config: Arc<Config>,
     phase: Phase,
     rx: BytesMut,
-    tx: Vec<u8>,
-    tx_pos: usize,
+    out: output::Output,
     scratch: Vec<u8>,
     events: events::EventQueue,
     /// The client's random source for keys and masks (servers need none).
@@ -184,7 +184,7 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state())
             .field("phase", &self.phase)
-            .field("queued_output", &self.output().len())
+            .field("queued_output", &self.out.len())
             .finish_non_exhaustive()
     }
 }
@@ -197,8 +197,7 @@ impl Connection {
             config,
             phase: Phase::Done,
             rx: BytesMut::new(),
-            tx: Vec::new(),
-            tx_pos: 0,
+            out: output::Output::default(),
             scratch: Vec::new(),
             events: events::EventQueue::default(),
             rng: (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
@@ -242,7 +241,7 @@ impl Connection {
         }
         let key = encode_key(nonce);
         let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
-        request.encode(&key, offer.as_deref(), &mut conn.tx);
+        request.encode(&key, offer.as_deref(), conn.out.buf_mut());
         conn.phase = Phase::ClientAwaitResponse(Box::new(Offer {
             key,
             offered: request.subprotocols.clone(),
@@ -338,22 +337,36 @@ impl Connection {
         (self.rx.len() - done) as u64 >= header_len as u64 + payload_len
     }
 
-    /// The bytes waiting to be written, as one contiguous slice. Write some, then call
-    /// [`Connection::advance_output`] with how many were written.
+    /// The next contiguous run of bytes waiting to be written (empty when nothing waits). Write some,
+    /// call [`Connection::advance_output`] with how many were written, and ask again until it is empty.
+    ///
+    /// Output is usually one run; a large payload sent as shared [`bytes::Bytes`] (a [`crate::Message`])
+    /// by a server is queued by reference, making the frame's header and its payload two runs. Writers
+    /// that can gather use [`Connection::output_chunks`] to write every run in one system call.
     pub fn output(&self) -> &[u8] {
-        &self.tx[self.tx_pos..]
+        self.out.first()
     }
 
-    /// Marks the first `n` bytes of [`Connection::output`] as written.
+    /// Fills `dst` with the runs of bytes waiting to be written, in order, for a vectored write; returns
+    /// how many entries it filled (fewer than `dst.len()` when that is all there is, 0 when nothing
+    /// waits). Then call [`Connection::advance_output`] with the total written.
+    pub fn output_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        self.out.chunks(dst)
+    }
+
+    /// Whether the waiting bytes are more than one run ([`Connection::output`] is then not all of them).
+    pub fn output_is_split(&self) -> bool {
+        self.out.is_split()
+    }
+
+    /// How many bytes wait to be written, in all runs.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Marks the first `n` waiting bytes as written (they may span several runs of a vectored write).
     pub fn advance_output(&mut self, n: usize) {
-        self.tx_pos = (self.tx_pos + n).min(self.tx.len());
-        if self.tx_pos == self.tx.len() {
-            self.tx.clear();
-            self.tx_pos = 0;
-            if release_when_empty(self.tx.capacity()) {
-                self.tx = Vec::new();
-            }
-        }
+        self.out.advance(n);
     }
 
     /// Returns `true` once, when the transport's write side should be shut down (after all output is
@@ -361,14 +374,11 @@ impl Connection {
     /// handshake (it closes TCP first, RFC 6455 section 7.1.1), any role after a failure, a client whose
     /// server did not close in time, a client whose server closed TCP.
     pub fn poll_shutdown(&mut self) -> bool {
-        if self.want_shutdown
-            && !self.shutdown_polled
-            && (self.output().is_empty() || self.linger_over)
+        if self.want_shutdown && !self.shutdown_polled && (self.out.is_empty() || self.linger_over)
         {
             self.shutdown_polled = true;
             // Giving up on a peer that does not read: what it did not take is dropped with the transport.
-            self.tx.clear();
-            self.tx_pos = 0;
+            self.out.clear();
             return true;
         }
         false
@@ -383,7 +393,7 @@ impl Connection {
         }
         self.linger_over
             || (self.events.is_empty()
-                && self.output().is_empty()
+                && self.out.is_empty()
                 && (self.eof || (self.want_shutdown && self.config.timeouts.close.is_none()))
                 && (!self.want_shutdown || self.shutdown_polled))
     }
@@ -426,7 +436,7 @@ impl Connection {
     /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: adapters make sends wait
     /// (and stop reading) until it drains.
     pub fn is_backpressured(&self) -> bool {
-        self.output().len() >= self.config.limits.max_queued_output
+        self.out.len() >= self.config.limits.max_queued_output
     }
 
     /// Whether the core wants more input. False once the peer's EOF was seen; while backpressured (so a
@@ -494,7 +504,7 @@ impl Connection {
             }
             Phase::ServerAwaitRequest => {
                 let response = crate::http::server::error_response(&error);
-                response.encode(&mut self.tx);
+                response.encode(self.out.buf_mut());
             }
             _ => {}
         }

@@ -2,9 +2,10 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use bytes::Bytes;
 use rand_core::RngCore;
 
-use super::{Connection, DataKind, OutMessage, Phase, SendError};
+use super::{Connection, DataKind, OutMessage, Phase, SendError, output};
 use crate::close::{CloseCode, CloseFrame};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::http::Headers;
@@ -38,29 +39,39 @@ impl Connection {
     }
 
     /// Queues a message with per-message options.
+    ///
+    /// A server queues a large payload (8 KiB or more) that goes out unencoded by reference, not by
+    /// copy: the message's [`Bytes`] stay shared until written (see [`Connection::output_chunks`]).
     pub fn send_with(&mut self, message: &Message, options: SendOptions) -> Result<(), SendError> {
         let kind = if message.is_text() {
             DataKind::Text
         } else {
             DataKind::Binary
         };
-        self.send_data(kind, message.as_bytes(), options)
+        self.send_data(kind, message.as_bytes(), Some(message.shared()), options)
     }
 
     /// Queues a text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(DataKind::Text, text.as_bytes(), SendOptions::default())
+        self.send_data(
+            DataKind::Text,
+            text.as_bytes(),
+            None,
+            SendOptions::default(),
+        )
     }
 
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(DataKind::Binary, data, SendOptions::default())
+        self.send_data(DataKind::Binary, data, None, SendOptions::default())
     }
 
+    /// Queues a data message; `shared` is `payload` as shared bytes when the caller has them.
     fn send_data(
         &mut self,
         kind: DataKind,
         payload: &[u8],
+        shared: Option<&Bytes>,
         options: SendOptions,
     ) -> Result<(), SendError> {
         self.check_can_send()?;
@@ -79,10 +90,10 @@ impl Connection {
                 extension.encode(payload, true, &mut encoded);
             }
             let rsv = self.extension.as_ref().map_or(0, |e| e.rsv_bits());
-            self.write_message_frames(kind.opcode(), rsv, &encoded, true);
+            self.write_message_frames(kind.opcode(), rsv, &encoded, None, true);
             self.scratch = encoded;
         } else {
-            self.write_message_frames(kind.opcode(), 0, payload, true);
+            self.write_message_frames(kind.opcode(), 0, payload, shared, true);
         }
         Ok(())
     }
@@ -134,10 +145,10 @@ impl Connection {
                 extension.encode(data, fin, &mut encoded);
                 rsv = if first { extension.rsv_bits() } else { 0 };
             }
-            self.write_message_frames(opcode, rsv, &encoded, fin);
+            self.write_message_frames(opcode, rsv, &encoded, None, fin);
             self.scratch = encoded;
         } else {
-            self.write_message_frames(opcode, 0, data, fin);
+            self.write_message_frames(opcode, 0, data, None, fin);
         }
         self.sending = if fin { None } else { Some(out) };
         Ok(())
@@ -212,7 +223,7 @@ impl Connection {
             Some((header, extension)) => (Some(header), Some(extension)),
             None => (None, None),
         };
-        encode_accept(request, &accept, header.as_deref(), &mut self.tx);
+        encode_accept(request, &accept, header.as_deref(), self.out.buf_mut());
         self.open(accept.subprotocol, header, extension, Headers::new());
         self.process();
         Ok(())
@@ -232,7 +243,7 @@ impl Connection {
         {
             return Err(SendError::InvalidHeader);
         }
-        response.encode(&mut self.tx);
+        response.encode(self.out.buf_mut());
         self.phase = Phase::Done;
         self.rx.clear();
         self.want_shutdown = true;
@@ -268,29 +279,49 @@ impl Connection {
     }
 
     /// Queues a message's frames, split at [`crate::Config::max_send_frame_size`]. `rsv` goes on the first.
-    fn write_message_frames(&mut self, opcode: OpCode, rsv: u8, payload: &[u8], fin: bool) {
+    /// `shared` is `payload` as shared bytes, when the caller has them: large unmasked frames then
+    /// reference it instead of copying it.
+    fn write_message_frames(
+        &mut self,
+        opcode: OpCode,
+        rsv: u8,
+        payload: &[u8],
+        shared: Option<&Bytes>,
+        fin: bool,
+    ) {
         let max = self.config.max_send_frame_size.unwrap_or(usize::MAX).max(1);
-        if payload.len() <= max {
-            self.write_frame(opcode, rsv, fin, payload);
-            return;
-        }
-        let mut chunks = payload.chunks(max).peekable();
-        let mut first = true;
-        while let Some(chunk) = chunks.next() {
-            let last = chunks.peek().is_none();
+        let mut start = 0;
+        loop {
+            let end = start + (payload.len() - start).min(max);
+            let first = start == 0;
+            let last = end == payload.len();
             let op = if first { opcode } else { OpCode::Continuation };
-            self.write_frame(op, if first { rsv } else { 0 }, fin && last, chunk);
-            first = false;
+            let rsv = if first { rsv } else { 0 };
+            match shared {
+                Some(bytes) if self.rng.is_none() && end - start >= output::SHARE_MIN => {
+                    FrameHeader {
+                        fin: fin && last,
+                        rsv,
+                        opcode: op,
+                        mask: None,
+                        payload_len: (end - start) as u64,
+                    }
+                    .encode(self.out.buf_mut());
+                    self.out.push_shared(bytes.slice(start..end));
+                }
+                _ => self.write_frame(op, rsv, fin && last, &payload[start..end]),
+            }
+            if last {
+                return;
+            }
+            start = end;
         }
     }
 
     /// Queues one frame, masked when we are the client.
     pub(super) fn write_frame(&mut self, opcode: OpCode, rsv: u8, fin: bool, payload: &[u8]) {
-        if self.tx_pos > 0 && self.tx_pos >= self.tx.len() / 2 {
-            self.tx.drain(..self.tx_pos);
-            self.tx_pos = 0;
-        }
         let mask = self.rng.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
+        let buf = self.out.buf_mut();
         FrameHeader {
             fin,
             rsv,
@@ -298,11 +329,11 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         }
-        .encode(&mut self.tx);
-        let start = self.tx.len();
-        self.tx.extend_from_slice(payload);
+        .encode(buf);
+        let start = buf.len();
+        buf.extend_from_slice(payload);
         if let Some(key) = mask {
-            apply_mask(&mut self.tx[start..], key, 0);
+            apply_mask(&mut buf[start..], key, 0);
         }
     }
 }

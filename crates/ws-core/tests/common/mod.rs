@@ -243,10 +243,13 @@ pub fn drain(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
-/// Takes (and marks written) everything the connection has queued to write.
+/// Takes (and marks written) everything the connection has queued to write, every run of it.
 pub fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let out = conn.output().to_vec();
-    conn.advance_output(out.len());
+    let mut out = Vec::new();
+    while !conn.output().is_empty() {
+        out.extend_from_slice(conn.output());
+        conn.advance_output(conn.output().len());
+    }
     out
 }
 

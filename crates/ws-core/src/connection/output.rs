@@ -1,0 +1,238 @@
+//! The output queue: bytes waiting to be written, in order.
+//!
+//! Most output is copied into one contiguous buffer, so a burst of small frames leaves in one write. A
+//! large unmasked payload the application handed over as [`Bytes`] is not copied: it is queued as a
+//! shared slice between the bytes before and after it, and written with a vectored write (header and
+//! payload in one system call) by adapters that use [`Output::chunks`].
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use bytes::{Buf, Bytes};
+
+/// Payloads at least this long are queued by reference instead of copied (when they need no masking).
+/// Below it the copy costs less than the extra piece a write has to gather.
+pub(super) const SHARE_MIN: usize = 8 * 1024;
+
+/// A shared payload, sitting after the first `at` bytes of the copy buffer.
+#[derive(Debug)]
+struct Shared {
+    at: usize,
+    data: Bytes,
+}
+
+/// Bytes waiting to be written: a copy buffer with shared payloads spliced in.
+#[derive(Debug, Default)]
+pub(super) struct Output {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already written.
+    pos: usize,
+    /// Shared payloads in order; each `at` is at least `pos` and at most `buf.len()`.
+    shared: VecDeque<Shared>,
+    /// Total bytes of `shared`.
+    shared_len: usize,
+}
+
+impl Output {
+    /// The buffer to append copied bytes to (frame headers, small payloads, HTTP heads). Compacts
+    /// first when more than half of it was already written.
+    pub(super) fn buf_mut(&mut self) -> &mut Vec<u8> {
+        if self.pos > 0 && self.pos >= self.buf.len() / 2 {
+            self.buf.drain(..self.pos);
+            for shared in &mut self.shared {
+                shared.at -= self.pos;
+            }
+            self.pos = 0;
+        }
+        &mut self.buf
+    }
+
+    /// Queues `data` by reference after everything queued so far.
+    pub(super) fn push_shared(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.shared_len += data.len();
+        self.shared.push_back(Shared {
+            at: self.buf.len(),
+            data,
+        });
+    }
+
+    /// Total bytes waiting.
+    pub(super) fn len(&self) -> usize {
+        self.buf.len() - self.pos + self.shared_len
+    }
+
+    /// Whether the waiting bytes are more than one run.
+    pub(super) fn is_split(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
+    /// Whether nothing is waiting.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next contiguous run of waiting bytes (empty when nothing waits).
+    pub(super) fn first(&self) -> &[u8] {
+        match self.shared.front() {
+            Some(shared) if shared.at == self.pos => &shared.data,
+            Some(shared) => &self.buf[self.pos..shared.at],
+            None => &self.buf[self.pos..],
+        }
+    }
+
+    /// Fills `dst` with the waiting bytes, run after run, in order; returns how many entries it filled.
+    pub(super) fn chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        let mut filled = 0;
+        let mut pos = self.pos;
+        let mut push = |piece: &'a [u8]| {
+            if piece.is_empty() || filled == dst.len() {
+                return;
+            }
+            dst[filled] = piece;
+            filled += 1;
+        };
+        for shared in &self.shared {
+            push(&self.buf[pos..shared.at]);
+            push(&shared.data);
+            pos = shared.at;
+        }
+        push(&self.buf[pos..]);
+        filled
+    }
+
+    /// Marks the first `n` waiting bytes as written (at most [`Output::len`]). Returns whether the queue
+    /// is now empty.
+    pub(super) fn advance(&mut self, mut n: usize) -> bool {
+        if self.shared.is_empty() {
+            // The common case: one run.
+            self.pos = (self.pos + n).min(self.buf.len());
+            n = 0;
+        }
+        while n > 0 {
+            match self.shared.front_mut() {
+                Some(shared) if shared.at == self.pos => {
+                    let step = n.min(shared.data.len());
+                    shared.data.advance(step);
+                    self.shared_len -= step;
+                    n -= step;
+                    if shared.data.is_empty() {
+                        self.shared.pop_front();
+                    }
+                }
+                Some(shared) => {
+                    let step = n.min(shared.at - self.pos);
+                    self.pos += step;
+                    n -= step;
+                }
+                None => {
+                    self.pos = (self.pos + n).min(self.buf.len());
+                    n = 0;
+                }
+            }
+        }
+        if self.is_empty() {
+            self.buf.clear();
+            self.pos = 0;
+            if super::release_when_empty(self.buf.capacity()) {
+                self.buf = Vec::new();
+            }
+            if self.shared.capacity() > 0 {
+                // (Its room is a few entries; an idle connection should not keep it.)
+                self.shared = VecDeque::new();
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Drops everything waiting (the peer will not read it).
+    pub(super) fn clear(&mut self) {
+        self.buf.clear();
+        self.pos = 0;
+        self.shared.clear();
+        self.shared_len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain_by(out: &mut Output, step: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        while !out.is_empty() {
+            let piece = out.first();
+            let n = step.min(piece.len());
+            got.extend_from_slice(&piece[..n]);
+            out.advance(n);
+        }
+        got
+    }
+
+    fn sample() -> (Output, Vec<u8>) {
+        let mut out = Output::default();
+        let mut expected = Vec::new();
+        for round in 0..3u8 {
+            let head = [round; 3];
+            out.buf_mut().extend_from_slice(&head);
+            expected.extend_from_slice(&head);
+            let payload = Bytes::from(alloc::vec![round + 10; 5 + round as usize]);
+            expected.extend_from_slice(&payload);
+            out.push_shared(payload);
+        }
+        out.buf_mut().extend_from_slice(b"tail");
+        expected.extend_from_slice(b"tail");
+        (out, expected)
+    }
+
+    #[test]
+    fn runs_come_out_in_order_whatever_the_write_sizes() {
+        for step in [1, 2, 3, 4, 7, 100] {
+            let (mut out, expected) = sample();
+            assert_eq!(out.len(), expected.len());
+            assert_eq!(drain_by(&mut out, step), expected, "step {step}");
+            assert_eq!(out.len(), 0);
+        }
+    }
+
+    #[test]
+    fn chunks_list_every_run_and_advance_crosses_them() {
+        let (mut out, expected) = sample();
+        let mut dst = [&[][..]; 16];
+        let n = out.chunks(&mut dst);
+        assert_eq!(n, 7);
+        assert_eq!(dst[..n].concat(), expected);
+        // A vectored write that stops in the middle of the second shared payload.
+        assert!(!out.advance(3 + 5 + 3 + 2));
+        let mut dst = [&[][..]; 2];
+        let n = out.chunks(&mut dst);
+        assert_eq!(n, 2, "a short list is filled, not overrun");
+        assert_eq!(dst[0], &[11; 4]);
+        assert!(out.advance(out.len()));
+        assert!(out.first().is_empty());
+    }
+
+    #[test]
+    fn compaction_keeps_shared_payloads_in_place() {
+        let mut out = Output::default();
+        out.buf_mut().extend_from_slice(b"0123456789");
+        out.advance(8);
+        out.push_shared(Bytes::from_static(b"SHARED"));
+        out.buf_mut().extend_from_slice(b"after");
+        let mut dst = [&[][..]; 8];
+        let n = out.chunks(&mut dst);
+        assert_eq!(dst[..n].concat(), b"89SHAREDafter");
+    }
+
+    #[test]
+    fn clear_drops_everything() {
+        let (mut out, _) = sample();
+        out.advance(4);
+        out.clear();
+        assert!(out.is_empty());
+        assert!(out.first().is_empty());
+        assert_eq!(out.chunks(&mut [&[][..]; 4]), 0);
+    }
+}
