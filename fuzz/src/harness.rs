@@ -95,6 +95,8 @@ pub enum Action {
     Pong(Vec<u8>),
     Close(u16, Vec<u8>),
     Eof,
+    /// A long run of one byte sent as a binary message: servers queue 8 KiB or more by reference.
+    SendRun(u16, u8),
 }
 
 /// Bytes of an input that hold the [`Setup`] (its largest encoding is 19 bytes).
@@ -321,6 +323,10 @@ impl Harness {
                     compress: *compress,
                 };
                 self.send_whole(&message, options);
+            }
+            Action::SendRun(n, byte) => {
+                let message = Message::from(vec![*byte; *n as usize % 20_000]);
+                self.send_whole(&message, SendOptions { compress: false });
             }
             Action::SendText(s) => {
                 let text = String::from_utf8_lossy(s).into_owned();
@@ -633,7 +639,8 @@ impl Harness {
     /// Everything queued to write, every run of it (large server payloads are queued by reference, as
     /// runs of their own).
     fn queued(&self) -> Vec<u8> {
-        let mut runs = [&[][..]; 256];
+        // Each payload queued by reference is at least 8 KiB and adds at most two runs.
+        let mut runs = vec![&[][..]; 2 * (self.conn.output_len() / 8192) + 1];
         let n = self.conn.output_chunks(&mut runs);
         let all = runs[..n].concat();
         assert_eq!(all.len(), self.conn.output_len(), "runs do not add up");
