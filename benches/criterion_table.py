@@ -31,7 +31,8 @@ END = "<!-- bench:micro:end -->"
 BASELINE_GROUP = "core"
 BASELINE_BENCH = "memcpy"
 ORDER = [BASELINE_BENCH, "parse_unmask_validate_text", "parse_unmask_validate_binary", "unmask",
-         "utf8", "utf8_basic", "utf8_core_str", "encode_server", "encode_client", "compress", "decompress"]
+         "utf8", "utf8_basic", "utf8_core_str", "encode_server", "encode_server_shared", "encode_client",
+         "compress", "decompress"]
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6,
           "mb": 10**6, "mib": 1 << 20, "g": 10**9, "gb": 10**9, "gib": 1 << 30}

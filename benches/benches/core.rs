@@ -16,7 +16,9 @@
 //!   the same bytes; `utf8_core_str`: `core::str::from_utf8`, which is what simdutf8 falls back to
 //!   without its `std` feature on a baseline x86-64 target (see `benches/README.md`).
 //! * `encode_server`: `send_binary` on an open server connection, then `advance_output` of everything
-//!   (framing and the copy into the output buffer); `encode_client`: the same on a client (plus masking).
+//!   (framing and the copy into the output buffer); `encode_client`: the same on a client (plus masking);
+//!   `encode_server_shared`: `send` of a `Message` holding shared `Bytes` on the server, which queues
+//!   payloads of 8 KiB or more by reference (framing only; the copy is left to the vectored write).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -256,6 +258,17 @@ fn core(c: &mut Criterion) {
             });
             assert!(conn.output().is_empty());
         }
+
+        let message = Message::Binary(bytes::Bytes::from(binary.clone()));
+        group.bench_function(BenchmarkId::new("encode_server_shared", label), |b| {
+            b.iter(|| {
+                server.send(black_box(&message)).expect("send");
+                let mut runs = [&[][..]; 4];
+                black_box(server.output_chunks(&mut runs));
+                server.advance_output(server.output_len());
+            })
+        });
+        assert_eq!(server.output_len(), 0);
     }
     group.finish();
 }
