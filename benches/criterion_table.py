@@ -31,7 +31,7 @@ END = "<!-- bench:micro:end -->"
 BASELINE_GROUP = "core"
 BASELINE_BENCH = "memcpy"
 ORDER = [BASELINE_BENCH, "parse_unmask_validate_text", "parse_unmask_validate_binary", "unmask",
-         "utf8", "utf8_basic", "utf8_core_str", "encode_server", "encode_server_shared", "encode_client",
+         "utf8", "utf8_basic", "utf8_core_str", "receive_reads_shared", "receive_reads_direct", "encode_server", "encode_server_shared", "encode_client",
          "compress", "decompress"]
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6,

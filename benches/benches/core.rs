@@ -15,6 +15,10 @@
 //!   payload; `utf8_basic`: `Utf8Bytes::try_from` (simdutf8's faster `basic` API, no error position) on
 //!   the same bytes; `utf8_core_str`: `core::str::from_utf8`, which is what simdutf8 falls back to
 //!   without its `std` feature on a baseline x86-64 target (see `benches/README.md`).
+//! * `receive_reads_shared` / `receive_reads_direct` (1 MiB): one frame arriving in 64 KiB reads, each read
+//!   a copy out of a "socket" buffer (standing in for the kernel's copy): into a shared read buffer and
+//!   then `receive` (the adapters' path for small frames), or straight into the core's receive buffer
+//!   with `receive_direct` (their path while a large frame arrives).
 //! * `encode_server`: `send_binary` on an open server connection, then `advance_output` of everything
 //!   (framing and the copy into the output buffer); `encode_client`: the same on a client (plus masking);
 //!   `encode_server_shared`: `send` of a `Message` holding shared `Bytes` on the server, which queues
@@ -187,6 +191,63 @@ impl Receive {
     }
 }
 
+/// A large frame arriving in reads of [`READ_SIZE`]: each read is a copy out of the "socket" (the
+/// kernel's copy), into the adapter's shared read buffer then `receive` (which copies it again), or
+/// straight into the core's buffer with `receive_direct` where it offers room.
+struct Reads {
+    server: Connection,
+    wire: Vec<u8>,
+    read_buf: Vec<u8>,
+}
+
+/// The adapters' read size.
+const READ_SIZE: usize = 64 * 1024;
+
+impl Reads {
+    fn new(payload: &[u8]) -> Self {
+        let (mut client, server) = open_pair();
+        client.send_binary(payload).expect("send");
+        let wire = client.output().to_vec();
+        Reads {
+            server,
+            wire,
+            read_buf: vec![0; READ_SIZE],
+        }
+    }
+
+    fn run(&mut self, direct: bool) -> usize {
+        let mut pos = 0;
+        let mut got = 0;
+        while pos < self.wire.len() {
+            let rest = &self.wire[pos..];
+            let read = |room: &mut [u8]| {
+                let n = room.len().min(rest.len());
+                room[..n].copy_from_slice(&rest[..n]);
+                (n, n)
+            };
+            let offered = if direct {
+                self.server.receive_direct(READ_SIZE, read)
+            } else {
+                None
+            };
+            pos += match offered {
+                Some(n) => n,
+                None => {
+                    let (n, _) = read(&mut self.read_buf);
+                    self.server.receive(&self.read_buf[..n]);
+                    n
+                }
+            };
+            while let Some(event) = self.server.poll_event() {
+                black_box(&event);
+                got += 1;
+            }
+        }
+        assert_eq!(got, 1);
+        got
+    }
+}
+
 fn core(c: &mut Criterion) {
     let mut group = c.benchmark_group("core");
     group
@@ -257,6 +318,16 @@ fn core(c: &mut Criterion) {
                 })
             });
             assert!(conn.output().is_empty());
+        }
+
+        if size >= 1024 * 1024 {
+            let mut reads = Reads::new(&binary);
+            group.bench_function(BenchmarkId::new("receive_reads_shared", label), |b| {
+                b.iter(|| reads.run(false))
+            });
+            group.bench_function(BenchmarkId::new("receive_reads_direct", label), |b| {
+                b.iter(|| reads.run(true))
+            });
         }
 
         let message = Message::Binary(bytes::Bytes::from(binary.clone()));

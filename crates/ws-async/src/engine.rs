@@ -254,11 +254,46 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
 
     /// Reads once and hands the bytes (or the end of stream) to the core.
     ///
-    /// The read goes into a buffer shared by every connection on the thread: a read that is not ready
-    /// leaves nothing in it, so an idle connection holds no read buffer at all, and the core copies what
-    /// arrived into its own receive buffer.
+    /// Reads go into a buffer shared by every connection on the thread: a read that is not ready leaves
+    /// nothing in it, so an idle connection holds no read buffer at all, and the core copies what
+    /// arrived into its own receive buffer. While a large frame arrives, the core's buffer holds its
+    /// payload anyway, and reads go straight into it.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let result = READ_BUF.with_borrow_mut(|buf| {
+        let result = if self.conn.wants_direct_read() {
+            self.poll_read_direct(cx)
+        } else {
+            self.poll_read_shared(cx)
+        };
+        match ready!(result) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => self.broken = Some(e),
+        }
+        Poll::Ready(())
+    }
+
+    /// Reads while a large frame arrives: straight into the core's receive buffer, which holds the
+    /// frame's payload so far anyway (no copy out of the shared buffer).
+    fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Input may start timers: read the clock first (a direct read is at least 16 KiB of payload).
+        self.conn.handle_time(self.clock.now());
+        let io = &mut self.io;
+        let result = self
+            .conn
+            .receive_direct(READ_SIZE, |room| match Pin::new(io).poll_read(cx, room) {
+                Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
+                other => (0, other),
+            })
+            .expect("wants_direct_read said a direct read applies");
+        if ready!(result)? == 0 {
+            self.conn.receive_eof();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads into the buffer shared by every connection of the thread, and hands the bytes to the core.
+    fn poll_read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        READ_BUF.with_borrow_mut(|buf| {
             let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
             // Input may start timers (a close frame, the peer's EOF): from the time it arrived.
             self.conn.handle_time(self.clock.now());
@@ -267,14 +302,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             } else {
                 self.conn.receive(&buf[..n]);
             }
-            Poll::Ready(Ok::<(), io::Error>(()))
-        });
-        match ready!(result) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => self.broken = Some(e),
-        }
-        Poll::Ready(())
+            Poll::Ready(Ok(()))
+        })
     }
 
     /// Flushes everything queued (driving timers while the peer is slow to read).

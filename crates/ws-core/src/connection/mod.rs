@@ -272,6 +272,54 @@ impl Connection {
         self.process();
     }
 
+    /// Reads input straight into the receive buffer, saving the copy [`Connection::receive`] makes,
+    /// while the payload of a large frame is arriving (at least 16 KiB of it still to come; see
+    /// [`Connection::wants_direct_read`]). `read` gets zeroed room at the end of the buffer and returns how
+    /// many bytes it wrote there (0 when none arrived) along with anything the caller wants back; the
+    /// bytes are then processed as `receive` would. The room is at most `max` bytes, no more than the
+    /// frame still needs, and no more than the frame has already brought (so a peer that declares a
+    /// huge frame and stalls cannot make the buffer grow ahead of what it sent).
+    ///
+    /// Returns `None` without calling `read` when no such frame is in progress: read elsewhere and call
+    /// [`Connection::receive`].
+    pub fn receive_direct<R>(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> Option<R> {
+        let room = self.direct_room(max)?;
+        let start = self.rx.len();
+        self.rx.resize(start + room, 0);
+        let (n, result) = read(&mut self.rx[start..]);
+        let n = n.min(room);
+        self.rx.truncate(start + n);
+        if n > 0 {
+            self.heard_since_ping = true;
+            self.process();
+        }
+        Some(result)
+    }
+
+    /// Whether [`Connection::receive_direct`] would read straight into the receive buffer now.
+    pub fn wants_direct_read(&self) -> bool {
+        self.direct_room(usize::MAX).is_some()
+    }
+
+    /// The room a direct read gets (see [`Connection::receive_direct`]), if one applies.
+    fn direct_room(&self, max: usize) -> Option<usize> {
+        let frame = self.frame.as_ref()?;
+        if frame.encoded || !matches!(self.phase, Phase::Frames) {
+            return None;
+        }
+        // A plain frame in progress keeps its payload so far, and only that, in the receive buffer.
+        let needed = (frame.header.payload_len as usize).checked_sub(self.rx.len())?;
+        if needed < DIRECT_READ_MIN {
+            return None;
+        }
+        let room = needed.min(max).min(self.rx.len().max(DIRECT_READ_MIN));
+        (room > 0).then_some(room)
+    }
+
     /// Tells the core the peer closed its write side (a read returned 0 bytes).
     pub fn receive_eof(&mut self) {
         self.eof = true;
@@ -523,6 +571,9 @@ impl Connection {
 fn release_when_empty(capacity: usize) -> bool {
     !(KEEP_BUFFER_MIN..=KEEP_BUFFER_MAX).contains(&capacity)
 }
+
+/// A frame must still need this many bytes for [`Connection::receive_direct`] to read into its buffer.
+const DIRECT_READ_MIN: usize = 16 * 1024;
 
 /// Emptied buffers smaller than this are released.
 const KEEP_BUFFER_MIN: usize = 4 * 1024;
