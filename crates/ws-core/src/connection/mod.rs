@@ -2,13 +2,14 @@
 //!
 //! See the crate docs for the run loop. The methods fall in four kinds:
 //!
-//! - **inputs**: [`Connection::receive`] (bytes read from the transport), [`Connection::receive_eof`] (the peer
+//! - **inputs**: [`Connection::receive`] (bytes read from the transport; [`Connection::receive_direct`] reads
+//!   into the core's own buffer instead while a large frame arrives), [`Connection::receive_eof`] (the peer
 //!   closed its write side) and [`Connection::handle_time`] ("time is now T": fires due timers).
 //! - **commands**: [`Connection::send`] and friends, [`Connection::send_fragment`], [`Connection::ping`],
 //!   [`Connection::close`]; on a server, [`Connection::accept`] or [`Connection::reject`] after
 //!   [`Event::Request`]. Commands fail only for local misuse ([`SendError`]), never for peer faults.
 //! - **outputs**: [`Connection::poll_event`], [`Connection::output`] + [`Connection::advance_output`] (bytes to
-//!   write; writes may be partial), [`Connection::poll_shutdown`] (shut the transport's write side now),
+//!   write; writes may be partial; [`Connection::output_chunks`] lists every run for a vectored write), [`Connection::poll_shutdown`] (shut the transport's write side now),
 //!   [`Connection::next_deadline`] (call [`Connection::handle_time`] then), [`Connection::is_finished`].
 //! - **getters**: [`Connection::state`], [`Connection::role`], [`Connection::subprotocol`],
 //!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
