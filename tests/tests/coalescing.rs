@@ -84,7 +84,13 @@ async fn large_echo_is_one_write<R: Rt>() {
     }
     let writes = stats.writes() - writes0;
     eprintln!("[{}] {ROUNDS} echoes of 12 KiB in {writes} writes", R::NAME);
-    assert_eq!(writes, ROUNDS, "each large echo should be one write");
+    // One write each (header and payload in one `writev`); a write the socket takes only in part (its
+    // buffer still holding the previous echo) may add one now and then. Without vectored writes every
+    // echo costs two: the header alone, then the payload.
+    assert!(
+        writes < ROUNDS * 3 / 2,
+        "{writes} writes for {ROUNDS} large echoes: header and payload written apart"
+    );
     drop(tcp);
     t!(server);
 }

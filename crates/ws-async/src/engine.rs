@@ -259,10 +259,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     /// arrived into its own receive buffer. While a large frame arrives, the core's buffer holds its
     /// payload anyway, and reads go straight into it.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let result = if self.conn.wants_direct_read() {
-            self.poll_read_direct(cx)
-        } else {
-            self.poll_read_shared(cx)
+        let result = match self.poll_read_direct(cx) {
+            Some(result) => result,
+            None => self.poll_read_shared(cx),
         };
         match ready!(result) {
             Ok(()) => {}
@@ -273,22 +272,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     }
 
     /// Reads while a large frame arrives: straight into the core's receive buffer, which holds the
-    /// frame's payload so far anyway (no copy out of the shared buffer).
-    fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// frame's payload so far anyway (no copy out of the shared buffer). `None` when no such frame is
+    /// in progress.
+    fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+        if !self.conn.wants_direct_read() {
+            return None;
+        }
         // Input may start timers: read the clock first (a direct read is at least 16 KiB of payload).
         self.conn.handle_time(self.clock.now());
         let io = &mut self.io;
-        let result = self
-            .conn
-            .receive_direct(READ_SIZE, |room| match Pin::new(io).poll_read(cx, room) {
-                Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
-                other => (0, other),
-            })
-            .expect("wants_direct_read said a direct read applies");
-        if ready!(result)? == 0 {
-            self.conn.receive_eof();
-        }
-        Poll::Ready(Ok(()))
+        let polled =
+            self.conn
+                .receive_direct(READ_SIZE, |room| match Pin::new(io).poll_read(cx, room) {
+                    Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
+                    other => (0, other),
+                })?;
+        Some(match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                self.conn.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        })
     }
 
     /// Reads into the buffer shared by every connection of the thread, and hands the bytes to the core.
