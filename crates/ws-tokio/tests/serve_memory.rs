@@ -14,6 +14,7 @@ use tokio::time::timeout;
 use ws_tokio::{CloseCode, Config, Shutdown};
 
 mod hostile;
+mod served;
 
 #[path = "../../ws-core/tests/common/counting_alloc.rs"]
 mod counting_alloc;
@@ -101,17 +102,7 @@ async fn open_raw(addr: SocketAddr, n: usize, websocket: bool) -> Vec<TcpStream>
 
 /// Starts `serve_until` with the echo handler on a fresh loopback port.
 async fn echo_server() -> (SocketAddr, Shutdown, JoinHandle<std::io::Result<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(ws_tokio::serve_until(
-        listener,
-        Config::default(),
-        shutdown.clone(),
-        Duration::from_secs(1),
-        ws_testkit::echo,
-    ));
-    (addr, shutdown, server)
+    served::serve(Config::default(), Duration::from_secs(1), ws_testkit::echo).await
 }
 
 /// What an idle server connection costs beyond its TCP socket: 1,000 connections each after one echo,

@@ -4,22 +4,20 @@
 use std::time::{Duration, Instant};
 
 use tokio::time::timeout;
-use ws_tokio::{CloseCode, Message, Shutdown};
+use ws_tokio::{CloseCode, Message};
+
+mod served;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn shutdown_closes_every_connection_with_1001_and_returns() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(ws_tokio::serve_until(
-        listener,
+    let (addr, shutdown, server) = served::serve(
         ws_tokio::default_config(),
-        shutdown.clone(),
         Duration::from_secs(5),
         ws_testkit::echo,
-    ));
+    )
+    .await;
     let url = format!("ws://{addr}/");
     let mut clients = Vec::new();
     for i in 0..3 {
@@ -59,20 +57,16 @@ async fn shutdown_closes_every_connection_with_1001_and_returns() {
 
 #[tokio::test]
 async fn shutdown_gives_up_after_the_grace_period() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
     // A handler that never reads: its connection cannot see the shutdown, so only the grace period ends it.
-    let server = tokio::spawn(ws_tokio::serve_until(
-        listener,
+    let (addr, shutdown, server) = served::serve(
         ws_tokio::default_config(),
-        shutdown.clone(),
         Duration::from_millis(300),
         |ws| async move {
             tokio::time::sleep(Duration::from_secs(30)).await;
             drop(ws);
         },
-    ));
+    )
+    .await;
     let (_ws, _) = timeout(LIMIT, ws_tokio::connect(&format!("ws://{addr}/")))
         .await
         .unwrap()
