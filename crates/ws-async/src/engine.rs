@@ -3,7 +3,7 @@
 //! futures built on them can be dropped at any await point without losing data.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -15,10 +15,6 @@ use crate::timer::{Clock, Timer};
 
 /// Size of the per-thread read buffer.
 const READ_SIZE: usize = 64 * 1024;
-
-/// The most runs of output one vectored write gathers (each large payload queued by reference makes
-/// two: its header and itself).
-const MAX_RUNS: usize = 16;
 
 thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
@@ -119,16 +115,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
         &mut self.conn
     }
 
-    /// One write of queued output: a plain write when it is one run, a vectored write of every run (up
-    /// to [`MAX_RUNS`]) when a large payload is queued by reference between headers.
+    /// One write of queued output: a plain write when it is one run, a vectored write of every run
+    /// ([`crate::write_runs`]) when a large payload is queued by reference between headers.
     fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if !self.conn.output_is_split() {
             return Pin::new(&mut self.io).poll_write(cx, self.conn.output());
         }
-        let mut runs: [&[u8]; MAX_RUNS] = [&[]; MAX_RUNS];
-        let count = self.conn.output_chunks(&mut runs);
-        let slices = runs.map(IoSlice::new);
-        Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count])
+        let io = &mut self.io;
+        crate::write_runs(&self.conn, |runs| {
+            Pin::new(io).poll_write_vectored(cx, runs)
+        })
     }
 
     /// Brings the core's clock up to date (firing due timers). The clock is read only where the time

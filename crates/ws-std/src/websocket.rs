@@ -10,10 +10,6 @@ use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error};
 use crate::split::{Out, Reader, Shared, Writer};
 use crate::stream::{DeadlineStream, SplitStream};
 
-/// The most runs of output one vectored write gathers (a large payload the core queued by reference
-/// makes two: its header and itself).
-const MAX_RUNS: usize = 16;
-
 /// What [`WebSocket::next_event`] produced.
 pub(crate) enum Step {
     Event(Event),
@@ -115,10 +111,8 @@ impl<S: DeadlineStream> WebSocket<S> {
             self.write_timeout
                 .set(self.core.wait(), |t| io.set_write_timeout(t))?;
             let written = if self.core.conn.output_is_split() {
-                let mut runs: [&[u8]; MAX_RUNS] = [&[]; MAX_RUNS];
-                let count = self.core.conn.output_chunks(&mut runs);
-                self.io
-                    .write_vectored(&runs.map(std::io::IoSlice::new)[..count])
+                let io = &mut self.io;
+                ws_async::write_runs(&self.core.conn, |runs| io.write_vectored(runs))
             } else {
                 self.io.write(self.core.conn.output())
             };
