@@ -639,12 +639,20 @@ impl Harness {
     /// Everything queued to write, every run of it (large server payloads are queued by reference, as
     /// runs of their own).
     fn queued(&self) -> Vec<u8> {
-        // Each payload queued by reference is at least 8 KiB and adds at most two runs.
-        let mut runs = vec![&[][..]; 2 * (self.conn.output_len() / 8192) + 1];
-        let n = self.conn.output_chunks(&mut runs);
-        let all = runs[..n].concat();
-        assert_eq!(all.len(), self.conn.output_len(), "runs do not add up");
-        all
+        // (A payload queued by reference may be partly written already, so the number of runs cannot be
+        // told from the length: the list grows until the runs hold every waiting byte.)
+        let mut room = 4;
+        loop {
+            let mut runs = vec![&[][..]; room];
+            let n = self.conn.output_chunks(&mut runs);
+            let all = runs[..n].concat();
+            if n < room {
+                assert_eq!(all.len(), self.conn.output_len(), "runs do not add up");
+                return all;
+            }
+            assert!(all.len() <= self.conn.output_len(), "runs hold more than waits");
+            room *= 2;
+        }
     }
 
     fn check_output(&mut self, before: usize, call: Call) {
