@@ -13,8 +13,11 @@ use ws_core::{CloseFrame, Connection, Event, Response};
 use crate::error::Error;
 use crate::timer::{Clock, Timer};
 
-/// Size of the per-thread read buffer.
-const READ_SIZE: usize = 64 * 1024;
+/// Size of the per-thread read buffer (one per thread, not per connection). Large enough that one read
+/// brings several 64 KiB messages, answered with one vectored write: with 64 KiB, each read brought one
+/// message and each echo cost its own write (64 KiB x 8 in flight: 1.2-1.7x the messages/s and 20-35%
+/// less CPU per message at 256 KiB; 512 KiB measured no better).
+const READ_SIZE: usize = 256 * 1024;
 
 thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
