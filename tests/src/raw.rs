@@ -173,6 +173,14 @@ pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) -> 
     Ok(head)
 }
 
+/// The upgrade request [`client_handshake`] sends (key [`CLIENT_KEY`]); `extra` holds more header lines,
+/// each ending in CRLF.
+pub fn upgrade_request(path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {CLIENT_KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
 /// Client side: sends an upgrade request for `path` (with [`CLIENT_KEY`] and `extra` header lines, each
 /// ending in CRLF) and reads the response head, checking for a 101 with the right accept value.
 pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
@@ -180,10 +188,8 @@ pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     extra: &str,
 ) -> io::Result<String> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {CLIENT_KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-    );
-    io.write_all(request.as_bytes()).await?;
+    io.write_all(upgrade_request(path, extra).as_bytes())
+        .await?;
     io.flush().await?;
     let head = read_head(io).await?;
     if !head.starts_with("HTTP/1.1 101") {

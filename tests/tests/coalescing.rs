@@ -7,12 +7,20 @@
 //! - `feed` x N then `flush` (on the connection, on a split writer, and through `futures::Sink`) costs a
 //!   few writes;
 //! - a large message echoed (queued by reference, not copied) leaves in one vectored write with its header;
+//! - large messages that have all arrived are read several per read, and each read's echoes leave in one
+//!   write;
 //! - a single `send` on an idle connection reaches the peer promptly with no further call on the sender.
 //!
 //! Run with `--nocapture` to see the counts.
 
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::io::Cursor;
 use futures_util::{AsyncWriteExt, SinkExt};
 use ws_async::{ClientBuilder, Message};
 use ws_tests::raw::{self, BINARY, TEXT};
@@ -93,6 +101,101 @@ async fn large_echo_is_one_write<R: Rt>() {
     );
     drop(tcp);
     t!(server);
+}
+
+/// A transport whose peer has sent everything already: reads hand out `input` (then the end of the
+/// stream), writes are kept. Every call is ready at once, so how the engine reads and writes is not
+/// shaped by timing.
+struct Arrived {
+    input: Cursor<Vec<u8>>,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl AsyncRead for Arrived {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.input).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Arrived {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.output.lock().unwrap().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut output = self.output.lock().unwrap();
+        for buf in bufs {
+            output.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Large messages that have all arrived are read several at a time (the read buffer holds more than
+/// one 64 KiB message), and the echoes of one read leave in one write: with a read buffer of one
+/// message each message costs a read and a write of its own.
+async fn large_burst_is_read_and_echoed_in_few_calls<R: Rt>() {
+    const COUNT: usize = 16;
+    const SIZE: usize = 60 * 1024;
+    let payloads: Vec<Vec<u8>> = (0..COUNT)
+        .map(|m| (0..SIZE).map(|i| (i * 31 + m) as u8).collect())
+        .collect();
+    let mut input = raw::upgrade_request("/", "").into_bytes();
+    for payload in &payloads {
+        input.extend(raw::client_frame(true, BINARY, payload));
+    }
+    input.extend(raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()));
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let (tap, stats) = Tap::new(Arrived {
+        input: Cursor::new(input),
+        output: output.clone(),
+    });
+    let ws = t!(ws_async::accept(tap, ws_testkit::echo_config(), R::timer())).unwrap();
+    t!(ws_testkit::echo(ws));
+
+    let mut written = Cursor::new(output.lock().unwrap().clone());
+    let head = t!(raw::read_head(&mut written)).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    for payload in &payloads {
+        let f = t!(raw::read_frame(&mut written)).unwrap();
+        assert_eq!((f.opcode, f.payload.len()), (BINARY, SIZE));
+        assert!(f.payload == *payload, "an echo differs from its message");
+    }
+    let f = t!(raw::read_frame(&mut written)).unwrap();
+    assert_eq!(f.opcode, raw::CLOSE);
+    let (reads, writes) = (stats.reads(), stats.writes());
+    eprintln!(
+        "[{}] {COUNT} messages of 60 KiB, all arrived: {reads} reads, {writes} writes",
+        R::NAME
+    );
+    // 960 KiB in 256 KiB reads, plus a read for the rest of each message straddling a read's end
+    // (straight into the receive buffer): 10 reads, 8 writes. With 64 KiB reads: 33 reads, 18 writes.
+    assert!(
+        reads <= COUNT * 3 / 4,
+        "{reads} reads for {COUNT} large messages"
+    );
+    assert!(
+        writes <= COUNT / 2,
+        "{writes} writes for {COUNT} large echoes"
+    );
 }
 
 /// A client over a [`Tap`], connected to an echo server of the same runtime.
@@ -226,6 +329,10 @@ macro_rules! suite {
             #[test]
             fn large_echo_is_one_write() {
                 ws_tests::run::<$rt, _>(super::large_echo_is_one_write::<$rt>);
+            }
+            #[test]
+            fn large_burst_is_read_and_echoed_in_few_calls() {
+                ws_tests::run::<$rt, _>(super::large_burst_is_read_and_echoed_in_few_calls::<$rt>);
             }
             #[test]
             fn feed_then_flush() {
