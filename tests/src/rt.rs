@@ -98,6 +98,67 @@ pub trait Rt: Sized + Send + Sync + 'static {
     }
 }
 
+/// The listener and stream functions of [`Rt`], for a runtime whose `net` module has tokio's shape
+/// (`TcpListener::bind`, `accept`, `TcpStream::connect`, `set_nodelay`).
+macro_rules! net_fns {
+    ($($net:ident)::+) => {
+        async fn listen() -> (Self::Listener, SocketAddr) {
+            let listener = $($net::)+TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local_addr");
+            (listener, addr)
+        }
+
+        async fn accept_tcp(listener: &Self::Listener) -> io::Result<Self::Native> {
+            Ok(listener.accept().await?.0)
+        }
+
+        async fn connect_tcp(addr: SocketAddr) -> io::Result<Self::Native> {
+            let tcp = $($net::)+TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            Ok(tcp)
+        }
+    };
+}
+
+/// The connection functions of [`Rt`]: the adapter crate's own `connect_with`, `accept_with` and
+/// `accept_tls`, which every adapter spells alike.
+macro_rules! adapter_fns {
+    ($adapter:ident) => {
+        fn connect_with(
+            builder: &ClientBuilder,
+        ) -> impl Future<Output = ws_async::Result<(Ws<Self>, Opened)>> + Send {
+            $adapter::connect_with(builder)
+        }
+
+        fn accept_with<F, Fut>(
+            stream: Self::Native,
+            config: Config,
+            decide: F,
+        ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
+        where
+            F: FnOnce(Request) -> Fut + Send + 'static,
+            Fut: Future<Output = Decision> + Send + 'static,
+        {
+            $adapter::accept_with(stream, config, decide)
+        }
+
+        fn accept_tls<F, Fut>(
+            stream: Self::Native,
+            tls: Arc<rustls::ServerConfig>,
+            config: Config,
+            decide: F,
+        ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
+        where
+            F: FnOnce(Request) -> Fut + Send + 'static,
+            Fut: Future<Output = Decision> + Send + 'static,
+        {
+            $adapter::accept_tls(stream, tls, config, decide)
+        }
+    };
+}
+
 /// tokio (multi-thread runtime, two workers) and `ws-tokio`.
 pub struct Tokio;
 
@@ -130,23 +191,7 @@ impl Rt for Tokio {
         tokio::time::sleep(d)
     }
 
-    async fn listen() -> (Self::Listener, SocketAddr) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
-        (listener, addr)
-    }
-
-    async fn accept_tcp(listener: &Self::Listener) -> io::Result<Self::Native> {
-        Ok(listener.accept().await?.0)
-    }
-
-    async fn connect_tcp(addr: SocketAddr) -> io::Result<Self::Native> {
-        let tcp = tokio::net::TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        Ok(tcp)
-    }
+    net_fns!(tokio::net);
 
     fn into_tcp(native: Self::Native) -> Self::Tcp {
         ws_tokio::TokioIo::new(native)
@@ -156,36 +201,7 @@ impl Rt for Tokio {
         ws_tokio::TokioTimer
     }
 
-    fn connect_with(
-        builder: &ClientBuilder,
-    ) -> impl Future<Output = ws_async::Result<(Ws<Self>, Opened)>> + Send {
-        ws_tokio::connect_with(builder)
-    }
-
-    fn accept_with<F, Fut>(
-        stream: Self::Native,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_tokio::accept_with(stream, config, decide)
-    }
-
-    fn accept_tls<F, Fut>(
-        stream: Self::Native,
-        tls: Arc<rustls::ServerConfig>,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_tokio::accept_tls(stream, tls, config, decide)
-    }
+    adapter_fns!(ws_tokio);
 }
 
 /// smol and `ws-smol`. Tasks run on an `async-executor` with four threads rather than smol's global
@@ -230,23 +246,7 @@ impl Rt for Smol {
         smol::Timer::after(d).map(|_| ())
     }
 
-    async fn listen() -> (Self::Listener, SocketAddr) {
-        let listener = smol::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
-        (listener, addr)
-    }
-
-    async fn accept_tcp(listener: &Self::Listener) -> io::Result<Self::Native> {
-        Ok(listener.accept().await?.0)
-    }
-
-    async fn connect_tcp(addr: SocketAddr) -> io::Result<Self::Native> {
-        let tcp = smol::net::TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        Ok(tcp)
-    }
+    net_fns!(smol::net);
 
     fn into_tcp(native: Self::Native) -> Self::Tcp {
         native
@@ -256,36 +256,7 @@ impl Rt for Smol {
         ws_smol::AsyncIoTimer
     }
 
-    fn connect_with(
-        builder: &ClientBuilder,
-    ) -> impl Future<Output = ws_async::Result<(Ws<Self>, Opened)>> + Send {
-        ws_smol::connect_with(builder)
-    }
-
-    fn accept_with<F, Fut>(
-        stream: Self::Native,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_smol::accept_with(stream, config, decide)
-    }
-
-    fn accept_tls<F, Fut>(
-        stream: Self::Native,
-        tls: Arc<rustls::ServerConfig>,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_smol::accept_tls(stream, tls, config, decide)
-    }
+    adapter_fns!(ws_smol);
 }
 
 /// async-std (global executor) and `ws-async-std`.
@@ -314,23 +285,7 @@ impl Rt for AsyncStd {
         async_std::task::sleep(d)
     }
 
-    async fn listen() -> (Self::Listener, SocketAddr) {
-        let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
-        (listener, addr)
-    }
-
-    async fn accept_tcp(listener: &Self::Listener) -> io::Result<Self::Native> {
-        Ok(listener.accept().await?.0)
-    }
-
-    async fn connect_tcp(addr: SocketAddr) -> io::Result<Self::Native> {
-        let tcp = async_std::net::TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        Ok(tcp)
-    }
+    net_fns!(async_std::net);
 
     fn into_tcp(native: Self::Native) -> Self::Tcp {
         ws_async_std::Tcp(native)
@@ -340,34 +295,5 @@ impl Rt for AsyncStd {
         ws_async_std::AsyncIoTimer
     }
 
-    fn connect_with(
-        builder: &ClientBuilder,
-    ) -> impl Future<Output = ws_async::Result<(Ws<Self>, Opened)>> + Send {
-        ws_async_std::connect_with(builder)
-    }
-
-    fn accept_with<F, Fut>(
-        stream: Self::Native,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_async_std::accept_with(stream, config, decide)
-    }
-
-    fn accept_tls<F, Fut>(
-        stream: Self::Native,
-        tls: Arc<rustls::ServerConfig>,
-        config: Config,
-        decide: F,
-    ) -> impl Future<Output = ws_async::Result<Ws<Self>>> + Send
-    where
-        F: FnOnce(Request) -> Fut + Send + 'static,
-        Fut: Future<Output = Decision> + Send + 'static,
-    {
-        ws_async_std::accept_tls(stream, tls, config, decide)
-    }
+    adapter_fns!(ws_async_std);
 }

@@ -65,6 +65,15 @@ impl<T, R: Timer> Half<T, R> {
             self.waker.clone(),
         )
     }
+
+    fn state(&self) -> ws_core::State {
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .engine
+            .conn
+            .state()
+    }
 }
 
 /// Both halves, given back by a failed [`Reader::reunite`].
@@ -124,13 +133,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
 
     /// The connection's state.
     pub fn state(&self) -> ws_core::State {
-        self.half
-            .shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .engine
-            .conn
-            .state()
+        self.half.state()
     }
 
     /// The peer's close frame, once the connection closed cleanly.
@@ -220,13 +223,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
 
     /// The connection's state.
     pub fn state(&self) -> ws_core::State {
-        self.half
-            .shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .engine
-            .conn
-            .state()
+        self.half.state()
     }
 
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer
