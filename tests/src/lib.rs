@@ -2,9 +2,9 @@
 //!
 //! - [`rt`]: the runtime seam ([`Rt`]) the conformance suite is written against once, with its tokio, smol and
 //!   async-std instances;
-//! - [`raw`]: a WebSocket peer written by hand over plain TCP (handshake and frames), to play the other side
-//!   where our own code must not (a client that never sends its request, a peer that never answers pings, a
-//!   sender that trickles a message in);
+//! - [`raw`] (from `ws-testkit`, shared with ws-tokio's hardening tests): a WebSocket peer written by hand
+//!   over plain TCP (handshake and frames), to play the other side where our own code must not (a client
+//!   that never sends its request, a peer that never answers pings, a sender that trickles a message in);
 //! - [`tap`]: an instrumented futures-io transport counting writes, to show write coalescing;
 //! - time bounds ([`run`], [`within`], [`t!`]): every test and every await in it is bounded, so a hang fails
 //!   instead of blocking CI;
@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod raw;
+pub use ws_testkit::raw;
 pub mod rt;
 pub mod tap;
 

@@ -1,8 +1,10 @@
 //! Shared pieces of the adapters' examples and tests, written once for every async runtime: command-line
-//! arguments, the echo loop, and the Autobahn TestSuite client protocol.
+//! arguments, the echo loop, the Autobahn TestSuite client protocol, and a hand-written raw peer ([`raw`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod raw;
 
 use std::future::Future;
 

@@ -21,14 +21,13 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use ws_core::{Limit, Timeout};
+use ws_testkit::raw::{self, BINARY, CONT, TEXT};
 use ws_tokio::{
     Accept, ClientBuilder, CloseCode, Config, Error, Limits, Message, Response, Shutdown, Timeouts,
     WebSocket,
 };
 
-use hostile::{
-    BINARY, CONT, PeakRss, TEXT, frame, handshake, header, mib, read_close, read_to_eof, rss,
-};
+use hostile::{PeakRss, frame, handshake, header, mib, read_close, read_to_eof, rss};
 
 /// The bound on every await that is not itself the point of a test.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -271,7 +270,7 @@ async fn a_peer_that_stops_reading_makes_send_wait_with_bounded_memory() {
 async fn a_peer_that_vanishes_mid_frame_ends_recv_with_an_error() {
     let _serial = SERIAL.lock().await;
     let (mut ws, mut peer, _) = hostile_pair(config(Limits::default(), short_timeouts()), "").await;
-    let whole = frame(true, false, BINARY, &[7; 1000]);
+    let whole = frame(true, 0, BINARY, &[7; 1000]);
     peer.write_all(&whole[..whole.len() - 500]).await.unwrap();
     peer.shutdown().await.unwrap();
     drop(peer);
@@ -293,7 +292,7 @@ async fn a_peer_that_vanishes_mid_frame_ends_recv_with_an_error() {
 async fn a_peer_that_resets_mid_frame_ends_recv_with_an_error() {
     let _serial = SERIAL.lock().await;
     let (mut ws, mut peer, _) = hostile_pair(config(Limits::default(), short_timeouts()), "").await;
-    let whole = frame(true, false, BINARY, &[7; 1000]);
+    let whole = frame(true, 0, BINARY, &[7; 1000]);
     peer.write_all(&whole[..whole.len() - 500]).await.unwrap();
     peer.set_zero_linger().unwrap();
     drop(peer); // SO_LINGER 0: a reset
@@ -324,8 +323,8 @@ async fn a_flood_of_empty_continuations_is_closed_with_1009_at_max_fragments() {
         ..Limits::default()
     };
     let (mut ws, peer, _) = hostile_pair(config(limits, short_timeouts()), "").await;
-    let mut flood = frame(false, false, TEXT, b"a");
-    let empty = frame(false, false, CONT, &[]);
+    let mut flood = frame(false, 0, TEXT, b"a");
+    let empty = frame(false, 0, CONT, &[]);
     for _ in 0..FLOOD {
         flood.extend_from_slice(&empty);
     }
@@ -377,7 +376,7 @@ async fn a_huge_declared_length_is_closed_with_1009_without_allocating() {
     let probe = PeakRss::start();
     let started = Instant::now();
     let (result, close) = tokio::join!(timeout(LIMIT, ws.recv()), async {
-        peer.write_all(&header(true, false, BINARY, 1 << 62))
+        peer.write_all(&header(true, BINARY, 1 << 62))
             .await
             .unwrap();
         let close = timeout(LIMIT, read_close(&mut peer))
@@ -469,13 +468,13 @@ async fn a_deflate_bomb_is_closed_with_1009_with_bounded_memory() {
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
     )
     .await;
-    let negotiated = hostile::header_value(&head, "sec-websocket-extensions").unwrap_or("");
+    let negotiated = raw::header_value(&head, "sec-websocket-extensions").unwrap_or("");
     assert!(
         negotiated.starts_with("permessage-deflate"),
         "not negotiated: {head}"
     );
     assert_eq!(ws.extensions(), Some(negotiated));
-    let bomb = frame(true, true, BINARY, &deflate_bomb(1024)); // 1 GiB of zeros, compressed
+    let bomb = frame(true, raw::RSV1, BINARY, &deflate_bomb(1024)); // 1 GiB of zeros, compressed
     let compressed = bomb.len();
 
     let probe = PeakRss::start();

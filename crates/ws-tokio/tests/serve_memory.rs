@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+use ws_testkit::raw;
 use ws_tokio::{CloseCode, Config, Shutdown};
 
 mod hostile;
@@ -86,13 +87,13 @@ async fn open_raw(addr: SocketAddr, n: usize, websocket: bool) -> Vec<TcpStream>
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         if websocket {
             hostile::handshake(&mut tcp, "").await.unwrap();
-            tcp.write_all(&hostile::frame(true, false, hostile::TEXT, b"hi"))
+            tcp.write_all(&hostile::frame(true, 0, raw::TEXT, b"hi"))
                 .await
                 .unwrap();
             let echo = hostile::read_frame(&mut tcp).await.unwrap();
             assert_eq!(
                 (echo.opcode, echo.payload.as_slice()),
-                (hostile::TEXT, &b"hi"[..])
+                (raw::TEXT, &b"hi"[..])
             );
         }
         streams.push(tcp);

@@ -1,6 +1,8 @@
 //! A WebSocket peer written by hand (RFC 6455 sections 4 and 5), independent of `ws-core`'s framing, for the
-//! cases where the peer must misbehave or be slow in a controlled way. Only the accept-key derivation is
-//! borrowed from `ws-core` (it is checked against the RFC's own vector there).
+//! tests where the peer must misbehave or be slow in a controlled way: frames with any bits and any declared
+//! length, the handshake's bytes, and readers for what comes back. Only the accept-key derivation is
+//! borrowed from `ws-core` (it is checked against the RFC's own vector there). The readers take a futures-io
+//! stream; tokio tests wrap theirs in `ws_tokio::TokioIo`.
 
 use std::io;
 
@@ -19,6 +21,8 @@ pub const CLOSE: u8 = 0x8;
 pub const PING: u8 = 0x9;
 /// Pong.
 pub const PONG: u8 = 0xA;
+/// The RSV1 bit as it stands in a frame's first byte (permessage-deflate's "compressed" flag).
+pub const RSV1: u8 = 0x40;
 
 /// A fixed client key and the accept value the server must answer with (RFC 6455 section 1.3).
 pub const CLIENT_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -48,12 +52,14 @@ impl Frame {
     }
 }
 
-/// Encodes one frame; `mask` is the client's masking key (clients must mask, servers must not).
-pub fn frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 14);
-    out.push(if fin { 0x80 } else { 0 } | opcode);
+/// A frame header (RFC 6455 section 5.2) declaring `len` payload bytes, which need not follow. `rsv` holds
+/// the RSV1..3 bits as in the first byte (`0x40` is RSV1); `mask` is the client's masking key (clients must
+/// mask, servers must not).
+pub fn header(fin: bool, rsv: u8, opcode: u8, len: u64, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(14);
+    out.push(if fin { 0x80 } else { 0 } | rsv | opcode);
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
+    match len {
         n if n < 126 => out.push(mask_bit | n as u8),
         n if n <= 0xFFFF => {
             out.push(mask_bit | 126);
@@ -61,14 +67,21 @@ pub fn frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Ve
         }
         n => {
             out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
+            out.extend_from_slice(&n.to_be_bytes());
         }
     }
+    if let Some(key) = mask {
+        out.extend_from_slice(&key);
+    }
+    out
+}
+
+/// Encodes one frame (see [`header`] for `rsv` and `mask`).
+pub fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = header(fin, rsv, opcode, payload.len() as u64, mask);
+    out.reserve(payload.len());
     match mask {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
+        Some(key) => out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4])),
         None => out.extend_from_slice(payload),
     }
     out
@@ -77,15 +90,24 @@ pub fn frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Ve
 /// A masked client frame with a mask key that varies with the payload length.
 pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     let n = payload.len() as u32;
-    frame(fin, opcode, payload, Some((0x3A5C_96E1 ^ n).to_be_bytes()))
+    frame(
+        fin,
+        0,
+        opcode,
+        payload,
+        Some((0x3A5C_96E1 ^ n).to_be_bytes()),
+    )
 }
 
 /// An unmasked server frame.
 pub fn server_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    frame(fin, opcode, payload, None)
+    frame(fin, 0, opcode, payload, None)
 }
 
-/// Reads one frame.
+/// The largest frame [`read_frame`] takes: a larger declared length is an error rather than an allocation.
+pub const MAX_READ_FRAME: u64 = 64 << 20;
+
+/// Reads one frame (at most [`MAX_READ_FRAME`] bytes of payload).
 pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
     let mut head = [0u8; 2];
     io.read_exact(&mut head).await?;
@@ -102,6 +124,9 @@ pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
         }
         n => n as u64,
     };
+    if len > MAX_READ_FRAME {
+        return Err(io::Error::other(format!("a frame of {len} bytes")));
+    }
     let masked = head[1] & 0x80 != 0;
     let mut key = [0u8; 4];
     if masked {
@@ -133,6 +158,16 @@ pub async fn read_data_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Fra
     }
 }
 
+/// Reads frames until a close frame (skipping everything else); returns it.
+pub async fn read_close<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
+    loop {
+        let f = read_frame(io).await?;
+        if f.opcode == CLOSE {
+            return Ok(f);
+        }
+    }
+}
+
 /// Reads an HTTP head (up to and including the blank line), one byte at a time so nothing after it is
 /// consumed.
 pub async fn read_head<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<String> {
@@ -151,7 +186,7 @@ pub async fn read_head<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<String> {
 }
 
 /// The value of header `name` in an HTTP head.
-pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().skip(1).find_map(|line| {
         let (n, v) = line.split_once(':')?;
         n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
@@ -162,7 +197,7 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 /// request head.
 pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) -> io::Result<String> {
     let head = read_head(io).await?;
-    let key = header(&head, "sec-websocket-key")
+    let key = header_value(&head, "sec-websocket-key")
         .ok_or_else(|| io::Error::other("request without Sec-WebSocket-Key"))?;
     let accept = ws_core::http::key::accept_key(key.as_bytes());
     let response = format!(
@@ -195,20 +230,32 @@ pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     if !head.starts_with("HTTP/1.1 101") {
         return Err(io::Error::other(format!("not a 101: {head}")));
     }
-    if header(&head, "sec-websocket-accept") != Some(CLIENT_KEY_ACCEPT) {
+    if header_value(&head, "sec-websocket-accept") != Some(CLIENT_KEY_ACCEPT) {
         return Err(io::Error::other(format!("bad accept value: {head}")));
     }
     Ok(head)
 }
 
+/// Reads until the stream ends: `Ok(n)` with the bytes drained when the peer closed it (a read returned
+/// 0), `Err` when it failed (e.g. was reset).
+pub async fn read_to_eof<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<usize> {
+    let mut total = 0;
+    read_until_end(io, &mut total).await.map(|()| total)
+}
+
 /// Reads until the peer closes the stream; returns how many bytes came (errors count as the end).
 pub async fn drain_to_eof<S: AsyncRead + Unpin>(io: &mut S) -> usize {
-    let mut buf = vec![0u8; 16 * 1024];
     let mut total = 0;
+    let _ = read_until_end(io, &mut total).await;
+    total
+}
+
+async fn read_until_end<S: AsyncRead + Unpin>(io: &mut S, total: &mut usize) -> io::Result<()> {
+    let mut buf = vec![0u8; 16 * 1024];
     loop {
-        match io.read(&mut buf).await {
-            Ok(0) | Err(_) => return total,
-            Ok(n) => total += n,
+        match io.read(&mut buf).await? {
+            0 => return Ok(()),
+            n => *total += n,
         }
     }
 }
