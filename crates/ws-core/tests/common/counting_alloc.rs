@@ -1,9 +1,14 @@
 //! A global allocator that counts the bytes the process holds live, for tests that bound memory exactly
 //! (RSS is blurred by the allocator's caching and arenas). Shared by `ws-core/tests/idle_memory.rs` and
 //! `ws-tokio/tests/serve_memory.rs` (included by path). Each such test is a binary of its own: every
-//! allocation in the process counts.
+//! allocation in the process counts towards [`live_bytes`]; [`thread_live_bytes`] counts the calling
+//! thread's alone, for a test whose connections live on its own thread (the test harness's main thread
+//! allocates while the test runs).
+
+#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 /// The system allocator, counting the bytes currently allocated.
@@ -11,9 +16,27 @@ pub struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
+thread_local! {
+    /// Bytes allocated minus bytes freed by this thread. Const-initialised, without a destructor, so the
+    /// allocator can touch it without allocating.
+    static THREAD_LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
 /// Bytes allocated and not yet freed, process-wide.
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// Bytes allocated minus bytes freed by the calling thread (exact when what it measures allocates and
+/// frees on this thread only).
+pub fn thread_live_bytes() -> isize {
+    THREAD_LIVE.with(Cell::get)
+}
+
+fn count(delta: isize) {
+    LIVE.fetch_add(delta, Ordering::Relaxed);
+    // `try_with`: a thread being torn down has no counter left; its last frees count process-wide only.
+    let _ = THREAD_LIVE.try_with(|live| live.set(live.get() + delta));
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counter is only
@@ -23,13 +46,13 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            count(layout.size() as isize);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(-(layout.size() as isize));
         // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -38,10 +61,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::realloc`'s contract.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            count(new_size as isize - layout.size() as isize);
         }
         p
     }
