@@ -1,14 +1,18 @@
 //! Helpers shared by the integration tests: a loopback echo server, a watchdog, and a raw WebSocket peer
-//! written by hand (to test against something that is not this crate).
+//! written by hand (`ws_testkit::raw`, to test against something that is not this crate) over blocking
+//! streams.
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::io::AllowStdIo;
 use ws_std::Config;
+use ws_testkit::raw;
 
 /// Runs `f` on a thread and fails the test if it takes longer than `secs` seconds.
 pub fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -48,63 +52,29 @@ pub fn echo_server(config: Config) -> u16 {
     port
 }
 
+/// Runs one of `ws_testkit::raw`'s readers or handshakes over a blocking stream: `AllowStdIo` makes each
+/// poll a blocking call, so the future is ready the first time it is polled.
+pub fn blocking<T>(f: impl std::future::Future<Output = T>) -> T {
+    f.now_or_never()
+        .expect("a blocking stream never leaves a read pending")
+}
+
 /// A raw server: reads the upgrade request and answers 101 by hand.
 pub fn raw_accept(listener: &TcpListener) -> TcpStream {
     let (mut stream, _) = listener.accept().unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
-    let key = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("sec-websocket-key")
-                .then(|| value.trim().to_string())
-        })
-        .expect("Sec-WebSocket-Key");
-    let accept = ws_core::http::key::accept_key(key.as_bytes());
-    write!(
-        stream,
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    )
-    .unwrap();
+    blocking(raw::server_handshake(&mut AllowStdIo::new(&mut stream))).unwrap();
     stream
 }
 
 /// Reads one frame: (opcode, payload), unmasked.
-pub fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).unwrap();
-    let mut len = u64::from(head[1] & 0x7f);
-    if len == 126 {
-        let mut ext = [0u8; 2];
-        stream.read_exact(&mut ext).unwrap();
-        len = u16::from_be_bytes(ext).into();
-    } else if len == 127 {
-        let mut ext = [0u8; 8];
-        stream.read_exact(&mut ext).unwrap();
-        len = u64::from_be_bytes(ext);
-    }
-    let mut mask = [0u8; 4];
-    if head[1] & 0x80 != 0 {
-        stream.read_exact(&mut mask).unwrap();
-    }
-    let mut payload = vec![0u8; len as usize];
-    stream.read_exact(&mut payload).unwrap();
-    for (i, b) in payload.iter_mut().enumerate() {
-        *b ^= mask[i % 4];
-    }
-    (head[0] & 0x0f, payload)
+pub fn read_frame<S: std::io::Read>(stream: &mut S) -> (u8, Vec<u8>) {
+    let frame = blocking(raw::read_frame(&mut AllowStdIo::new(stream))).unwrap();
+    (frame.opcode, frame.payload)
 }
 
 /// Writes one unmasked frame (server to client) with FIN set.
 pub fn write_frame(stream: &mut TcpStream, opcode: u8, payload: &[u8]) {
-    assert!(payload.len() < 126);
-    let mut frame = vec![0x80 | opcode, payload.len() as u8];
-    frame.extend_from_slice(payload);
-    stream.write_all(&frame).unwrap();
+    stream
+        .write_all(&raw::server_frame(true, opcode, payload))
+        .unwrap();
 }
