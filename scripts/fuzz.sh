@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGETS...]     (default: 30 s, every target)
 #
+# Checks first that the committed seed corpora are what fuzz/examples/gen_corpus.rs writes (see below).
 # Installs cargo-fuzz if missing (built from crates.io), builds the targets with AddressSanitizer and debug
 # assertions on the stable toolchain (RUSTC_BOOTSTRAP=1 unlocks the nightly flags cargo-fuzz passes), then
 # runs each one with -max_total_time=SECONDS on a COPY of its committed corpus (fuzz/corpus/<target>), so
@@ -33,6 +34,18 @@ if [ $# -gt 0 ]; then
   targets=("$@")
 else
   mapfile -t targets < <(cargo fuzz list)
+fi
+
+# The structured targets' seeds are written by fuzz/examples/gen_corpus.rs in `arbitrary`'s format: an input
+# type that changes without the generator (a new variant shifts every enum choice) leaves seeds that no
+# longer decode to what they were made for. The generator must build and rewrite the seeds unchanged.
+echo "=== the seed corpora are what fuzz/examples/gen_corpus.rs writes"
+cargo run -q --example gen_corpus >/dev/null || { echo "gen_corpus failed"; echo "0 passed, ${#targets[@]} failed"; exit 1; }
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- corpus; then
+  git diff --stat -- corpus
+  echo "the committed seeds differ from gen_corpus's: run it (from fuzz/) and commit the corpus"
+  echo "0 passed, ${#targets[@]} failed"
+  exit 1
 fi
 
 echo "=== building ${#targets[@]} targets"

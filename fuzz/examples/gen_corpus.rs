@@ -16,6 +16,7 @@ use ws_core::{
     Accept, ClientRequest, CloseCode, Config, Connection, DataKind, Event, Instant, Message,
     Timeouts,
 };
+use ws_fuzz::deflate_knobs::Knobs;
 use ws_fuzz::handshake::{DeflateParams, key_of, request, response_101};
 use ws_fuzz::harness::{Action, Control, Payload, PeerFrame, SETUP_LEN, Setup};
 use ws_fuzz::wire::encode_frame;
@@ -131,7 +132,7 @@ impl Enc for PeerFrame {
 }
 impl Enc for Action {
     fn enc(&self, out: &mut Vec<u8>) {
-        const N: u32 = 13;
+        const N: u32 = 14;
         match self {
             Action::Bytes(b) => {
                 variant(0, N, out);
@@ -191,6 +192,11 @@ impl Enc for Action {
                 r.enc(out)
             }
             Action::Eof => variant(12, N, out),
+            Action::SendRun(n, byte) => {
+                variant(13, N, out);
+                n.enc(out);
+                byte.enc(out)
+            }
         }
     }
 }
@@ -213,7 +219,7 @@ fn connection_input(control: &Control, stream: &[u8]) -> Vec<u8> {
     .concat()
 }
 
-impl Enc for diff::Knobs {
+impl Enc for Knobs {
     fn enc(&self, out: &mut Vec<u8>) {
         self.server_no_context_takeover.enc(out);
         self.client_no_context_takeover.enc(out);
@@ -307,15 +313,6 @@ impl Enc for diff::Input {
     }
 }
 
-impl Enc for inflate::Knobs {
-    fn enc(&self, out: &mut Vec<u8>) {
-        self.server_no_context_takeover.enc(out);
-        self.client_no_context_takeover.enc(out);
-        self.server_max_window_bits.enc(out);
-        self.client_max_window_bits.enc(out);
-        self.level.enc(out);
-    }
-}
 impl Enc for inflate::Op {
     fn enc(&self, out: &mut Vec<u8>) {
         match self {
@@ -810,11 +807,12 @@ fn main() {
     }
 
     // deflate_inflate.
-    let knobs = |snct, cnct, sbits, cbits| inflate::Knobs {
+    let knobs = |snct, cnct, sbits, cbits| Knobs {
         server_no_context_takeover: snct,
         client_no_context_takeover: cnct,
         server_max_window_bits: sbits,
         client_max_window_bits: cbits,
+        threshold: 0,
         level: 1,
     };
     let seeds = [
@@ -938,7 +936,7 @@ fn main() {
             diff::How::Fragments(vec![7, 8]),
         ),
     ];
-    let dk = |snct, cnct, sbits, cbits| diff::Knobs {
+    let dk = |snct, cnct, sbits, cbits| Knobs {
         server_no_context_takeover: snct,
         client_no_context_takeover: cnct,
         server_max_window_bits: sbits,

@@ -14,14 +14,7 @@ use ws_fuzz::handshake::key_of;
 use ws_fuzz::wire::parse_own_frames;
 use ws_fuzz::{fnv, same_events};
 
-const LIMITS: Limits = Limits {
-    max_head_bytes: 1024,
-    max_headers: 16,
-    max_frame_size: 1024,
-    max_message_size: 2048,
-    max_fragments: 8,
-    max_queued_output: 4096,
-};
+const LIMITS: Limits = ws_fuzz::HANDSHAKE_LIMITS;
 
 fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>, Vec<u8>) {
     let config = Config {

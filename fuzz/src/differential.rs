@@ -9,35 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::deflate_knobs::Knobs;
 use arbitrary::Arbitrary;
 use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
 use ws_core::{
     Accept, ClientRequest, CloseCode, Config, Connection, DataKind, Event, Instant, Message,
     SendOptions, Timeouts,
 };
-
-#[derive(Arbitrary, Debug)]
-pub struct Knobs {
-    pub server_no_context_takeover: bool,
-    pub client_no_context_takeover: bool,
-    pub server_max_window_bits: Option<u8>,
-    pub client_max_window_bits: Option<u8>,
-    pub threshold: u8,
-    pub level: u8,
-}
-
-impl Knobs {
-    fn config(&self) -> DeflateConfig {
-        let mut c = DeflateConfig::default();
-        c.server_no_context_takeover = self.server_no_context_takeover;
-        c.client_no_context_takeover = self.client_no_context_takeover;
-        c.server_max_window_bits = self.server_max_window_bits.map(|b| 8 + b % 8);
-        c.client_max_window_bits = self.client_max_window_bits.map(|b| 8 + b % 8);
-        c.compression_threshold = self.threshold as usize;
-        c.compression_level = (self.level % 10) as u32;
-        c
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 pub enum Deflate {

@@ -650,7 +650,10 @@ impl Harness {
                 assert_eq!(all.len(), self.conn.output_len(), "runs do not add up");
                 return all;
             }
-            assert!(all.len() <= self.conn.output_len(), "runs hold more than waits");
+            assert!(
+                all.len() <= self.conn.output_len(),
+                "runs hold more than waits"
+            );
             room *= 2;
         }
     }

@@ -6,33 +6,13 @@
 //! - a `Compressor` / peer `Decompressor` pair: arbitrary messages, cut into arbitrary fragments, come back
 //!   intact; without context takeover every message also inflates on its own.
 
+use crate::deflate_knobs::Knobs;
 use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use ws_core::deflate::{
-    Decompressor, DeflateConfig, InflateError, Negotiated, client_handle_response_header,
-    client_offer, parse_extensions, server_negotiate,
+    Decompressor, InflateError, Negotiated, client_handle_response_header, client_offer,
+    parse_extensions, server_negotiate,
 };
-
-#[derive(Arbitrary, Debug)]
-pub struct Knobs {
-    pub server_no_context_takeover: bool,
-    pub client_no_context_takeover: bool,
-    pub server_max_window_bits: Option<u8>,
-    pub client_max_window_bits: Option<u8>,
-    pub level: u8,
-}
-
-impl Knobs {
-    fn config(&self) -> DeflateConfig {
-        let mut c = DeflateConfig::default();
-        c.server_no_context_takeover = self.server_no_context_takeover;
-        c.client_no_context_takeover = self.client_no_context_takeover;
-        c.server_max_window_bits = self.server_max_window_bits.map(|b| 8 + b % 8);
-        c.client_max_window_bits = self.client_max_window_bits.map(|b| 8 + b % 8);
-        c.compression_level = (self.level % 10) as u32;
-        c
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 pub enum Op {

@@ -6,9 +6,22 @@
 //! - [`harness`]: an open connection driven by arbitrary actions, checking every output byte and every event
 //!   against the invariants and the model.
 //! - [`handshake`]: valid requests/responses to open connections in memory.
+//! - [`deflate_knobs`]: arbitrary permessage-deflate settings.
+//! - [`HANDSHAKE_LIMITS`]: the small limits of the handshake targets.
 
 #![allow(clippy::new_without_default)]
 
+/// The small limits the handshake targets run with, so that every limit is reached by short inputs.
+pub const HANDSHAKE_LIMITS: ws_core::Limits = ws_core::Limits {
+    max_head_bytes: 1024,
+    max_headers: 16,
+    max_frame_size: 1024,
+    max_message_size: 2048,
+    max_fragments: 8,
+    max_queued_output: 4096,
+};
+
+pub mod deflate_knobs;
 pub mod differential;
 pub mod handshake;
 pub mod harness;
