@@ -155,14 +155,7 @@ impl AsyncWrite for Arrived {
 async fn large_burst_is_read_and_echoed_in_few_calls<R: Rt>() {
     const COUNT: usize = 16;
     const SIZE: usize = 60 * 1024;
-    let payloads: Vec<Vec<u8>> = (0..COUNT)
-        .map(|m| (0..SIZE).map(|i| (i * 31 + m) as u8).collect())
-        .collect();
-    let mut input = raw::upgrade_request("/", "").into_bytes();
-    for payload in &payloads {
-        input.extend(raw::client_frame(true, BINARY, payload));
-    }
-    input.extend(raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()));
+    let (payloads, input) = raw::burst_of_messages(COUNT, SIZE);
     let output = Arc::new(Mutex::new(Vec::new()));
     let (tap, stats) = Tap::new(Arrived {
         input: Cursor::new(input),

@@ -39,14 +39,7 @@ impl Write for Arrived {
 fn a_burst_of_large_messages_is_taken_in_few_reads() {
     const COUNT: usize = 16;
     const SIZE: usize = 60 * 1024;
-    let payloads: Vec<Vec<u8>> = (0..COUNT)
-        .map(|m| (0..SIZE).map(|i| (i * 31 + m) as u8).collect())
-        .collect();
-    let mut input = raw::upgrade_request("/", "").into_bytes();
-    for payload in &payloads {
-        input.extend(raw::client_frame(true, BINARY, payload));
-    }
-    input.extend(raw::client_frame(true, CLOSE, &1000u16.to_be_bytes()));
+    let (payloads, input) = raw::burst_of_messages(COUNT, SIZE);
     let output = Arc::new(Mutex::new(Vec::new()));
     let reads = Arc::new(Mutex::new(0));
     let stream = NoDeadline(Arrived {

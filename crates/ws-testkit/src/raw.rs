@@ -216,6 +216,21 @@ pub fn upgrade_request(path: &str, extra: &str) -> String {
     )
 }
 
+/// What a client that sent everything at once put on the wire: its upgrade request, `count` binary
+/// messages of `size` bytes (each with its own content) and a close frame. Returns the payloads and the
+/// bytes.
+pub fn burst_of_messages(count: usize, size: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let payloads: Vec<Vec<u8>> = (0..count)
+        .map(|m| (0..size).map(|i| (i * 31 + m) as u8).collect())
+        .collect();
+    let mut input = upgrade_request("/", "").into_bytes();
+    for payload in &payloads {
+        input.extend(client_frame(true, BINARY, payload));
+    }
+    input.extend(client_frame(true, CLOSE, &1000u16.to_be_bytes()));
+    (payloads, input)
+}
+
 /// Client side: sends an upgrade request for `path` (with [`CLIENT_KEY`] and `extra` header lines, each
 /// ending in CRLF) and reads the response head, checking for a 101 with the right accept value.
 pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
