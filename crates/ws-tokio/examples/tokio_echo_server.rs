@@ -37,7 +37,7 @@ fn main() -> std::io::Result<()> {
 
 /// Echoes through split halves: this task reads, a spawned task writes. The writer feeds whatever the
 /// channel holds and flushes when it runs dry, so a burst still leaves in few writes.
-async fn echo_split(ws: ws_tokio::WebSocket) {
+pub(crate) async fn echo_split(ws: ws_tokio::WebSocket) {
     let (mut reader, mut writer) = ws.split();
     let (tx, mut rx) = mpsc::channel(64);
     let writing = tokio::spawn(async move {
