@@ -1,6 +1,6 @@
 //! Autobahn client: `std_autobahn_client --url ws://127.0.0.1:PORT --agent NAME` asks the fuzzing server for
-//! the case count, runs every case (echoing each message back until the connection ends) and asks it to
-//! write the reports.
+//! the case count, runs every case, two at a time (echoing each message back until the connection ends),
+//! and asks it to write the reports.
 
 use ws_std::{ClientBuilder, Limits};
 
@@ -24,9 +24,17 @@ fn main() {
         std::process::exit(1);
     });
     eprintln!("running {count} cases");
-    for case in 1..=count {
-        run_case(&format!("{url}/runCase?case={case}&agent={agent}"));
-    }
+    // Two cases at a time (odd and even numbers, each in order), as `ws_testkit::autobahn_client` does.
+    std::thread::scope(|scope| {
+        for first in [1, 2] {
+            let (url, agent) = (&url, &agent);
+            scope.spawn(move || {
+                for case in (first..=count).step_by(2) {
+                    run_case(&format!("{url}/runCase?case={case}&agent={agent}"));
+                }
+            });
+        }
+    });
     if let Err(e) = builder(&format!("{url}/updateReports?agent={agent}"))
         .and_then(|b| ws_std::connect_with(&b))
         .and_then(|(mut ws, _)| ws.close(ws_std::CloseCode::NORMAL, ""))
