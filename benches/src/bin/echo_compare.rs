@@ -75,6 +75,10 @@ struct Args {
     /// The idlemem binary [default: next to echo-compare].
     #[arg(long)]
     idlemem: Option<PathBuf>,
+    /// Runs of each cell on each server (servers taking turns within each round); the table shows the
+    /// median run by msgs/s. One run of a cell can be off by a quarter on a shared virtual machine.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Do not pin processes to CPUs.
     #[arg(long)]
     no_pin: bool,
@@ -88,6 +92,7 @@ struct Plan {
     servers: Vec<ServerSpec>,
     cells: Vec<Cell>,
     timing: Timing,
+    repeat: usize,
     idle_connections: usize,
 }
 
@@ -128,6 +133,9 @@ impl Args {
         if timing.duration.is_zero() {
             return Err("--duration must be positive".into());
         }
+        if self.repeat == 0 {
+            return Err("--repeat must be at least 1".into());
+        }
 
         let mut servers = if self.servers.is_empty() {
             servers::default_servers()
@@ -148,6 +156,7 @@ impl Args {
             servers,
             cells: matrix.cells(),
             timing,
+            repeat: self.repeat,
             idle_connections: self.idle_connections.unwrap_or(idle),
         })
     }
@@ -217,6 +226,7 @@ fn main() -> ExitCode {
         client_cpu,
         idle_connections: plan.idle_connections,
         baseline: args.baseline.clone(),
+        repeat: plan.repeat,
     };
 
     let (mut entries, mut running) = start_servers(&plan.servers, server_cpu, &args.log_dir);
@@ -225,7 +235,7 @@ fn main() -> ExitCode {
         "echo-compare: {} cells × {} servers, about {:.0} s of load, then idle memory",
         plan.cells.len(),
         running.len(),
-        (per_cell.as_secs_f64() + 0.3) * (plan.cells.len() * running.len()) as f64
+        (per_cell.as_secs_f64() + 0.3) * (plan.cells.len() * running.len() * plan.repeat) as f64
     );
     let cells = run_matrix(&plan, &tools, &mut running, &mut entries);
     drop(running);
@@ -288,33 +298,44 @@ fn start_servers(
 }
 
 /// Runs every cell on every running server, cell by cell so that the servers
-/// compared in one cell are measured close together in time.
+/// compared in one cell are measured close together in time. With `--repeat N`
+/// each cell runs N rounds, the servers taking turns (each round starts one
+/// server later), and each server's median run is kept.
 fn run_matrix(
     plan: &Plan,
     tools: &Tools,
     running: &mut [RunningServer],
     entries: &mut [ServerEntry],
 ) -> Vec<CellResult> {
-    let total = plan.cells.len() * running.len();
-    let mut results = Vec::with_capacity(total);
+    let total = plan.cells.len() * running.len() * plan.repeat;
+    let mut done = 0;
+    let mut results = Vec::with_capacity(plan.cells.len() * running.len());
     for &cell in &plan.cells {
-        for server in running.iter_mut() {
-            let outcome = measure::measure_cell(tools, server, cell, plan.timing);
-            if matches!(outcome, CellOutcome::ServerDown)
-                && let Some(entry) = entries.iter_mut().find(|e| e.name == server.name)
-            {
-                entry.status = ServerStatus::Crashed;
+        let mut runs: Vec<Vec<CellOutcome>> = running.iter().map(|_| Vec::new()).collect();
+        for round in 0..plan.repeat {
+            for turn in 0..running.len() {
+                let i = (round + turn) % running.len();
+                let server = &mut running[i];
+                let outcome = measure::measure_cell(tools, server, cell, plan.timing);
+                if matches!(outcome, CellOutcome::ServerDown)
+                    && let Some(entry) = entries.iter_mut().find(|e| e.name == server.name)
+                {
+                    entry.status = ServerStatus::Crashed;
+                }
+                done += 1;
+                eprintln!(
+                    "[{done}/{total}] {cell} | {}: {}",
+                    server.name,
+                    summary(&outcome)
+                );
+                runs[i].push(outcome);
             }
-            eprintln!(
-                "[{}/{total}] {cell} | {}: {}",
-                results.len() + 1,
-                server.name,
-                summary(&outcome)
-            );
+        }
+        for (server, outcomes) in running.iter().zip(runs) {
             results.push(CellResult {
                 cell,
                 server: server.name.clone(),
-                outcome,
+                outcome: measure::median_outcome(outcomes),
             });
         }
     }

@@ -99,6 +99,26 @@ pub fn measure_cell(
     }
 }
 
+/// The run to report of several runs of one cell on one server: the median by
+/// msgs/s (the upper one of an even number), or the first run that failed, if
+/// any did (a failure must show, not be outvoted).
+pub fn median_outcome(mut runs: Vec<CellOutcome>) -> CellOutcome {
+    assert!(!runs.is_empty(), "a cell is run at least once");
+    if let Some(i) = runs
+        .iter()
+        .position(|r| !matches!(r, CellOutcome::Measured(_)))
+    {
+        return runs.swap_remove(i);
+    }
+    let rate = |r: &CellOutcome| match r {
+        CellOutcome::Measured(report) => report.msgs_per_sec,
+        _ => 0.0,
+    };
+    runs.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}
+
 /// The idle-memory result of one server.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdleMeasurement {

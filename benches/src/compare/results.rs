@@ -35,6 +35,13 @@ pub struct Settings {
     pub idle_connections: usize,
     /// Server the throughput ratios are relative to.
     pub baseline: String,
+    /// Runs of each cell per server; the median run is reported.
+    #[serde(default = "one")]
+    pub repeat: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Whether a server could be used.

@@ -45,9 +45,17 @@ fn heading(out: &mut String, r: &Results) {
         load(m.load_average.0),
         load(m.load_average.1)
     );
+    let runs = if s.repeat > 1 {
+        format!(
+            " (each cell run {} times, the servers taking turns; the median run by msgs/s is shown)",
+            s.repeat
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{pinning}; {:.1} s measured per cell after {:.1} s of warm-up; every echo is \
+        "{pinning}; {:.1} s measured per cell after {:.1} s of warm-up{runs}; every echo is \
          checked byte for byte. *in flight*: messages outstanding per connection. \
          *CPU s/M*: server CPU seconds (user + system) per million echoed messages. \
          *srv CPU* / *lg CPU*: CPU use of the server / of the load generator during \
@@ -288,6 +296,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_median_run_is_reported_and_a_failed_run_is_not_outvoted() {
+        use crate::compare::measure::median_outcome;
+        let rate = |o: CellOutcome| match o {
+            CellOutcome::Measured(r) => r.msgs_per_sec,
+            other => panic!("expected a measurement, got {other:?}"),
+        };
+        let measured = |m: f64| CellOutcome::Measured(Box::new(report(m, 0)));
+        assert_eq!(rate(median_outcome(vec![measured(7.0)])), 7.0);
+        assert_eq!(
+            rate(median_outcome(vec![
+                measured(30.0),
+                measured(10.0),
+                measured(20.0)
+            ])),
+            20.0
+        );
+        assert_eq!(
+            rate(median_outcome(vec![measured(1.0), measured(9.0)])),
+            9.0
+        );
+        let failed = median_outcome(vec![
+            measured(5.0),
+            CellOutcome::Failed("loadgen: timed out".into()),
+            measured(6.0),
+        ]);
+        assert!(matches!(failed, CellOutcome::Failed(why) if why.contains("timed out")));
+    }
+
+    #[test]
+    fn repeated_runs_are_said_in_the_heading() {
+        let mut r = results();
+        assert!(!render(&r).contains("median run"));
+        r.settings.repeat = 3;
+        assert!(render(&r).contains("each cell run 3 times"));
+    }
+
     fn results() -> Results {
         let cell = Cell {
             connections: 1,
@@ -314,6 +359,7 @@ mod tests {
                 client_cpu: Some(1),
                 idle_connections: 100,
                 baseline: "base".into(),
+                repeat: 1,
             },
             servers: vec![
                 entry("base", ServerStatus::Ran),
