@@ -36,14 +36,21 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     raw::client_handshake(&mut TokioIo::new(io), "/hostile", extra).await
 }
 
-/// Reads one frame from the server.
+/// Reads one frame from the server, which must not mask it.
 pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
-    raw::read_frame(&mut TokioIo::new(io)).await
+    unmasked(raw::read_frame(&mut TokioIo::new(io)).await?)
 }
 
-/// Reads frames until the server's close frame; returns it.
+/// Reads frames until the server's close frame (which must not be masked); returns it.
 pub async fn read_close<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
-    raw::read_close(&mut TokioIo::new(io)).await
+    unmasked(raw::read_close(&mut TokioIo::new(io)).await?)
+}
+
+fn unmasked(frame: raw::Frame) -> io::Result<raw::Frame> {
+    if frame.masked {
+        return Err(io::Error::other("masked frame from the server"));
+    }
+    Ok(frame)
 }
 
 /// Reads until the stream ends: the bytes drained when the server closed it, `Err` when it was reset.
