@@ -9,6 +9,9 @@
 //! - a large message echoed (queued by reference, not copied) leaves in one vectored write with its header;
 //! - large messages that have all arrived are read several per read, and each read's echoes leave in one
 //!   write;
+//! - a connection that has its thread to itself writes the first four echoes of a read one by one, then
+//!   the rest in one write; two connections served by one task, reading in turn, echo each read in one
+//!   write;
 //! - a single `send` on an idle connection reaches the peer promptly with no further call on the sender.
 //!
 //! Run with `--nocapture` to see the counts.
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::Cursor;
-use futures_util::{AsyncWriteExt, SinkExt};
+use futures_util::{AsyncWriteExt, FutureExt, SinkExt};
 use ws_async::{ClientBuilder, Message};
 use ws_tests::raw::{self, BINARY, TEXT};
 use ws_tests::tap::Tap;
@@ -103,12 +106,29 @@ async fn large_echo_is_one_write<R: Rt>() {
     t!(server);
 }
 
-/// A transport whose peer has sent everything already: reads hand out `input` (then the end of the
-/// stream), writes are kept. Every call is ready at once, so how the engine reads and writes is not
-/// shaped by timing.
+/// A transport whose peer has sent everything already: reads hand out `input`, one chunk after another
+/// (a read gets at most the rest of the current chunk), then the end of the stream; every write is kept
+/// as it was made. Calls are ready at once, so how the engine reads and writes is not shaped by timing;
+/// with `pause`, each chunk is first answered `Pending` once (waking the task at once), which lets other
+/// futures polled by the same task run in between.
 struct Arrived {
-    input: Cursor<Vec<u8>>,
-    output: Arc<Mutex<Vec<u8>>>,
+    input: std::collections::VecDeque<Vec<u8>>,
+    pause: bool,
+    paused: bool,
+    writes: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Arrived {
+    fn new(chunks: Vec<Vec<u8>>, pause: bool) -> (Self, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let arrived = Arrived {
+            input: chunks.into(),
+            pause,
+            paused: false,
+            writes: writes.clone(),
+        };
+        (arrived, writes)
+    }
 }
 
 impl AsyncRead for Arrived {
@@ -117,7 +137,23 @@ impl AsyncRead for Arrived {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.input).poll_read(cx, buf)
+        let this = &mut *self;
+        let Some(chunk) = this.input.front_mut() else {
+            return Poll::Ready(Ok(0));
+        };
+        if this.pause && !this.paused {
+            this.paused = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = buf.len().min(chunk.len());
+        buf[..n].copy_from_slice(&chunk[..n]);
+        chunk.drain(..n);
+        if chunk.is_empty() {
+            this.input.pop_front();
+            this.paused = false;
+        }
+        Poll::Ready(Ok(n))
     }
 }
 
@@ -127,7 +163,7 @@ impl AsyncWrite for Arrived {
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.output.lock().unwrap().extend_from_slice(buf);
+        self.writes.lock().unwrap().push(buf.to_vec());
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_write_vectored(
@@ -135,10 +171,10 @@ impl AsyncWrite for Arrived {
         _: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut output = self.output.lock().unwrap();
-        for buf in bufs {
-            output.extend_from_slice(buf);
-        }
+        self.writes
+            .lock()
+            .unwrap()
+            .push(bufs.iter().flat_map(|b| b.iter().copied()).collect());
         Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -149,6 +185,78 @@ impl AsyncWrite for Arrived {
     }
 }
 
+/// A handshake, then `count` small binary messages in one read (their index as payload), then a close
+/// frame: the chunks an [`Arrived`] peer sends.
+fn handshake_then_small_burst(count: u32) -> Vec<Vec<u8>> {
+    let burst = (0..count)
+        .flat_map(|i| raw::client_frame(true, BINARY, &i.to_be_bytes()))
+        .collect();
+    vec![
+        raw::upgrade_request("/", "").into_bytes(),
+        burst,
+        raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()),
+    ]
+}
+
+/// The frames in each write an echo server made for [`handshake_then_small_burst`] (the 101 response
+/// is skipped): their payloads as the message index, the close frame as `None`.
+fn echoes_per_write(writes: &[Vec<u8>]) -> Vec<Vec<Option<u32>>> {
+    assert!(writes[0].starts_with(b"HTTP/1.1 101"), "{:?}", writes[0]);
+    let mut per_write = Vec::new();
+    for write in &writes[1..] {
+        let mut frames = Vec::new();
+        let mut cursor = Cursor::new(write.clone());
+        while (cursor.position() as usize) < write.len() {
+            // A cursor over bytes in memory: always ready.
+            let f = raw::read_frame(&mut cursor)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            frames.push(match f.opcode {
+                raw::CLOSE => None,
+                _ => Some(u32::from_be_bytes(f.payload[..].try_into().unwrap())),
+            });
+        }
+        per_write.push(frames);
+    }
+    per_write
+}
+
+/// A connection that has its thread to itself writes the first replies of a read at once, each on its
+/// own (its peer gets to work on them while the rest are made), then the rest of the read's replies in
+/// one write.
+async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
+    let (io, writes) = Arrived::new(handshake_then_small_burst(8), false);
+    let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
+    t!(ws_testkit::echo(ws));
+    let per_write = echoes_per_write(&writes.lock().unwrap());
+    eprintln!("[{}] lone connection, 8 echoes: {per_write:?}", R::NAME);
+    let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
+    assert_eq!(
+        per_write,
+        [m(0..1), m(1..2), m(2..3), m(3..4), m(4..8), vec![None]],
+        "first four echoes one write each, the other four in one"
+    );
+}
+
+/// Two connections served by one task read in turn: neither has the thread to itself, and each answers
+/// the messages of a read in one write.
+async fn connections_sharing_a_thread_coalesce_every_reply<R: Rt>() {
+    let (a, writes_a) = Arrived::new(handshake_then_small_burst(8), true);
+    let (b, writes_b) = Arrived::new(handshake_then_small_burst(8), true);
+    let serve = |io| async move {
+        let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
+        t!(ws_testkit::echo(ws));
+    };
+    futures_util::future::join(serve(a), serve(b)).await;
+    for writes in [writes_a, writes_b] {
+        let per_write = echoes_per_write(&writes.lock().unwrap());
+        eprintln!("[{}] two connections, 8 echoes: {per_write:?}", R::NAME);
+        let all: Vec<_> = (0..8).map(Some).collect();
+        assert_eq!(per_write, [all, vec![None]], "8 echoes not in one write");
+    }
+}
+
 /// Large messages that have all arrived are read several at a time (the read buffer holds more than
 /// one 64 KiB message), and the echoes of one read leave in one write: with a read buffer of one
 /// message each message costs a read and a write of its own.
@@ -156,15 +264,12 @@ async fn large_burst_is_read_and_echoed_in_few_calls<R: Rt>() {
     const COUNT: usize = 16;
     const SIZE: usize = 60 * 1024;
     let (payloads, input) = raw::burst_of_messages(COUNT, SIZE);
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let (tap, stats) = Tap::new(Arrived {
-        input: Cursor::new(input),
-        output: output.clone(),
-    });
+    let (arrived, writes) = Arrived::new(vec![input], false);
+    let (tap, stats) = Tap::new(arrived);
     let ws = t!(ws_async::accept(tap, ws_testkit::echo_config(), R::timer())).unwrap();
     t!(ws_testkit::echo(ws));
 
-    let mut written = Cursor::new(output.lock().unwrap().clone());
+    let mut written = Cursor::new(writes.lock().unwrap().concat());
     let head = t!(raw::read_head(&mut written)).unwrap();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     for payload in &payloads {
@@ -326,6 +431,16 @@ macro_rules! suite {
             #[test]
             fn large_burst_is_read_and_echoed_in_few_calls() {
                 ws_tests::run::<$rt, _>(super::large_burst_is_read_and_echoed_in_few_calls::<$rt>);
+            }
+            #[test]
+            fn lone_connection_writes_first_replies_at_once() {
+                ws_tests::run::<$rt, _>(super::lone_connection_writes_first_replies_at_once::<$rt>);
+            }
+            #[test]
+            fn connections_sharing_a_thread_coalesce_every_reply() {
+                ws_tests::run::<$rt, _>(
+                    super::connections_sharing_a_thread_coalesce_every_reply::<$rt>,
+                );
             }
             #[test]
             fn feed_then_flush() {

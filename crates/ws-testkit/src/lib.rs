@@ -45,7 +45,8 @@ pub fn echo_config() -> Config {
 }
 
 /// Echoes every message back as the same type until the connection ends. Replies are queued with `feed`
-/// and written by the next `recv` before it waits: one write answers everything that arrived in one read.
+/// and written by the next `recv` before it waits: one write answers everything that arrived in one read
+/// (after the first few replies, written at once, when the connection has its thread to itself).
 #[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
 pub fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
     mut ws: WebSocket<T, R>,
