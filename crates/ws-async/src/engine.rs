@@ -10,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_core::{CloseFrame, Connection, Event, Response};
 
+use crate::early::EarlyReplies;
 use crate::error::Error;
 use crate::timer::{Clock, Timer};
 
@@ -25,24 +26,6 @@ thread_local! {
     /// just one past its own previous read's has had the thread to itself in between.
     static READS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
-
-/// Replies a connection that has its thread to itself writes at once after a read, each on its own,
-/// before the rest of the read's replies are coalesced into one write.
-///
-/// Coalescing saves the system calls that connections sharing a busy thread compete for (64
-/// connections x 20 B x 8 in flight: 7x the messages/s of per-message writes). A lone connection has
-/// no such competition, and one write per read makes its peer wait for the whole batch: a peer with 8
-/// messages in flight then only ever has one batch travelling, and both ends idle half the time
-/// (1 connection x 20 B x 8 in flight: 130k msgs/s at 45% CPU, against 190k for servers that write
-/// each reply). Writing the first few replies at once keeps the peer busy while the rest are made.
-/// Measured (medians of 3, 1 connection, 20 B; none, 2, 3, 4 early replies): 8 in flight 127k, 127k,
-/// 160k, 183k msgs/s; 64 in flight 838k, 1,005k, 1,008k, 987k; 512 in flight 2.97M, 2.48M, 2.65M, 2.73M.
-const EARLY_REPLIES: u8 = 4;
-
-/// Queued output above this is never written early: large replies are copy-bound, and gathering
-/// several into one vectored write is what pays (1 connection x 64 KiB x 8 in flight: 43k msgs/s
-/// with each reply written early, 46k without).
-const EARLY_REPLY_MAX: usize = 16 * 1024;
 
 /// How a connection ended, kept until the application has seen it.
 #[derive(Debug)]
@@ -76,10 +59,8 @@ pub(crate) struct Engine<T, R: Timer> {
     pub(crate) ending: Option<Box<Ending>>,
     /// The server's shutdown switch, when the connection was given one.
     pub(crate) shutdown: Option<crate::shutdown::Guard>,
-    /// The value of [`READS`] at this connection's last read.
-    last_read: u32,
-    /// Replies still to be written early after the last read ([`EARLY_REPLIES`]).
-    early_replies: u8,
+    /// Replies written at once after a read while the connection has its thread to itself.
+    early: EarlyReplies,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
@@ -95,8 +76,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             broken: None,
             ending: None,
             shutdown: None,
-            last_read: 0,
-            early_replies: 0,
+            early: EarlyReplies::default(),
         }
     }
 
@@ -256,29 +236,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     }
 
     /// Writes what the application queued since the last event at once, rather than with the rest of
-    /// the read's replies, while the connection has early replies left ([`EARLY_REPLIES`]).
+    /// the read's replies, when it is one of the early replies ([`EarlyReplies`]).
     fn poll_early_reply(&mut self, cx: &mut Context<'_>) {
-        if self.early_replies == 0 || self.broken.is_some() {
-            return;
-        }
-        let queued = self.conn.output_len();
-        if queued > 0 && queued <= EARLY_REPLY_MAX {
-            self.early_replies -= 1;
+        if self.broken.is_none() && self.early.take(self.conn.output_len()) {
             // Not ready: the write goes on with the batch (its waker is registered).
             let _ = self.poll_write_out(cx);
         }
-    }
-
-    /// Counts a read on this thread, and gives the connection early replies when no other connection
-    /// of the thread read since its previous read.
-    fn count_read(&mut self) {
-        let reads = READS.get().wrapping_add(1);
-        READS.set(reads);
-        // (A task that moved to another thread compares counts of two threads: at worst one read's
-        // replies are written early or coalesced when the other would have been right.)
-        let alone = reads == self.last_read.wrapping_add(1);
-        self.early_replies = if alone { EARLY_REPLIES } else { 0 };
-        self.last_read = reads;
     }
 
     /// Shuts the write side down if the core still asks for it although output is left: the close timeout
@@ -317,7 +280,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             None => self.poll_read_shared(cx),
         };
         let result = ready!(result);
-        self.count_read();
+        let reads = READS.get().wrapping_add(1);
+        READS.set(reads);
+        self.early.on_read(reads);
         match result {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

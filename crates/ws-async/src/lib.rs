@@ -17,6 +17,7 @@
 mod async_io_timer;
 mod client;
 mod connect;
+mod early;
 mod engine;
 mod error;
 mod glue;
@@ -36,6 +37,7 @@ pub use client::{ClientBuilder, random_seed};
 #[cfg(feature = "rustls")]
 pub use connect::accept_tls;
 pub use connect::connect_with;
+pub use early::EarlyReplies;
 pub use error::{Error, Result};
 pub use handshake::{accept, accept_with, client_handshake};
 pub use runs::write_runs;

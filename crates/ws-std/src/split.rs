@@ -271,6 +271,7 @@ impl<S: SplitStream> Reader<S> {
             rx: self.rx,
             write_timeout: out.timeout,
             done: self.done,
+            early: Default::default(),
         })
     }
 }

@@ -1,12 +1,13 @@
 //! The blocking connection type: `send`/`recv`/`close`, an `Iterator` of messages, and `split`.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ws_async::{Clock, Error, Result};
+use ws_async::{Clock, EarlyReplies, Error, Result};
 use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
 
-use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error};
+use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error};
 use crate::split::{Out, Reader, Shared, Writer};
 use crate::stream::{DeadlineStream, SplitStream};
 
@@ -17,11 +18,21 @@ pub(crate) enum Step {
     Finished,
 }
 
+/// Reads by every connection of the process (wrapping). Connections are threads that share the CPUs: a
+/// connection is alone when no other connection read since its own last read (see [`EarlyReplies`]).
+static READS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts a read of some connection; returns the new count.
+fn count_read() -> u32 {
+    READS.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+}
+
 /// An open WebSocket connection over the blocking stream `S`.
 ///
 /// Writes are coalesced: `send` writes at once unless received messages are already waiting in the core,
 /// in which case replies and sends are written together when [`WebSocket::recv`] would otherwise block on
-/// reading; [`WebSocket::feed`] queues without writing and [`WebSocket::flush`] writes. Pings are answered and
+/// reading (after the first four replies, written at once, when no other connection of the process is
+/// reading); [`WebSocket::feed`] queues without writing and [`WebSocket::flush`] writes. Pings are answered and
 /// close frames echoed by the core while `recv` runs.
 ///
 /// ```no_run
@@ -38,6 +49,8 @@ pub struct WebSocket<S> {
     pub(crate) rx: ReadBuf,
     pub(crate) write_timeout: TimeoutCache,
     pub(crate) done: bool,
+    /// Replies written at once after a read while no other connection of the process is reading.
+    pub(crate) early: EarlyReplies,
 }
 
 impl<S: DeadlineStream> WebSocket<S> {
@@ -48,6 +61,7 @@ impl<S: DeadlineStream> WebSocket<S> {
             rx: ReadBuf::default(),
             write_timeout: TimeoutCache::default(),
             done: false,
+            early: EarlyReplies::default(),
         }
     }
 
@@ -72,6 +86,9 @@ impl<S: DeadlineStream> WebSocket<S> {
 
     /// Drives the connection until it has an event or is finished.
     pub(crate) fn next_event(&mut self) -> Step {
+        if self.core.broken.is_none() && self.early.take(self.core.conn.output_len()) {
+            let _ = self.write_out();
+        }
         loop {
             if let Some(event) = self.core.poll() {
                 return Step::Event(event);
@@ -86,6 +103,9 @@ impl<S: DeadlineStream> WebSocket<S> {
                 Next::Stuck => std::thread::sleep(self.core.wait().unwrap_or(MS).min(MS)),
                 Next::Read(wait) => {
                     let got = self.rx.read(&mut self.io, wait);
+                    if matches!(got, Got::Data(_)) {
+                        self.early.on_read(count_read());
+                    }
                     self.core.feed(got, &self.rx);
                 }
             }
