@@ -29,11 +29,12 @@ fn count_read() -> u32 {
 
 /// An open WebSocket connection over the blocking stream `S`.
 ///
-/// Writes are coalesced: `send` writes at once unless received messages are already waiting in the core,
-/// in which case replies and sends are written together when [`WebSocket::recv`] would otherwise block on
-/// reading (after the first four replies, written at once, when no other connection of the process is
-/// reading); [`WebSocket::feed`] queues without writing and [`WebSocket::flush`] writes. Pings are answered and
-/// close frames echoed by the core while `recv` runs.
+/// Writes can be coalesced: `send` writes at once (everything queued, its message included);
+/// [`WebSocket::feed`] queues without writing, and the queue is written by [`WebSocket::flush`] or by
+/// [`WebSocket::recv`] when no received message is waiting, so an echo loop of `recv` + `feed` answers the
+/// messages of one read with one write (after the first four replies, written at once, when no other
+/// connection of the process is reading). Pings are answered and close frames echoed by the core while
+/// `recv` runs.
 ///
 /// ```no_run
 /// let (mut ws, _) = ws_std::connect("ws://127.0.0.1:9001/")?;
