@@ -241,6 +241,10 @@ pub enum SendError {
     SubprotocolNotOffered,
     /// A header name or value that would break the HTTP response (CR, LF, or not a token).
     InvalidHeader,
+    /// A data message sent on a connection whose [`crate::Sender`] sends them, or a second split.
+    Split,
+    /// The negotiated extension cannot encode apart from decoding, so the connection cannot be split.
+    NotSplittable,
 }
 
 impl fmt::Display for SendError {
@@ -255,6 +259,8 @@ impl fmt::Display for SendError {
             SendError::NoPendingRequest => "no handshake request is waiting for a decision",
             SendError::SubprotocolNotOffered => "subprotocol was not offered by the client",
             SendError::InvalidHeader => "invalid header name or value",
+            SendError::Split => "the connection is split: its sender sends data messages",
+            SendError::NotSplittable => "the negotiated extension cannot be split",
         })
     }
 }

@@ -41,6 +41,14 @@ pub trait Extension: Send {
         out: &mut BytesMut,
         max_len: usize,
     ) -> Result<(), DecodeError>;
+
+    /// Moves the encoding half out into an extension of its own, for a [`crate::Sender`] that sends
+    /// while this one goes on decoding (see [`crate::Connection::split_sender`]). Afterwards this one
+    /// only decodes (`should_encode` is `false`), and the one returned only encodes. `None` (the
+    /// default) if the extension cannot be split; connections using it then cannot be split either.
+    fn split_encoder(&mut self) -> Option<Box<dyn Extension>> {
+        None
+    }
 }
 
 /// Negotiates an extension during the opening handshake.

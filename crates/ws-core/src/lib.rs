@@ -96,7 +96,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Limits, Timeouts};
-pub use connection::{Connection, DataKind, Role, SendOptions, State};
+pub use connection::{Connection, DataKind, Role, SendOptions, Sender, State};
 pub use error::{Error, HandshakeError, Limit, ProtocolError, SendError, Timeout};
 pub use http::client::ClientRequest;
 pub use http::server::{Accept, Request};

@@ -15,9 +15,11 @@
 //!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
 
 mod events;
+mod framer;
 mod output;
 mod recv;
 mod send;
+mod split;
 mod timers;
 
 use alloc::boxed::Box;
@@ -41,6 +43,7 @@ use crate::utf8::Utf8Validator;
 
 pub use crate::error::SendError;
 pub use send::SendOptions;
+pub use split::Sender;
 
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,17 +155,16 @@ pub struct Connection {
     config: Arc<Config>,
     phase: Phase,
     rx: BytesMut,
-    out: output::Output,
-    scratch: Vec<u8>,
+    /// Frames out: the output queue, and (clients) the random source for keys and masks.
+    tx: framer::Framer,
     events: events::EventQueue,
-    /// The client's random source for keys and masks (servers need none).
-    rng: Option<Box<ChaCha12Rng>>,
     negotiated: Option<Box<Negotiated>>,
     extension: Option<Box<dyn Extension>>,
+    /// Present once a [`Sender`] was split off (see [`Connection::split_sender`]).
+    split: Option<Box<split::SplitState>>,
     frame: Option<InFrame>,
     message: Option<InMessage>,
     utf8: Utf8Validator,
-    sending: Option<OutMessage>,
     close_sent: bool,
     terminated: bool,
     want_shutdown: bool,
@@ -185,7 +187,7 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state())
             .field("phase", &self.phase)
-            .field("queued_output", &self.out.len())
+            .field("queued_output", &self.tx.out.len())
             .finish_non_exhaustive()
     }
 }
@@ -198,16 +200,16 @@ impl Connection {
             config,
             phase: Phase::Done,
             rx: BytesMut::new(),
-            out: output::Output::default(),
-            scratch: Vec::new(),
+            tx: framer::Framer::new(
+                (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
+            ),
             events: events::EventQueue::default(),
-            rng: (role == Role::Client).then(|| Box::new(ChaCha12Rng::from_seed(seed))),
             negotiated: None,
             extension: None,
+            split: None,
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
-            sending: None,
             close_sent: false,
             terminated: false,
             want_shutdown: false,
@@ -237,12 +239,12 @@ impl Connection {
     ) -> Self {
         let mut conn = Connection::new(Role::Client, config.into(), seed, now);
         let mut nonce = [0u8; 16];
-        if let Some(rng) = conn.rng.as_mut() {
+        if let Some(rng) = conn.tx.rng.as_mut() {
             rng.fill_bytes(&mut nonce);
         }
         let key = encode_key(nonce);
         let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
-        request.encode(&key, offer.as_deref(), conn.out.buf_mut());
+        request.encode(&key, offer.as_deref(), conn.tx.out.buf_mut());
         conn.phase = Phase::ClientAwaitResponse(Box::new(Offer {
             key,
             offered: request.subprotocols.clone(),
@@ -268,6 +270,7 @@ impl Connection {
         if matches!(self.phase, Phase::Done) {
             return;
         }
+        self.sync_split();
         self.heard_since_ping |= !data.is_empty();
         self.rx.extend_from_slice(data);
         self.process();
@@ -288,6 +291,7 @@ impl Connection {
         max: usize,
         read: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Option<R> {
+        self.sync_split();
         let room = self.direct_room(max)?;
         let start = self.rx.len();
         self.rx.resize(start + room, 0);
@@ -353,6 +357,7 @@ impl Connection {
     /// parses on once the queue is empty. So the application acts on a message (for example answers it)
     /// before a protocol error in a later frame of the same read fails the connection.
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.sync_split();
         if self.events.is_empty() && !self.rx.is_empty() {
             self.process();
         }
@@ -393,29 +398,29 @@ impl Connection {
     /// by a server is queued by reference, making the frame's header and its payload two runs. Writers
     /// that can gather use [`Connection::output_chunks`] to write every run in one system call.
     pub fn output(&self) -> &[u8] {
-        self.out.first()
+        self.tx.out.first()
     }
 
     /// Fills `dst` with the runs of bytes waiting to be written, in order, for a vectored write; returns
     /// how many entries it filled (fewer than `dst.len()` when that is all there is, 0 when nothing
     /// waits). Then call [`Connection::advance_output`] with the total written.
     pub fn output_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
-        self.out.chunks(dst)
+        self.tx.out.chunks(dst)
     }
 
     /// Whether the waiting bytes are more than one run ([`Connection::output`] is then not all of them).
     pub fn output_is_split(&self) -> bool {
-        self.out.is_split()
+        self.tx.out.is_split()
     }
 
     /// How many bytes wait to be written, in all runs.
     pub fn output_len(&self) -> usize {
-        self.out.len()
+        self.tx.out.len()
     }
 
     /// Marks the first `n` waiting bytes as written (they may span several runs of a vectored write).
     pub fn advance_output(&mut self, n: usize) {
-        self.out.advance(n);
+        self.tx.out.advance(n);
     }
 
     /// Returns `true` once, when the transport's write side should be shut down (after all output is
@@ -423,11 +428,13 @@ impl Connection {
     /// handshake (it closes TCP first, RFC 6455 section 7.1.1), any role after a failure, a client whose
     /// server did not close in time, a client whose server closed TCP.
     pub fn poll_shutdown(&mut self) -> bool {
-        if self.want_shutdown && !self.shutdown_polled && (self.out.is_empty() || self.linger_over)
+        if self.want_shutdown
+            && !self.shutdown_polled
+            && (self.tx.out.is_empty() || self.linger_over)
         {
             self.shutdown_polled = true;
             // Giving up on a peer that does not read: what it did not take is dropped with the transport.
-            self.out.clear();
+            self.tx.out.clear();
             return true;
         }
         false
@@ -442,7 +449,7 @@ impl Connection {
         }
         self.linger_over
             || (self.events.is_empty()
-                && self.out.is_empty()
+                && self.tx.out.is_empty()
                 && (self.eof || (self.want_shutdown && self.config.timeouts.close.is_none()))
                 && (!self.want_shutdown || self.shutdown_polled))
     }
@@ -458,7 +465,7 @@ impl Connection {
     pub fn state(&self) -> State {
         if self.terminated {
             State::Closed
-        } else if self.close_sent {
+        } else if self.close_sent || self.split_closed() {
             State::Closing
         } else if matches!(self.phase, Phase::Frames) {
             State::Open
@@ -485,7 +492,7 @@ impl Connection {
     /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: adapters make sends wait
     /// (and stop reading) until it drains.
     pub fn is_backpressured(&self) -> bool {
-        self.out.len() >= self.config.limits.max_queued_output
+        self.tx.out.len() >= self.config.limits.max_queued_output
     }
 
     /// Whether the core wants more input. False once the peer's EOF was seen; while backpressured (so a
@@ -526,7 +533,8 @@ impl Connection {
         self.pong_deadline = None;
         self.frame = None;
         self.message = None;
-        self.sending = None;
+        self.tx.sending = None;
+        self.end_split();
         self.close_deadline = self.config.timeouts.close.map(|t| self.now + t);
     }
 
@@ -537,6 +545,7 @@ impl Connection {
             return;
         }
         use crate::Error as E;
+        self.sync_split();
         match self.phase {
             Phase::Frames if !self.close_sent => {
                 if matches!(
@@ -553,7 +562,7 @@ impl Connection {
             }
             Phase::ServerAwaitRequest => {
                 let response = crate::http::server::error_response(&error);
-                response.encode(self.out.buf_mut());
+                response.encode(self.tx.out.buf_mut());
             }
             _ => {}
         }

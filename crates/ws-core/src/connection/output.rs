@@ -147,6 +147,26 @@ impl Output {
         false
     }
 
+    /// Moves everything waiting in `other` behind what waits here (shared payloads stay shared).
+    pub(super) fn append(&mut self, other: &mut Output) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            core::mem::swap(self, other);
+            other.clear();
+            return;
+        }
+        let mut pos = other.pos;
+        for shared in other.shared.drain(..) {
+            self.buf_mut().extend_from_slice(&other.buf[pos..shared.at]);
+            self.push_shared(shared.data);
+            pos = shared.at;
+        }
+        self.buf_mut().extend_from_slice(&other.buf[pos..]);
+        other.clear();
+    }
+
     /// Drops everything waiting (the peer will not read it).
     pub(super) fn clear(&mut self) {
         self.buf.clear();
@@ -224,6 +244,24 @@ mod tests {
         let mut dst = [&[][..]; 8];
         let n = out.chunks(&mut dst);
         assert_eq!(dst[..n].concat(), b"89SHAREDafter");
+    }
+
+    #[test]
+    fn append_moves_every_run_in_order() {
+        for written in [0, 4, 9] {
+            let (mut tail, tail_bytes) = sample();
+            let mut head = Output::default();
+            head.buf_mut().extend_from_slice(b"head");
+            head.push_shared(Bytes::from_static(b"SHARED"));
+            head.advance(written.min(head.len()));
+            let mut expected = b"headSHARED"[written.min(10)..].to_vec();
+            tail.advance(2);
+            expected.extend_from_slice(&tail_bytes[2..]);
+            head.append(&mut tail);
+            assert!(tail.is_empty());
+            assert_eq!(head.len(), expected.len());
+            assert_eq!(drain_by(&mut head, 3), expected, "written {written}");
+        }
     }
 
     #[test]

@@ -416,10 +416,11 @@ impl Connection {
             }
         };
         if !self.close_sent {
-            match &frame {
-                Some(f) => self.write_close(f.code, f.reason.as_str()),
-                None => self.write_close(CloseCode::NO_STATUS, ""),
-            }
+            let (code, reason) = match &frame {
+                Some(f) => (f.code, f.reason.as_str()),
+                None => (CloseCode::NO_STATUS, ""),
+            };
+            self.write_close(code, reason);
         }
         self.phase = Phase::Done;
         self.rx.clear();

@@ -13,6 +13,7 @@ impl Connection {
         if now > self.now {
             self.now = now;
         }
+        self.sync_split();
         let now = self.now;
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
         if due(self.handshake_deadline) {

@@ -93,17 +93,18 @@ impl ExtensionFactory for PerMessageDeflate {
     }
 }
 
-/// The active extension on one connection.
+/// The active extension on one connection: both halves until a split moves the compressor into an
+/// extension of its own.
 struct Deflate {
-    compressor: Compressor,
-    decompressor: Decompressor,
+    compressor: Option<Compressor>,
+    decompressor: Option<Decompressor>,
 }
 
 impl Deflate {
     fn new(negotiated: &Negotiated, is_server: bool) -> Self {
         Deflate {
-            compressor: negotiated.compressor(is_server),
-            decompressor: negotiated.decompressor(is_server),
+            compressor: Some(negotiated.compressor(is_server)),
+            decompressor: Some(negotiated.decompressor(is_server)),
         }
     }
 }
@@ -114,11 +115,15 @@ impl Extension for Deflate {
     }
 
     fn should_encode(&self, len: Option<usize>) -> bool {
-        len.is_none_or(|n| self.compressor.should_compress(n))
+        self.compressor
+            .as_ref()
+            .is_some_and(|c| len.is_none_or(|n| c.should_compress(n)))
     }
 
     fn encode(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
-        self.compressor.compress(input, fin, out);
+        if let Some(compressor) = self.compressor.as_mut() {
+            compressor.compress(input, fin, out);
+        }
     }
 
     fn decode(
@@ -128,11 +133,22 @@ impl Extension for Deflate {
         out: &mut BytesMut,
         max_len: usize,
     ) -> Result<(), DecodeError> {
-        self.decompressor
+        let Some(decompressor) = self.decompressor.as_mut() else {
+            return Err(DecodeError::Invalid);
+        };
+        decompressor
             .decompress(input, fin, out, max_len)
             .map_err(|e| match e {
                 InflateError::TooBig => DecodeError::TooBig,
                 _ => DecodeError::Invalid,
             })
+    }
+
+    fn split_encoder(&mut self) -> Option<Box<dyn Extension>> {
+        let compressor = self.compressor.take()?;
+        Some(Box::new(Deflate {
+            compressor: Some(compressor),
+            decompressor: None,
+        }))
     }
 }

@@ -1,0 +1,212 @@
+//! The framer: turns messages and control payloads into frames in the output queue, masking them when the
+//! role asks for it. A [`super::Connection`] has one; a [`super::Sender`] split off it takes the connection's
+//! data messages (and its output queue) with it.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use rand_chacha::ChaCha12Rng;
+use rand_core::RngCore;
+
+use super::output::{self, Output};
+use super::{DataKind, OutMessage, SendError, SendOptions};
+use crate::close::{CloseCode, CloseFrame};
+use crate::extension::Extension;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+
+/// Frame encoding state: the mask source, the output queue, and a message being sent in fragments.
+#[derive(Default)]
+pub(super) struct Framer {
+    /// The client's random source for masks (servers send unmasked frames).
+    pub(super) rng: Option<Box<ChaCha12Rng>>,
+    pub(super) out: Output,
+    /// Room for encoded (compressed) payloads, reused.
+    scratch: Vec<u8>,
+    /// The fragmented message in progress, if any.
+    pub(super) sending: Option<OutMessage>,
+}
+
+impl Framer {
+    /// A framer that masks with `rng` (clients) or not at all (`None`, servers).
+    pub(super) fn new(rng: Option<Box<ChaCha12Rng>>) -> Self {
+        Framer {
+            rng,
+            ..Framer::default()
+        }
+    }
+
+    /// Queues a whole data message; `shared` is `payload` as shared bytes when the caller has them.
+    /// `encoder` is the extension that may encode it; `max_frame` splits it into frames.
+    pub(super) fn send_data(
+        &mut self,
+        encoder: Option<&mut (dyn Extension + 'static)>,
+        max_frame: usize,
+        kind: DataKind,
+        (payload, shared): (&[u8], Option<&Bytes>),
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        if self.sending.is_some() {
+            return Err(SendError::FragmentInProgress);
+        }
+        match encoder {
+            Some(extension) if options.compress && extension.should_encode(Some(payload.len())) => {
+                let mut encoded = core::mem::take(&mut self.scratch);
+                encoded.clear();
+                extension.encode(payload, true, &mut encoded);
+                let rsv = extension.rsv_bits();
+                self.write_message_frames(max_frame, kind.opcode(), rsv, &encoded, None, true);
+                self.scratch = encoded;
+            }
+            _ => self.write_message_frames(max_frame, kind.opcode(), 0, payload, shared, true),
+        }
+        Ok(())
+    }
+
+    /// Queues one fragment of a message sent piece by piece (see [`super::Connection::send_fragment`]).
+    pub(super) fn send_fragment(
+        &mut self,
+        encoder: Option<&mut (dyn Extension + 'static)>,
+        max_frame: usize,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        let (mut out, first) = match self.sending {
+            Some(out) if out.kind != kind => return Err(SendError::FragmentInProgress),
+            Some(out) => (out, false),
+            None => {
+                let encoded = encoder.as_ref().is_some_and(|e| e.should_encode(None));
+                (
+                    OutMessage {
+                        kind,
+                        encoded,
+                        utf8: Utf8Validator::new(),
+                    },
+                    true,
+                )
+            }
+        };
+        if kind == DataKind::Text {
+            out.utf8.feed(data).map_err(|_| SendError::InvalidUtf8)?;
+            if fin && !out.utf8.is_complete() {
+                return Err(SendError::InvalidUtf8);
+            }
+        }
+        let opcode = if first {
+            kind.opcode()
+        } else {
+            OpCode::Continuation
+        };
+        match encoder {
+            Some(extension) if out.encoded => {
+                let mut encoded = core::mem::take(&mut self.scratch);
+                encoded.clear();
+                extension.encode(data, fin, &mut encoded);
+                let rsv = if first { extension.rsv_bits() } else { 0 };
+                self.write_message_frames(max_frame, opcode, rsv, &encoded, None, fin);
+                self.scratch = encoded;
+            }
+            _ => self.write_message_frames(max_frame, opcode, 0, data, None, fin),
+        }
+        self.sending = if fin { None } else { Some(out) };
+        Ok(())
+    }
+
+    /// Queues a ping or pong (payload at most 125 bytes).
+    pub(super) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong);
+        }
+        self.write_frame(opcode, 0, true, payload);
+        Ok(())
+    }
+
+    /// Queues a close frame: [`CloseCode::NO_STATUS`] sends one with no payload.
+    pub(super) fn write_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = if code == CloseCode::NO_STATUS {
+            0
+        } else {
+            payload[..2].copy_from_slice(&code.0.to_be_bytes());
+            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+            2 + reason.len()
+        };
+        self.write_frame(OpCode::Close, 0, true, &payload[..len]);
+    }
+
+    /// Queues a message's frames, split at `max_frame` bytes. `rsv` goes on the first. `shared` is
+    /// `payload` as shared bytes, when the caller has them: large unmasked frames then reference it
+    /// instead of copying it.
+    fn write_message_frames(
+        &mut self,
+        max_frame: usize,
+        opcode: OpCode,
+        rsv: u8,
+        payload: &[u8],
+        shared: Option<&Bytes>,
+        fin: bool,
+    ) {
+        let max = max_frame.max(1);
+        let mut start = 0;
+        loop {
+            let end = start + (payload.len() - start).min(max);
+            let first = start == 0;
+            let last = end == payload.len();
+            let op = if first { opcode } else { OpCode::Continuation };
+            let rsv = if first { rsv } else { 0 };
+            match shared {
+                Some(bytes) if self.rng.is_none() && end - start >= output::SHARE_MIN => {
+                    FrameHeader {
+                        fin: fin && last,
+                        rsv,
+                        opcode: op,
+                        mask: None,
+                        payload_len: (end - start) as u64,
+                    }
+                    .encode(self.out.buf_mut());
+                    self.out.push_shared(bytes.slice(start..end));
+                }
+                _ => self.write_frame(op, rsv, fin && last, &payload[start..end]),
+            }
+            if last {
+                break;
+            }
+            start = end;
+        }
+    }
+
+    /// Queues one frame, masked when this end is a client.
+    pub(super) fn write_frame(&mut self, opcode: OpCode, rsv: u8, fin: bool, payload: &[u8]) {
+        let mask = self.rng.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
+        let buf = self.out.buf_mut();
+        FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        }
+        .encode(buf);
+        let start = buf.len();
+        buf.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut buf[start..], key, 0);
+        }
+    }
+}
+
+/// Checks a close frame the application asked to send: a sendable code (or [`CloseCode::NO_STATUS`] with
+/// no reason) and a reason of at most 123 bytes.
+pub(super) fn check_close(code: CloseCode, reason: &str) -> Result<(), SendError> {
+    if code != CloseCode::NO_STATUS && !code.is_sendable() {
+        return Err(SendError::InvalidCloseCode);
+    }
+    if reason.len() > CloseFrame::MAX_REASON_LEN
+        || (code == CloseCode::NO_STATUS && !reason.is_empty())
+    {
+        return Err(SendError::ControlPayloadTooLong);
+    }
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! A connection split into its receiving part and a `Sender` (`Connection::split_sender`): messages,
+//! pongs and close frames reach the wire whole and in a valid order, the close handshake works from
+//! either half and from the peer, faults stop the sender, and `reunite` gives everything back.
+
+mod common;
+
+use common::*;
+use ws_core::{
+    CloseCode, Config, Connection, DataKind, Error, Event, Message, SendError, Sender, State,
+    Timeout, Timeouts,
+};
+
+/// What the split side writes next: the connection's frames handed to the sender, then all of the
+/// sender's output.
+fn wire(conn: &mut Connection, sender: &mut Sender) -> Vec<u8> {
+    conn.hand_output_to(sender);
+    let mut out = Vec::new();
+    while !sender.output().is_empty() {
+        out.extend_from_slice(sender.output());
+        sender.advance_output(sender.output().len());
+    }
+    out
+}
+
+/// (opcode, payload) of each frame.
+fn summary(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    parse_frames(bytes)
+        .into_iter()
+        .map(|f| (f.opcode, f.payload))
+        .collect()
+}
+
+fn text(s: &str) -> Message {
+    Message::from(s)
+}
+
+#[test]
+fn the_sender_sends_while_the_connection_answers_pings() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    sender.send(&text("one")).unwrap();
+    pair.client.ping(b"p").unwrap();
+    pair.c2s();
+    assert!(matches!(pair.server_events().as_slice(), [Event::Ping(p)] if &p[..] == b"p"));
+    sender.send(&text("two")).unwrap();
+
+    // The pong waits with the connection until it is handed over, then follows what was queued.
+    assert_eq!(pair.server.output(), &[0x8a, 1, b'p']);
+    let bytes = wire(&mut pair.server, &mut sender);
+    assert_eq!(
+        summary(&bytes),
+        [
+            (OP_TEXT, b"one".to_vec()),
+            (OP_TEXT, b"two".to_vec()),
+            (OP_PONG, b"p".to_vec())
+        ]
+    );
+    assert!(pair.server.output().is_empty());
+    pair.client.receive(&bytes);
+    let events = drain(&mut pair.client);
+    assert_eq!(messages(&events), [text("one"), text("two")]);
+    assert!(matches!(events.last(), Some(Event::Pong(p)) if &p[..] == b"p"));
+}
+
+#[test]
+fn data_goes_through_the_sender_only() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    assert_eq!(pair.server.send(&text("x")), Err(SendError::Split));
+    assert_eq!(pair.server.send_binary(b"x"), Err(SendError::Split));
+    assert_eq!(
+        pair.server.send_fragment(DataKind::Text, b"x", true),
+        Err(SendError::Split)
+    );
+    assert_eq!(pair.server.split_sender().unwrap_err(), SendError::Split);
+    // Control frames still work on either half.
+    pair.server.ping(b"c").unwrap();
+    sender.ping(b"s").unwrap();
+    let frames = summary(&wire(&mut pair.server, &mut sender));
+    assert_eq!(frames, [(OP_PING, b"s".to_vec()), (OP_PING, b"c".to_vec())]);
+}
+
+#[test]
+fn only_an_open_connection_with_no_fragmented_message_splits() {
+    let mut server = Connection::server(quiet_config(), ws_core::Instant::ZERO);
+    assert_eq!(server.split_sender().unwrap_err(), SendError::NotOpen);
+
+    let mut pair = Pair::open();
+    pair.server
+        .send_fragment(DataKind::Binary, b"half", false)
+        .unwrap();
+    assert_eq!(
+        pair.server.split_sender().unwrap_err(),
+        SendError::FragmentInProgress
+    );
+    pair.server
+        .send_fragment(DataKind::Binary, b"rest", true)
+        .unwrap();
+    pair.server.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(pair.server.split_sender().unwrap_err(), SendError::Closed);
+}
+
+#[test]
+fn output_queued_before_the_split_goes_first() {
+    let mut pair = Pair::open();
+    pair.server.send(&text("before")).unwrap();
+    let mut sender = pair.server.split_sender().unwrap();
+    assert!(pair.server.output().is_empty(), "the sender took the queue");
+    sender.send(&text("after")).unwrap();
+    assert_eq!(
+        summary(&wire(&mut pair.server, &mut sender)),
+        [(OP_TEXT, b"before".to_vec()), (OP_TEXT, b"after".to_vec())]
+    );
+}
+
+#[test]
+fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    sender.send(&text("last")).unwrap();
+    sender.close(CloseCode::NORMAL, "bye").unwrap();
+    assert!(sender.is_closed());
+    assert_eq!(pair.server.state(), State::Closing);
+    assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
+    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+    assert_eq!(
+        pair.server.close(CloseCode::NORMAL, ""),
+        Err(SendError::Closed)
+    );
+    assert_eq!(pair.server.ping(b""), Err(SendError::Closed));
+
+    // A ping that arrives now gets no pong: nothing may follow the close frame.
+    pair.client.ping(b"late").unwrap();
+    pair.c2s();
+    assert!(matches!(pair.server_events().as_slice(), [Event::Ping(_)]));
+    let bytes = wire(&mut pair.server, &mut sender);
+    assert_eq!(
+        summary(&bytes),
+        [
+            (OP_TEXT, b"last".to_vec()),
+            (OP_CLOSE, close_payload(1000, b"bye"))
+        ]
+    );
+
+    // The client answers; the connection ends cleanly and sends no close of its own.
+    pair.client.receive(&bytes);
+    let events = drain(&mut pair.client);
+    assert_eq!(messages(&events), [text("last")]);
+    assert!(
+        matches!(single_terminal(&events), Event::Closed(Some(f)) if f.code == CloseCode::NORMAL)
+    );
+    pair.c2s();
+    let events = pair.server_events();
+    assert!(matches!(single_terminal(&events), Event::Closed(Some(f)) if f.reason == "bye"));
+    assert!(wire(&mut pair.server, &mut sender).is_empty());
+    assert_eq!(pair.server.state(), State::Closed);
+    assert!(
+        pair.server.poll_shutdown_with(&mut sender),
+        "the server closes TCP first"
+    );
+    pair.server.receive_eof();
+    assert!(pair.server.is_finished_with(&sender));
+}
+
+#[test]
+fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    pair.client.ping(b"early").unwrap();
+    pair.c2s();
+    assert_eq!(
+        pair.server.output(),
+        &[0x8a, 5, b'e', b'a', b'r', b'l', b'y']
+    );
+    // The other half closes before the pong was handed over: the pong would follow the close.
+    sender.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(
+        summary(&wire(&mut pair.server, &mut sender)),
+        [(OP_CLOSE, close_payload(1000, b""))]
+    );
+    assert!(pair.server.output().is_empty());
+}
+
+#[test]
+fn a_close_from_the_sender_starts_the_connections_close_timer() {
+    let config = Config {
+        timeouts: Timeouts {
+            close: Some(secs(10)),
+            ..Timeouts::none()
+        },
+        ..Config::default()
+    };
+    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut sender = pair.server.split_sender().unwrap();
+    sender.close(CloseCode::NORMAL, "").unwrap();
+    // The connection learns of the close at its next step, and times the wait from then.
+    pair.server.handle_time(at(secs(1)));
+    assert_eq!(pair.server.next_deadline(), Some(at(secs(11))));
+    pair.server.handle_time(at(secs(10)));
+    assert!(drain(&mut pair.server).is_empty());
+    pair.server.handle_time(at(secs(11)));
+    let events = drain(&mut pair.server);
+    assert!(matches!(
+        single_terminal(&events),
+        Event::Failed(Error::Timeout(Timeout::Close))
+    ));
+    // Only the sender's close frame went out: the failure owes the peer no second one.
+    assert_eq!(
+        summary(&wire(&mut pair.server, &mut sender)),
+        [(OP_CLOSE, close_payload(1000, b""))]
+    );
+}
+
+#[test]
+fn a_close_from_the_peer_is_answered_after_the_senders_messages() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    sender.send(&text("queued before the close")).unwrap();
+    pair.client.close(CloseCode::GOING_AWAY, "away").unwrap();
+    pair.c2s();
+    let events = pair.server_events();
+    assert!(
+        matches!(single_terminal(&events), Event::Closed(Some(f)) if f.code == CloseCode::GOING_AWAY)
+    );
+    assert!(sender.is_closed());
+    assert_eq!(sender.send(&text("too late")), Err(SendError::Closed));
+    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+
+    // The server shuts down only once the sender's output (with the reply handed to it) is written.
+    assert!(!pair.server.poll_shutdown_with(&mut sender));
+    assert_eq!(
+        summary(&wire(&mut pair.server, &mut sender)),
+        [
+            (OP_TEXT, b"queued before the close".to_vec()),
+            (OP_CLOSE, close_payload(1001, b"away"))
+        ]
+    );
+    assert!(pair.server.poll_shutdown_with(&mut sender));
+}
+
+#[test]
+fn a_peer_fault_fails_the_connection_and_stops_the_sender() {
+    let mut pair = Pair::open();
+    let mut sender = pair.server.split_sender().unwrap();
+    // A client frame without a mask.
+    pair.server.receive(&server_frame(0x81, b"x"));
+    let events = drain(&mut pair.server);
+    assert!(matches!(
+        single_terminal(&events),
+        Event::Failed(Error::Protocol(_))
+    ));
+    assert!(sender.is_closed());
+    assert_eq!(sender.send(&text("x")), Err(SendError::Closed));
+    let frames = parse_frames(&wire(&mut pair.server, &mut sender));
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].close_code(), Some(1002));
+}
+
+#[test]
+fn a_client_sender_masks_and_reunite_gives_sending_back() {
+    let mut pair = Pair::open();
+    let mut sender = pair.client.split_sender().unwrap();
+    sender.send_binary(&[1; 300]).unwrap();
+    sender.send_text("hello").unwrap();
+    let bytes = wire(&mut pair.client, &mut sender);
+    assert!(parse_frames(&bytes).iter().all(|f| f.masked));
+    pair.server.receive(&bytes);
+    assert_eq!(
+        messages(&drain(&mut pair.server)),
+        [Message::from(vec![1u8; 300]), text("hello")]
+    );
+
+    // A sender split off another connection is given back.
+    let mut other = Pair::open();
+    let stranger = other.client.split_sender().unwrap();
+    let stranger = pair.client.reunite(stranger).unwrap_err();
+    other.client.reunite(stranger).unwrap();
+
+    // Reunited: what the sender still held goes first, then the connection sends again.
+    sender
+        .send_fragment(DataKind::Text, b"frag", false)
+        .unwrap();
+    pair.client.reunite(sender).unwrap();
+    pair.client
+        .send_fragment(DataKind::Text, b"ment", true)
+        .unwrap();
+    pair.client.send(&text("whole")).unwrap();
+    pair.c2s();
+    assert_eq!(
+        messages(&pair.server_events()),
+        [text("fragment"), text("whole")]
+    );
+    // And it can be split again.
+    let mut again = pair.client.split_sender().unwrap();
+    again.send(&text("again")).unwrap();
+    pair.server.receive(&wire(&mut pair.client, &mut again));
+    assert_eq!(messages(&drain(&mut pair.server)), [text("again")]);
+}
+
+#[test]
+fn halves_can_live_on_different_threads() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Sender>();
+    assert_send::<Connection>();
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_keeps_its_context_across_split_and_reunite() {
+    let config = Config {
+        timeouts: Timeouts::none(),
+        ..Config::default()
+    }
+    .with_deflate();
+    let mut pair = Pair::open_with(config.clone(), config);
+    // Text that compresses poorly alone, but to almost nothing when it repeats.
+    let mut seed = 12345u32;
+    let body: String = (0..2000)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            char::from(b'a' + (seed >> 16) as u8 % 26)
+        })
+        .collect();
+    let compressed_len = |bytes: &[u8]| {
+        let frames = parse_frames(bytes);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].rsv, 0x40, "compressed");
+        frames[0].payload.len()
+    };
+
+    pair.client.send_text(&body).unwrap();
+    let first = take_output(&mut pair.client);
+    assert!(compressed_len(&first) > 1000);
+    pair.server.receive(&first);
+
+    let mut sender = pair.client.split_sender().unwrap();
+    sender.send_text(&body).unwrap();
+    let second = wire(&mut pair.client, &mut sender);
+    assert!(compressed_len(&second) < 50, "the sender kept the context");
+    pair.server.receive(&second);
+
+    // The split connection still inflates what arrives.
+    let mut server_sender = pair.server.split_sender().unwrap();
+    server_sender.send_text(&body).unwrap();
+    pair.client
+        .receive(&wire(&mut pair.server, &mut server_sender));
+    assert_eq!(messages(&drain(&mut pair.client)), [text(&body)]);
+
+    pair.client.reunite(sender).unwrap();
+    pair.client.send_text(&body).unwrap();
+    let third = take_output(&mut pair.client);
+    assert!(compressed_len(&third) < 50, "the context came back");
+    pair.server.receive(&third);
+    assert_eq!(
+        messages(&drain(&mut pair.server)),
+        [text(&body), text(&body), text(&body)]
+    );
+}
