@@ -40,7 +40,7 @@ pub use connect::connect_with;
 pub use early::EarlyReplies;
 pub use error::{Error, Result};
 pub use handshake::{accept, accept_with, client_handshake};
-pub use runs::write_runs;
+pub use runs::{QueuedOutput, write_runs};
 pub use shutdown::{Shutdown, serve_until};
 pub use split::{Reader, Writer};
 pub use stream::MaybeTlsStream;
@@ -49,7 +49,7 @@ pub use websocket::WebSocket;
 
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
-    Response, SendOptions, State, Timeouts, Utf8Bytes,
+    Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
 };
 
 /// The adapters' default configuration: the core's safe defaults plus permessage-deflate (with the

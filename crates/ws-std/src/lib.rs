@@ -75,7 +75,7 @@ pub use websocket::WebSocket;
 pub use ws_async::{ClientBuilder, Error, Result, default_config, random_seed, tls};
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
-    Response, SendOptions, State, Timeouts, Utf8Bytes,
+    Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
 };
 
 /// The rustls version this crate uses (for `ServerConfig`, `ClientConfig` and certificates).

@@ -1,221 +1,167 @@
 //! Reader and writer halves of a [`WebSocket`], for two threads.
 //!
-//! The protocol state ([`Core`]) is behind one mutex, held only while bytes are handed to or taken from the
-//! core. The writing handle of the stream is behind a second mutex, held by whoever writes, so frames never
-//! interleave: output is moved out of the core into the handle's buffer under the first lock and written
-//! under the second alone. The core's shutdown is polled only by the holder of the second lock once that
-//! buffer is written, so the write side is never shut down under a frame in flight.
+//! The connection is split in the core ([`ws_core::Connection::split_sender`]): the reader owns the
+//! [`ws_core::Connection`] (receiving, answering pings and close frames, timers) and its own handle of the
+//! stream, and reads and parses with no lock at all. The writer's [`Sender`] frames the data messages.
+//! The writing handle of the stream, with the sender and its output queue, is behind one mutex, held by
+//! whoever writes, so frames never interleave: the writer for its messages, the reader only when it has
+//! something of its own to write (pongs, close replies, keepalive pings).
 //!
-//! The writer writes patiently (blocking until done, bounded by the core's deadlines). The reader never
-//! blocks on writing: before it reads it writes what it can within a millisecond or two (its pongs and close
-//! replies, and whatever is queued ahead of them), leaves the rest in the buffer for the next writer, and if
-//! the socket was full it reads with a short timeout so it can try again. If the writer holds the handle the
-//! reader goes on reading: the writer writes the reader's replies before it lets go. So a writer blocked on a
-//! large message never stops its reader from reading, which with a peer doing the same would leave both
-//! sides waiting for each other. Bytes moved into the buffer no longer count as the core's queued output;
-//! pongs the reader queues while the writer is stuck still do, and the core stops reading when they pass
-//! the high-water mark.
+//! The writer writes patiently (blocking until done). The reader never blocks on writing: before it
+//! reads, it hands its frames to the sender and writes what it can within a millisecond or two (its own
+//! frames and whatever is queued ahead of them), leaves the rest in the queue for the next writer, and
+//! if the socket was full or the writer held the stream, it reads with a short timeout so it can try
+//! again. So a writer blocked on a large message never stops its reader from reading, which with a peer
+//! doing the same would leave both sides waiting for each other. Frames the reader could not hand over
+//! yet count as its connection's queued output: past the high-water mark it stops reading.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use ws_async::{Error, Result};
 use ws_core::{
-    CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendError, SendOptions, State,
+    CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
 };
 
 use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error};
 use crate::stream::{DeadlineStream, SplitStream};
 use crate::websocket::WebSocket;
 
-pub(crate) struct Shared<S> {
-    pub(crate) core: Mutex<Core>,
-    pub(crate) out: Mutex<Out<S>>,
+/// What the halves share: the writing side, and whether the reader has finished.
+struct Shared<S> {
+    out: Mutex<Out<S>>,
+    /// The reader saw the connection end: a writer stuck on a peer that does not read gives up.
+    ended: AtomicBool,
 }
 
-/// The writing handle, the bytes taken from the core and not yet written (`buf[pos..]`), and the write
-/// timeout last set.
-pub(crate) struct Out<S> {
+/// The writing handle of the stream, the sender with its output queue, the write timeout last set, and
+/// a write error (the stream is then broken for both halves).
+struct Out<S> {
     io: S,
-    buf: Vec<u8>,
-    pos: usize,
-    pub(crate) timeout: TimeoutCache,
+    sender: Sender,
+    timeout: TimeoutCache,
+    broken: Option<io::Error>,
 }
 
-impl<S> Out<S> {
-    pub(crate) fn new(io: S, timeout: TimeoutCache) -> Self {
-        Out {
+impl<S: DeadlineStream> Out<S> {
+    /// One write of queued output (vectored when a large payload is queued by reference).
+    fn write_some(&mut self, wait: Option<Duration>) -> io::Result<usize> {
+        let Out {
             io,
-            buf: Vec::new(),
-            pos: 0,
+            sender,
             timeout,
+            ..
+        } = self;
+        timeout.set(wait, |t| io.set_write_timeout(t))?;
+        let n = if sender.output_is_split() {
+            ws_async::write_runs(&*sender, |runs| io.write_vectored(runs))?
+        } else {
+            io.write(sender.output())?
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
         }
+        sender.advance_output(n);
+        if sender.output().is_empty() {
+            io.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn broken_error(&self) -> Option<io::Error> {
+        self.broken.as_ref().map(copy_error)
     }
 }
 
-/// What a write attempt achieved.
+/// What the reader's attempt to write achieved.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flushed {
     /// Everything is written.
     Done,
-    /// The other half is writing; it writes what was queued before it lets go.
+    /// The writer holds the stream: the reader's frames wait with its connection.
     Busy,
     /// The socket is full: bytes are left for the next attempt.
     Blocked,
 }
 
-impl<S: DeadlineStream> Shared<S> {
-    fn core(&self) -> MutexGuard<'_, Core> {
-        self.core.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn try_out(&self) -> Option<MutexGuard<'_, Out<S>>> {
-        match self.out.try_lock() {
-            Ok(out) => Some(out),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-
-    /// Writes the core's output: `patient`ly (waiting for the handle and for the socket), or as the reader
-    /// does (neither).
-    fn write_pending(&self, patient: bool) -> io::Result<Flushed> {
-        let mut out = if patient {
-            self.out.lock().unwrap_or_else(PoisonError::into_inner)
-        } else {
-            match self.try_out() {
-                Some(out) => out,
-                None => return Ok(Flushed::Busy),
-            }
-        };
-        loop {
-            if !self.drain(&mut out, patient)? {
-                return Ok(Flushed::Blocked);
-            }
-            drop(out);
-            // Output queued by the other half while we held the handle, and left to us (it saw us busy).
-            if self.core().conn.output().is_empty() {
-                return Ok(Flushed::Done);
-            }
-            out = match self.try_out() {
-                Some(out) => out,
-                None => return Ok(Flushed::Busy),
-            };
-        }
-    }
-
-    /// Writes until the buffer and the core's output are empty (`true`), or, when not `patient`, until the
-    /// socket would block (`false`). Shuts the write side down when the core asks.
-    fn drain(&self, out: &mut Out<S>, patient: bool) -> io::Result<bool> {
-        loop {
-            let wait = {
-                let mut core = self.core();
-                if let Some(e) = core.broken_error() {
-                    return Err(e);
-                }
-                if out.pos == out.buf.len() {
-                    out.buf.clear();
-                    out.pos = 0;
-                    // Every run of output (a large payload may be queued apart from its header).
-                    while !core.conn.output().is_empty() {
-                        let run = core.conn.output();
-                        let n = run.len();
-                        out.buf.extend_from_slice(run);
-                        core.conn.advance_output(n);
-                    }
-                    if out.buf.is_empty() {
-                        if out.buf.capacity() > IDLE_BUFFER_CAPACITY {
-                            out.buf = Vec::new();
-                        }
-                        let shutdown = core.take_shutdown();
-                        drop(core);
-                        if shutdown {
-                            // Errors here (the peer already gone) do not matter: we are closing anyway.
-                            let _ = out.io.shutdown_write();
-                        }
-                        return Ok(true);
-                    }
-                }
-                if patient {
-                    core.wait()
-                } else {
-                    Some(IMPATIENT)
-                }
-            };
-            let Out {
-                io,
-                buf,
-                pos,
-                timeout,
-            } = &mut *out;
-            if let Err(e) = timeout.set(wait, |t| io.set_write_timeout(t)) {
-                return Err(self.broke(e));
-            }
-            match io.write(&buf[*pos..]).and_then(|n| io.flush().map(|()| n)) {
-                Ok(0) => return Err(self.broke(io::ErrorKind::WriteZero.into())),
-                Ok(n) => *pos += n,
-                Err(e) if !patient && is_timeout(&e) => return Ok(false),
-                Err(e) => {
-                    let mut core = self.core();
-                    if let Err(e) = core.write_failed(e) {
-                        core.broken = Some(copy_error(&e));
-                        return Err(e);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Records a transport error and returns it.
-    fn broke(&self, e: io::Error) -> io::Error {
-        self.core().broken = Some(copy_error(&e));
-        e
-    }
+fn lock<S>(out: &Mutex<Out<S>>) -> MutexGuard<'_, Out<S>> {
+    out.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// The receiving half of a split [`WebSocket`]: [`Reader::recv`], an `Iterator`. It also answers pings and
-/// close frames while it reads.
+/// The receiving half of a split [`WebSocket`]: [`Reader::recv`], an `Iterator`. It owns the connection:
+/// it answers pings and close frames and runs the timers while it reads.
 pub struct Reader<S> {
-    pub(crate) shared: Arc<Shared<S>>,
-    pub(crate) io: S,
-    pub(crate) rx: ReadBuf,
-    pub(crate) done: bool,
+    core: Core,
+    shared: Arc<Shared<S>>,
+    io: S,
+    rx: ReadBuf,
+    done: bool,
 }
 
 /// The sending half of a split [`WebSocket`]: [`Writer::send`], [`Writer::close`].
 pub struct Writer<S> {
-    pub(crate) shared: Arc<Shared<S>>,
+    shared: Arc<Shared<S>>,
+}
+
+/// Splits `ws` (see [`WebSocket::split`]).
+pub(crate) fn split<S: SplitStream>(ws: WebSocket<S>) -> io::Result<(Reader<S>, Writer<S>)> {
+    let WebSocket {
+        mut core,
+        io,
+        rx,
+        write_timeout,
+        done,
+        ..
+    } = ws;
+    let writing = io.try_clone_stream()?;
+    let sender = core
+        .conn
+        .split_sender()
+        .map_err(|e| io::Error::other(format!("cannot split: {e}")))?;
+    let shared = Arc::new(Shared {
+        out: Mutex::new(Out {
+            io: writing,
+            sender,
+            timeout: write_timeout,
+            broken: core.broken_error(),
+        }),
+        ended: AtomicBool::new(false),
+    });
+    let writer = Writer {
+        shared: shared.clone(),
+    };
+    let reader = Reader {
+        core,
+        shared,
+        io,
+        rx,
+        done,
+    };
+    Ok((reader, writer))
 }
 
 impl<S: SplitStream> Reader<S> {
-    /// Receives the next message (see [`WebSocket::recv`]). The connection's lock is not held while it
-    /// blocks on the stream.
+    /// Receives the next message (see [`WebSocket::recv`]). Takes no lock unless it has frames of its own
+    /// to write, and never holds one while it blocks on the stream.
     pub fn recv(&mut self) -> Option<Result<Message>> {
         if self.done {
             return None;
         }
         loop {
-            let event = self.shared.core().poll();
-            match event {
+            match self.core.poll() {
                 Some(Event::Message(message)) => return Some(Ok(message)),
                 Some(_) => continue,
                 None => {}
             }
-            let flushed = self.shared.write_pending(false);
-            let next = self.shared.core().next();
-            match next {
+            let flushed = self.write_own(false);
+            match self.core.next() {
                 Next::Finished => {
                     self.done = true;
-                    let _ = self.shared.write_pending(true); // writes what is left, shuts down
-                    return self.shared.core().result();
+                    self.shared.ended.store(true, Ordering::Release);
+                    self.write_own(true); // writes what is left, shuts down
+                    return self.core.result();
                 }
                 Next::Again => {}
                 // The core reads no more until its output drains, which the writer is doing (or nothing is
@@ -223,11 +169,67 @@ impl<S: SplitStream> Reader<S> {
                 Next::Stuck => std::thread::sleep(RETRY),
                 Next::Read(wait) => {
                     let wait = match flushed {
-                        Ok(Flushed::Blocked) => Some(wait.map_or(RETRY, |w| w.min(RETRY))),
-                        _ => wait,
+                        Flushed::Blocked | Flushed::Busy => {
+                            Some(wait.map_or(RETRY, |w| w.min(RETRY)))
+                        }
+                        Flushed::Done => wait,
                     };
                     let got = self.rx.read(&mut self.io, wait);
-                    self.shared.core().feed(got, &self.rx);
+                    self.core.feed(got, &self.rx);
+                }
+            }
+        }
+    }
+
+    /// Hands the connection's frames to the sender and writes: `patient`ly (waiting for the stream and
+    /// for the socket, bounded by the connection's deadlines), or as the reader does before it reads
+    /// (neither). Shuts the write side down when the connection asks.
+    fn write_own(&mut self, patient: bool) -> Flushed {
+        let nothing_to_do = self.core.conn.output().is_empty()
+            && !self.core.conn.is_finished()
+            && self.core.conn.state() != State::Closed;
+        if nothing_to_do && !patient {
+            return Flushed::Done;
+        }
+        let mut out = if patient {
+            lock(&self.shared.out)
+        } else {
+            match self.shared.out.try_lock() {
+                Ok(out) => out,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => return Flushed::Busy,
+            }
+        };
+        if let Some(e) = out.broken_error() {
+            self.core.broken.get_or_insert(e);
+            return Flushed::Done;
+        }
+        let core = &mut self.core;
+        loop {
+            let shutdown = core.conn.poll_shutdown_with(&mut out.sender)
+                || (core.conn.is_finished_with(&out.sender) && core.broken.is_none());
+            if shutdown && !core.shut {
+                core.shut = true;
+                // Errors here (the peer already gone) do not matter: we are closing anyway.
+                let _ = out.io.shutdown_write();
+            }
+            if out.sender.output().is_empty() {
+                return Flushed::Done;
+            }
+            let wait = if patient {
+                core.wait()
+            } else {
+                Some(IMPATIENT)
+            };
+            match out.write_some(wait) {
+                Ok(_) => {}
+                Err(e) if !patient && is_timeout(&e) => return Flushed::Blocked,
+                Err(e) => {
+                    if let Err(e) = core.write_failed(e) {
+                        out.broken = Some(copy_error(&e));
+                        core.broken = Some(e);
+                        return Flushed::Done;
+                    }
                 }
             }
         }
@@ -235,15 +237,17 @@ impl<S: SplitStream> Reader<S> {
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        self.shared.core().close_frame().cloned()
+        self.core.close_frame().cloned()
     }
 
     /// The connection's state.
     pub fn state(&self) -> State {
-        self.shared.core().conn.state()
+        self.core.conn.state()
     }
 
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
+    // The halves come back by value on the (cold) mismatch path, as `Result` gives them.
+    #[allow(clippy::result_large_err)]
     pub fn reunite(
         self,
         writer: Writer<S>,
@@ -252,25 +256,32 @@ impl<S: SplitStream> Reader<S> {
             return Err((self, writer));
         }
         drop(writer);
-        // Bytes the reader left in the writing handle's buffer must not be lost: write them now.
-        let _ = self.shared.write_pending(true);
-        let Ok(shared) = Arc::try_unwrap(self.shared) else {
+        let Reader {
+            mut core,
+            shared,
+            io,
+            rx,
+            done,
+        } = self;
+        let Ok(shared) = Arc::try_unwrap(shared) else {
             unreachable!("the writer was dropped and the reader owns the last reference")
         };
-        let core = shared
-            .core
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
         let out = shared
             .out
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        if core.conn.reunite(out.sender).is_err() {
+            unreachable!("the sender was split off this connection");
+        }
+        if let Some(e) = out.broken {
+            core.broken.get_or_insert(e);
+        }
         Ok(WebSocket {
             core,
-            io: self.io,
-            rx: self.rx,
+            io,
+            rx,
             write_timeout: out.timeout,
-            done: self.done,
+            done,
             early: Default::default(),
         })
     }
@@ -293,68 +304,113 @@ impl<S: SplitStream> Writer<S> {
 
     /// [`Writer::send`] with per-message options.
     pub fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
-        self.queue(|conn| conn.send_with(&message, options))?;
-        self.flush()
+        let mut out = self.queue(|sender| sender.send_with(&message, options))?;
+        write_all(&mut out, &self.shared.ended)
     }
 
-    /// Queues a message without writing it; [`Writer::flush`] writes (as does the reader before it reads).
+    /// Queues a message without writing it; [`Writer::flush`] writes (so does the reader when it next
+    /// writes a pong or close reply of its own, which go out behind it).
     pub fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         let message = message.into();
-        self.queue(|conn| conn.send(&message))
+        self.queue(|sender| sender.send(&message)).map(drop)
     }
 
     /// Sends one fragment of a message sent piece by piece (see [`WebSocket::send_fragment`]).
     pub fn send_fragment(&mut self, kind: DataKind, data: &[u8], fin: bool) -> Result<()> {
-        self.queue(|conn| conn.send_fragment(kind, data, fin))?;
-        self.flush()
+        let mut out = self.queue(|sender| sender.send_fragment(kind, data, fin))?;
+        write_all(&mut out, &self.shared.ended)
     }
 
     /// Sends a ping; the pong is consumed by the reader.
     pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.queue(|conn| conn.ping(payload))?;
-        self.flush()
+        let mut out = self.queue(|sender| sender.ping(payload))?;
+        write_all(&mut out, &self.shared.ended)
     }
 
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer
-    /// answers (or the close timeout runs out).
+    /// answers (or the close timeout runs out, counted from when the reader next looks at the
+    /// connection).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        match self.queue(|conn| conn.close(code, reason)) {
-            Ok(()) | Err(Error::Send(SendError::Closed)) => self.flush(),
-            Err(e) => Err(e),
-        }
+        let mut out = match self.queue(|sender| sender.close(code, reason)) {
+            Ok(out) => out,
+            Err(Error::Send(SendError::Closed)) => lock(&self.shared.out),
+            Err(e) => return Err(e),
+        };
+        write_all(&mut out, &self.shared.ended)
     }
 
     /// Writes everything queued.
     pub fn flush(&mut self) -> Result<()> {
-        self.shared
-            .write_pending(true)
-            .map(|_| ())
-            .map_err(Error::Io)
+        write_all(&mut lock(&self.shared.out), &self.shared.ended)
     }
 
-    /// The connection's state.
+    /// The connection's state as far as the writer knows (`Closing` once either half sent a close frame).
     pub fn state(&self) -> State {
-        self.shared.core().conn.state()
+        lock(&self.shared.out).sender.state()
     }
 
-    /// Queues with `f` once output is below the high-water mark.
+    /// Queues with `f` once output is below the high-water mark; gives back the stream, still held.
     fn queue(
-        &mut self,
-        f: impl FnOnce(&mut Connection) -> std::result::Result<(), SendError>,
-    ) -> Result<()> {
-        loop {
-            {
-                let mut core = self.shared.core();
-                if !core.conn.is_backpressured() {
-                    return f(&mut core.conn).map_err(Error::from);
-                }
-                if let Some(e) = core.broken_error() {
-                    return Err(Error::Io(e));
+        &self,
+        f: impl FnOnce(&mut Sender) -> std::result::Result<(), SendError>,
+    ) -> Result<MutexGuard<'_, Out<S>>> {
+        let mut out = lock(&self.shared.out);
+        if out.sender.is_backpressured() {
+            drain(&mut out, &self.shared.ended, true)?;
+        }
+        f(&mut out.sender)?;
+        Ok(out)
+    }
+}
+
+/// Writes everything queued, blocking.
+fn write_all<S: DeadlineStream>(out: &mut Out<S>, ended: &AtomicBool) -> Result<()> {
+    drain(out, ended, false)
+}
+
+/// Writes queued output, blocking: all of it, or (`below_high_water`) until it is below the high-water
+/// mark. Writes wait in slices: between two, a writer whose connection ended (its peer stopped reading
+/// and the reader's timers gave up) stops waiting.
+fn drain<S: DeadlineStream>(
+    out: &mut Out<S>,
+    ended: &AtomicBool,
+    below_high_water: bool,
+) -> Result<()> {
+    loop {
+        if let Some(e) = out.broken_error() {
+            return Err(Error::Io(e));
+        }
+        let done = if below_high_water {
+            !out.sender.is_backpressured()
+        } else {
+            out.sender.output().is_empty()
+        };
+        if done {
+            return Ok(());
+        }
+        match out.write_some(Some(WRITE_SLICE)) {
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if ended.load(Ordering::Acquire) {
+                    return Err(Error::Io(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the peer stopped reading",
+                    )));
                 }
             }
-            self.shared.write_pending(true)?;
+            Err(e) => {
+                out.broken = Some(copy_error(&e));
+                return Err(Error::Io(e));
+            }
         }
     }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl<S> std::fmt::Debug for Reader<S> {
@@ -373,5 +429,5 @@ impl<S> std::fmt::Debug for Writer<S> {
 const IMPATIENT: Duration = Duration::from_millis(1);
 const RETRY: Duration = Duration::from_millis(5);
 
-/// The copy buffer is released when it empties after a write larger than this.
-const IDLE_BUFFER_CAPACITY: usize = 64 * 1024;
+/// How long one of the writer's blocking writes waits before it checks whether the connection ended.
+const WRITE_SLICE: Duration = Duration::from_millis(100);

@@ -1,14 +1,13 @@
 //! The blocking connection type: `send`/`recv`/`close`, an `Iterator` of messages, and `split`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ws_async::{Clock, EarlyReplies, Error, Result};
 use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
 
 use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error};
-use crate::split::{Out, Reader, Shared, Writer};
+use crate::split::{Reader, Writer};
 use crate::stream::{DeadlineStream, SplitStream};
 
 /// What [`WebSocket::next_event`] produced.
@@ -222,33 +221,19 @@ impl<S: DeadlineStream> WebSocket<S> {
     }
 
     /// Splits into a [`Reader`] and a [`Writer`] for two threads, using a second handle to the stream (see
-    /// [`SplitStream`]; TLS streams fail with `Unsupported`, and the connection is dropped).
+    /// [`SplitStream`]; TLS streams fail with `Unsupported`, and the connection is dropped, as does a
+    /// connection that is no longer open or is in the middle of sending a fragmented message).
     ///
-    /// The halves share the protocol state behind a mutex held only while bytes are handed to or taken from
-    /// the core, never during a blocking read or write. Pongs and close replies stay automatic: the reader
-    /// queues them and writes them before it blocks on a read, unless the writer is writing, in which case
-    /// the writer writes them before it lets go of the stream.
+    /// The split happens in the core ([`Connection::split_sender`]): the reader owns the connection and
+    /// reads and parses with no lock; the writer frames its messages apart from it. The stream's writing
+    /// handle is behind a mutex, so frames never interleave: the writer holds it while it writes, the
+    /// reader only when it has pongs, close replies or keepalive pings of its own to write (before it
+    /// blocks on a read; if the writer has the stream, the reader tries again a few milliseconds later).
     pub fn split(self) -> std::io::Result<(Reader<S>, Writer<S>)>
     where
         S: SplitStream,
     {
-        let out = Out::new(self.io.try_clone_stream()?, self.write_timeout);
-        let shared = Arc::new(Shared {
-            core: Mutex::new(self.core),
-            out: Mutex::new(out),
-        });
-        let writer = Writer {
-            shared: shared.clone(),
-        };
-        Ok((
-            Reader {
-                shared,
-                io: self.io,
-                rx: self.rx,
-                done: self.done,
-            },
-            writer,
-        ))
+        crate::split::split(self)
     }
 
     /// The peer's close frame, once the connection closed cleanly.

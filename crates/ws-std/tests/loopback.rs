@@ -678,3 +678,36 @@ fn halves_and_connections_are_send() {
     assert_send::<ws_std::Reader<TcpStream>>();
     assert_send::<ws_std::Writer<TcpStream>>();
 }
+
+#[test]
+fn a_split_writer_learns_of_the_peers_close_from_its_reader() {
+    bounded(20, || {
+        let (listener, port) = listener();
+        let client = std::thread::spawn(move || {
+            let (ws, _) = ws_std::connect(&format!("ws://127.0.0.1:{port}/")).unwrap();
+            let (mut reader, mut writer) = ws.split().unwrap();
+            writer.send("before").unwrap();
+            assert_eq!(writer.state(), State::Open);
+            assert!(reader.recv().is_none(), "a clean close");
+            assert_eq!(reader.close_frame().map(|f| f.code), Some(CloseCode(4001)));
+            // The reader answered the close: the writer may send nothing more.
+            assert_eq!(writer.state(), State::Closed);
+            let err = writer.send("after").unwrap_err();
+            assert!(
+                matches!(err, Error::Send(ws_std::SendError::Closed)),
+                "{err:?}"
+            );
+            let mut ws = reader.reunite(writer).unwrap();
+            assert!(ws.recv().is_none());
+            assert_eq!(ws.state(), State::Closed);
+            // A connection that is no longer open does not split.
+            let err = ws.split().unwrap_err();
+            assert!(err.to_string().contains("cannot split"), "{err}");
+        });
+        let mut raw = raw_accept(&listener);
+        assert_eq!(read_frame(&mut raw), (0x1, b"before".to_vec()));
+        write_frame(&mut raw, 0x8, &[0x0F, 0xA1]);
+        assert_eq!(read_frame(&mut raw), (0x8, vec![0x0F, 0xA1]));
+        client.join().unwrap();
+    });
+}

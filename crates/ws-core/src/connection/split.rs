@@ -17,7 +17,7 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::framer::{self, Framer};
-use super::{Connection, DataKind, SendError, SendOptions};
+use super::{Connection, DataKind, SendError, SendOptions, State};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::extension::Extension;
@@ -167,6 +167,19 @@ impl Sender {
         }
         self.tx.write_close(code, reason);
         Ok(())
+    }
+
+    /// The connection's state as far as the sender knows: `Open`, `Closing` once either half queued a
+    /// close frame, `Closed` once the connection ended.
+    pub fn state(&self) -> State {
+        let state = self.link.state();
+        if state & ENDED != 0 {
+            State::Closed
+        } else if state != 0 {
+            State::Closing
+        } else {
+            State::Open
+        }
     }
 
     /// Whether a close frame was queued (by either half) or the connection ended: sends then fail.
