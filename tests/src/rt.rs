@@ -30,7 +30,12 @@ pub trait Rt: Sized + Send + Sync + 'static {
     /// The runtime's own TCP stream (what its adapter's `accept_with` takes).
     type Native: Send + 'static;
     /// The same stream as a futures-io transport (what the adapter wraps in `MaybeTlsStream`).
-    type Tcp: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    type Tcp: AsyncRead
+        + AsyncWrite
+        + ws_async::SplitIo<ReadHalf: Send + 'static, WriteHalf: Send + 'static>
+        + Unpin
+        + Send
+        + 'static;
     /// The adapter's timer.
     type Timer: Timer;
     /// The runtime's TCP listener.

@@ -136,6 +136,33 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
     }
 }
 
+/// A tapped transport splits into tapped halves feeding the same counters.
+impl<T: ws_async::SplitIo> ws_async::SplitIo for Tap<T> {
+    type ReadHalf = Tap<T::ReadHalf>;
+    type WriteHalf = Tap<T::WriteHalf>;
+
+    fn split_io(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        let (read, write) = self.inner.split_io();
+        (
+            Tap {
+                inner: read,
+                stats: self.stats.clone(),
+            },
+            Tap {
+                inner: write,
+                stats: self.stats,
+            },
+        )
+    }
+
+    fn unsplit_io(read: Self::ReadHalf, write: Self::WriteHalf) -> Self {
+        Tap {
+            inner: T::unsplit_io(read.inner, write.inner),
+            stats: read.stats,
+        }
+    }
+}
+
 /// The blocking counterpart of [`Tap`] for `ws-std`: a TCP stream counting the `write` calls that
 /// succeed and recording what was read, with the socket's timeouts and shutdown passed through.
 pub struct StdTap {

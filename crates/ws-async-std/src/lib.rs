@@ -81,3 +81,18 @@ impl futures_io::AsyncWrite for Tcp {
         Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
     }
 }
+
+/// TCP splits into two handles to the one socket: no lock between them.
+impl ws_async::SplitIo for Tcp {
+    type ReadHalf = Tcp;
+    type WriteHalf = Tcp;
+
+    fn split_io(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        (Tcp(self.0.clone()), self)
+    }
+
+    fn unsplit_io(read: Self::ReadHalf, write: Self::WriteHalf) -> Self {
+        drop(write);
+        read
+    }
+}

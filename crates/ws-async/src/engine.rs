@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -43,8 +44,32 @@ pub(crate) enum Step {
     Finished,
 }
 
+/// Where a connection's output goes on its way to the transport. A whole connection writes its own
+/// output (`()`); the reader of a split connection hands its frames to the sender's queue, which its
+/// transport writes on `poll_flush` ([`crate::split`]).
+pub(crate) trait Handoff<T> {
+    /// Moves `conn`'s queued output to where `io` writes from.
+    fn take(_io: &mut T, _conn: &mut Connection) {}
+
+    /// Whether everything taken was written.
+    fn written(_io: &T) -> bool {
+        true
+    }
+
+    /// Whether a connection that [`Connection::is_finished`] is finished with `io` too (what it took
+    /// is written, or the close timeout gave up on the peer).
+    fn finished(_io: &T, _conn: &Connection) -> bool {
+        true
+    }
+
+    /// The connection gives up on a peer that does not read: what `io` still holds is dropped.
+    fn abandon(_io: &mut T) {}
+}
+
+impl<T> Handoff<T> for () {}
+
 /// A connection, its transport, and its timer.
-pub(crate) struct Engine<T, R: Timer> {
+pub(crate) struct Engine<T, R: Timer, H = ()> {
     pub(crate) conn: Connection,
     io: T,
     timer: R,
@@ -61,9 +86,10 @@ pub(crate) struct Engine<T, R: Timer> {
     pub(crate) shutdown: Option<crate::shutdown::Guard>,
     /// Replies written at once after a read while the connection has its thread to itself.
     early: EarlyReplies,
+    handoff: PhantomData<fn() -> H>,
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H> {
     pub(crate) fn new(conn: Connection, io: T, timer: R, clock: Clock) -> Self {
         Engine {
             conn,
@@ -77,6 +103,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
             ending: None,
             shutdown: None,
             early: EarlyReplies::default(),
+            handoff: PhantomData,
+        }
+    }
+
+    /// The same engine over another transport (when splitting or joining it), with `f` making the new
+    /// transport out of the old.
+    pub(crate) fn map_io<U, H2>(self, f: impl FnOnce(T) -> U) -> Engine<U, R, H2> {
+        Engine {
+            conn: self.conn,
+            io: f(self.io),
+            timer: self.timer,
+            clock: self.clock,
+            sleep: self.sleep,
+            shutdown_pending: self.shutdown_pending,
+            write_closed: self.write_closed,
+            broken: self.broken,
+            ending: self.ending,
+            shutdown: self.shutdown,
+            early: self.early,
+            handoff: PhantomData,
         }
     }
 
@@ -93,7 +139,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     }
 
     fn poll_write_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut wrote = false;
+        H::take(&mut self.io, &mut self.conn);
+        let mut wrote = !H::written(&self.io);
         while !self.conn.output().is_empty() {
             let n = ready!(self.poll_write_some(cx))?;
             if n == 0 {
@@ -215,7 +262,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
                 }
                 return Poll::Ready(Step::Finished);
             }
-            if self.conn.is_finished() {
+            if self.conn.is_finished() && H::finished(&self.io, &self.conn) {
                 self.abandon(cx);
                 return Poll::Ready(Step::Finished);
             }
@@ -248,6 +295,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     /// gave up on a peer that does not read. Best effort, one attempt: the connection is over.
     fn abandon(&mut self, cx: &mut Context<'_>) {
         if self.conn.poll_shutdown() {
+            H::abandon(&mut self.io);
             let _ = Pin::new(&mut self.io).poll_close(cx);
         }
     }
@@ -363,6 +411,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Engine<T, R> {
     /// The transport, mutably.
     pub(crate) fn transport_mut(&mut self) -> &mut T {
         &mut self.io
+    }
+
+    /// The transport (the split reader's, with the shared write side).
+    pub(crate) fn io(&self) -> &T {
+        &self.io
     }
 
     /// The transport.

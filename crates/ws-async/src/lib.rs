@@ -25,6 +25,7 @@ mod handshake;
 mod runs;
 mod shutdown;
 mod split;
+mod split_io;
 mod stream;
 mod timer;
 #[cfg(feature = "rustls")]
@@ -43,6 +44,7 @@ pub use handshake::{accept, accept_with, client_handshake};
 pub use runs::{QueuedOutput, write_runs};
 pub use shutdown::{Shutdown, serve_until};
 pub use split::{Reader, Writer};
+pub use split_io::{MaybeTlsRead, MaybeTlsWrite, SplitIo};
 pub use stream::MaybeTlsStream;
 pub use timer::{Clock, Timer};
 pub use websocket::WebSocket;

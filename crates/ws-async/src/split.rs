@@ -1,42 +1,43 @@
 //! Reader and writer halves of a [`WebSocket`], for use from different tasks.
 //!
-//! The halves share the engine behind a `std::sync::Mutex` held only for one synchronous poll step (never
-//! across an await), so contention is a few uncontended atomic operations per call. The transport's wakers
-//! are a combined, lock-free waker (an `AtomicWaker` per half) that wakes both halves: whichever half polls
-//! a read or write, the other one is woken too when the socket becomes ready, so neither can miss its
-//! wake-up.
+//! The connection is split in the core ([`ws_core::Connection::split_sender`]) and the transport with
+//! it ([`SplitIo`]). The reader owns the connection (receiving, answering pings and close frames,
+//! timers) and the reading half of the transport: it reads and parses with no lock. The writer's
+//! [`Sender`] frames the data messages. The writing half of the transport and the sender's output
+//! queue are behind one mutex, held for one synchronous poll step (never across an await) by whoever
+//! writes: the writer for its messages, the reader only when it has frames of its own (pongs, close
+//! replies, keepalive pings), which it hands to the sender's queue.
+//!
+//! Both halves may poll the writing half, so its wake-ups go to a combined, lock-free waker (an
+//! `AtomicWaker` per half) that wakes both: neither can miss its wake-up.
 
 use std::future::poll_fn;
+use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker, ready};
 
 use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
-use ws_core::{CloseCode, Message, SendOptions};
+use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Handoff};
 use crate::error::{Error, Result};
+use crate::split_io::SplitIo;
 use crate::timer::Timer;
 use crate::websocket::{WebSocket, poll_recv};
 
-struct Shared<T, R: Timer> {
-    engine: Engine<T, R>,
-    done: bool,
-}
+/// Which half registered a waker.
+const READER: usize = 0;
+const WRITER: usize = 1;
 
 /// Wakes the reader's and the writer's task. Lock-free: one `AtomicWaker` per half.
 #[derive(Default)]
 struct WakeBoth {
     wakers: [AtomicWaker; 2],
-}
-
-impl WakeBoth {
-    fn register(&self, slot: usize, waker: &Waker) {
-        self.wakers[slot].register(waker);
-    }
 }
 
 impl Wake for WakeBoth {
@@ -50,71 +51,250 @@ impl Wake for WakeBoth {
     }
 }
 
-struct Half<T, R: Timer> {
-    shared: Arc<Mutex<Shared<T, R>>>,
-    wake: Arc<WakeBoth>,
-    waker: Waker,
-    slot: usize,
+/// The writing half of the transport with the sender and its queue. `sender` is `None` when the
+/// connection could not be split (it was no longer open): the reader then writes its connection's own
+/// output, and the writer's sends fail.
+struct WriteSide<W> {
+    io: W,
+    sender: Option<Sender>,
+    /// Why the connection could not be split.
+    unsplit: Option<SendError>,
+    /// A write error: the transport is broken for both halves.
+    broken: Option<io::Error>,
+    /// The connection gave up on a peer that does not read: what the queue holds is dropped.
+    abandoned: bool,
 }
 
-impl<T, R: Timer> Half<T, R> {
-    fn lock(&self, cx: &Context<'_>) -> (MutexGuard<'_, Shared<T, R>>, Waker) {
-        self.wake.register(self.slot, cx.waker());
-        (
-            self.shared.lock().unwrap_or_else(|e| e.into_inner()),
-            self.waker.clone(),
-        )
+/// How far to write the sender's queue down.
+#[derive(Clone, Copy)]
+enum Until {
+    Empty,
+    BelowHighWater,
+}
+
+impl<W: AsyncWrite + Unpin> WriteSide<W> {
+    /// Writes the sender's queue `until` it is short enough, then flushes.
+    fn poll_write_queue(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<io::Result<()>> {
+        if let Some(e) = &self.broken {
+            return Poll::Ready(Err(io::Error::new(e.kind(), e.to_string())));
+        }
+        let result = ready!(self.poll_write_queue_inner(cx, until));
+        if let Err(e) = &result {
+            self.broken = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+        Poll::Ready(result)
     }
 
-    fn state(&self) -> ws_core::State {
-        self.shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .engine
-            .conn
-            .state()
+    fn poll_write_queue_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        until: Until,
+    ) -> Poll<io::Result<()>> {
+        if self.abandoned {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer stopped reading",
+            )));
+        }
+        let Some(sender) = self.sender.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut wrote = false;
+        while match until {
+            Until::Empty => sender.output_len() > 0,
+            Until::BelowHighWater => sender.is_backpressured(),
+        } {
+            let n = if sender.output_is_split() {
+                let io = &mut self.io;
+                ready!(
+                    crate::write_runs(&*sender, |runs| Pin::new(io).poll_write_vectored(cx, runs))
+                )?
+            } else {
+                ready!(Pin::new(&mut self.io).poll_write(cx, sender.output()))?
+            };
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            sender.advance_output(n);
+            wrote = true;
+        }
+        if wrote {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// What the halves share.
+struct Shared<W> {
+    write: Mutex<WriteSide<W>>,
+    wake: Arc<WakeBoth>,
+    /// Wakes both halves: given to the writing half of the transport.
+    waker: Waker,
+    /// The reader saw the connection end: a writer waiting on a peer that does not read gives up.
+    ended: AtomicBool,
+}
+
+impl<W> Shared<W> {
+    /// The write side, for `half`, whose task is woken with the other's.
+    fn lock(&self, half: usize, cx: &Context<'_>) -> MutexGuard<'_, WriteSide<W>> {
+        self.wake.wakers[half].register(cx.waker());
+        self.write.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_quiet(&self) -> MutexGuard<'_, WriteSide<W>> {
+        self.write.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The reader's transport: the reading half, and the shared write side its engine writes through.
+pub(crate) struct ReaderIo<Rd, W> {
+    read: Rd,
+    shared: Arc<Shared<W>>,
+    /// Frames were handed to the sender's queue and not yet seen written.
+    handed: bool,
+}
+
+/// The split reader's [`Handoff`]: its connection's frames go to the sender's queue.
+pub(crate) struct ToSender;
+
+impl<Rd, W> Handoff<ReaderIo<Rd, W>> for ToSender {
+    fn take(io: &mut ReaderIo<Rd, W>, conn: &mut Connection) {
+        if conn.output().is_empty() {
+            return;
+        }
+        let mut side = io.shared.lock_quiet();
+        if let Some(sender) = side.sender.as_mut() {
+            conn.hand_output_to(sender);
+            io.handed = true;
+        }
+    }
+
+    fn written(io: &ReaderIo<Rd, W>) -> bool {
+        !io.handed
+    }
+
+    fn abandon(io: &mut ReaderIo<Rd, W>) {
+        io.shared.lock_quiet().abandoned = true;
+        io.handed = false;
+    }
+
+    fn finished(io: &ReaderIo<Rd, W>, conn: &Connection) -> bool {
+        if !io.handed {
+            return true;
+        }
+        let side = io.shared.lock_quiet();
+        side.sender
+            .as_ref()
+            .is_none_or(|sender| conn.is_finished_with(sender))
+    }
+}
+
+impl<Rd: AsyncRead + Unpin, W> AsyncRead for ReaderIo<Rd, W> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
+    }
+}
+
+impl<Rd: Unpin, W: AsyncWrite + Unpin> AsyncWrite for ReaderIo<Rd, W> {
+    /// Writes bytes of the connection's own (only when it could not be split: otherwise its output
+    /// goes to the sender's queue), behind what the queue holds.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let shared = &self.get_mut().shared;
+        let mut side = shared.lock(READER, cx);
+        let mut both = Context::from_waker(&shared.waker);
+        ready!(side.poll_write_queue(&mut both, Until::Empty))?;
+        Pin::new(&mut side.io).poll_write(&mut both, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let mut side = this.shared.lock(READER, cx);
+        let mut both = Context::from_waker(&this.shared.waker);
+        ready!(side.poll_write_queue(&mut both, Until::Empty))?;
+        ready!(Pin::new(&mut side.io).poll_flush(&mut both))?;
+        this.handed = false;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let mut side = this.shared.lock(READER, cx);
+        let mut both = Context::from_waker(&this.shared.waker);
+        if !side.abandoned {
+            ready!(side.poll_write_queue(&mut both, Until::Empty))?;
+        }
+        this.handed = false;
+        Pin::new(&mut side.io).poll_close(&mut both)
     }
 }
 
 /// Both halves, given back by a failed [`Reader::reunite`].
 pub type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
 
-/// The receiving half: `recv`, `Stream`. It also answers pings and close frames.
-pub struct Reader<T, R: Timer> {
-    half: Half<T, R>,
+/// The receiving half: `recv`, `Stream`. It owns the connection: it answers pings and close frames
+/// and runs the timers.
+pub struct Reader<T: SplitIo, R: Timer> {
+    engine: Engine<ReaderIo<T::ReadHalf, T::WriteHalf>, R, ToSender>,
+    done: bool,
 }
 
 /// The sending half: `send`, `close`, `Sink`.
-pub struct Writer<T, R: Timer> {
-    half: Half<T, R>,
+pub struct Writer<T: SplitIo, R: Timer> {
+    shared: Arc<Shared<T::WriteHalf>>,
+    _timer: std::marker::PhantomData<fn() -> R>,
 }
 
-pub(crate) fn split<T, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>, Writer<T, R>)
-where
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    let shared = Arc::new(Mutex::new(Shared {
-        engine: ws.engine,
-        done: false,
-    }));
+pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>, Writer<T, R>) {
+    let (mut engine, done) = ws.into_parts();
+    let (sender, unsplit) = match engine.conn.split_sender() {
+        Ok(sender) => (Some(sender), None),
+        Err(e) => (None, Some(e)),
+    };
+    let broken = engine
+        .broken
+        .as_ref()
+        .map(|e| io::Error::new(e.kind(), e.to_string()));
     let wake = Arc::new(WakeBoth::default());
-    let waker = Waker::from(wake.clone());
-    let reader = Half {
-        shared: shared.clone(),
-        wake: wake.clone(),
-        waker: waker.clone(),
-        slot: 0,
-    };
-    let writer = Half {
+    let mut shared = None;
+    let engine = engine.map_io(|io: T| {
+        let (read, write) = io.split_io();
+        let side = Arc::new(Shared {
+            write: Mutex::new(WriteSide {
+                io: write,
+                sender,
+                unsplit,
+                broken,
+                abandoned: false,
+            }),
+            waker: Waker::from(wake.clone()),
+            wake,
+            ended: AtomicBool::new(false),
+        });
+        shared = Some(side.clone());
+        ReaderIo {
+            read,
+            shared: side,
+            handed: false,
+        }
+    });
+    let shared = shared.expect("the transport was split");
+    let writer = Writer {
         shared,
-        wake,
-        waker,
-        slot: 1,
+        _timer: std::marker::PhantomData,
     };
-    (Reader { half: reader }, Writer { half: writer })
+    (Reader { engine, done }, writer)
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
+impl<T: SplitIo, R: Timer> Reader<T, R> {
     /// Receives the next message (see [`WebSocket::recv`]).
     pub async fn recv(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_recv(cx)).await
@@ -122,158 +302,192 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Reader<T, R> {
 
     /// Poll form of [`Reader::recv`].
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
-        let (mut guard, waker) = self.half.lock(cx);
-        let shared = &mut *guard;
-        poll_recv(
-            &mut shared.engine,
-            &mut shared.done,
-            &mut Context::from_waker(&waker),
-        )
+        let polled = poll_recv(&mut self.engine, &mut self.done, cx);
+        if self.done && !self.engine.io().shared.ended.load(Ordering::Acquire) {
+            // A writer waiting on a peer that does not read gives up now.
+            let shared = &self.engine.io().shared;
+            shared.ended.store(true, Ordering::Release);
+            shared.waker.wake_by_ref();
+        }
+        polled
     }
 
     /// The connection's state.
     pub fn state(&self) -> ws_core::State {
-        self.half.state()
+        self.engine.conn.state()
     }
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<ws_core::CloseFrame> {
-        let shared = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-        match shared.engine.ending.as_deref() {
+        match self.engine.ending.as_deref() {
             Some(crate::engine::Ending::Closed(frame)) => frame.clone(),
             _ => None,
         }
     }
 
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
+    // The halves come back by value on the (cold) mismatch path, as `Result` gives them.
+    #[allow(clippy::result_large_err)]
     pub fn reunite(
         self,
         writer: Writer<T, R>,
     ) -> std::result::Result<WebSocket<T, R>, Halves<T, R>> {
-        if !Arc::ptr_eq(&self.half.shared, &writer.half.shared) {
+        if !Arc::ptr_eq(&self.engine.io().shared, &writer.shared) {
             return Err((self, writer));
         }
         drop(writer);
-        let shared = Arc::try_unwrap(self.half.shared)
-            .ok()
-            .expect("the writer was dropped");
-        let shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
-        Ok(WebSocket::from_parts(shared.engine, shared.done))
+        let Reader { engine, done } = self;
+        let mut side = None;
+        let mut engine = engine.map_io(|io: ReaderIo<T::ReadHalf, T::WriteHalf>| {
+            let shared = Arc::try_unwrap(io.shared)
+                .ok()
+                .expect("the writer was dropped");
+            let write = shared
+                .write
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            let joined = T::unsplit_io(io.read, write.io);
+            side = Some((write.sender, write.broken));
+            joined
+        });
+        let (sender, broken) = side.expect("the transport was joined");
+        if let Some(sender) = sender
+            && engine.conn.reunite(sender).is_err()
+        {
+            unreachable!("the sender was split off this connection");
+        }
+        if engine.broken.is_none() {
+            engine.broken = broken;
+        }
+        Ok(WebSocket::from_parts(engine, done))
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Writer<T, R> {
+impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// Sends a message (see [`WebSocket::send`]); always writes before returning.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
         let message = message.into();
-        poll_fn(|cx| self.poll_send(cx, &message, SendOptions::default())).await?;
+        self.queue(|sender| sender.send(&message)).await?;
         self.flush().await
     }
 
     /// Sends with per-message options.
     pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
-        poll_fn(|cx| self.poll_send(cx, &message, options)).await?;
+        self.queue(|sender| sender.send_with(&message, options))
+            .await?;
         self.flush().await
     }
 
     /// Queues a message without writing it; `flush` writes.
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         let message = message.into();
-        poll_fn(|cx| self.poll_send(cx, &message, SendOptions::default())).await
+        self.queue(|sender| sender.send(&message)).await
     }
 
-    fn poll_send(
-        &mut self,
-        cx: &mut Context<'_>,
-        message: &Message,
-        options: SendOptions,
-    ) -> Poll<Result<()>> {
-        let queued = {
-            let (mut guard, waker) = self.half.lock(cx);
-            ready!(
-                guard
-                    .engine
-                    .poll_send_ready(&mut Context::from_waker(&waker))
-            )?;
-            guard.engine.conn.send_with(message, options)
-        };
-        queued?;
-        // The message is queued: writing it must not queue it again if this future is polled again.
-        Poll::Ready(Ok(()))
-    }
-
-    /// Writes everything queued.
-    pub async fn flush(&mut self) -> Result<()> {
-        poll_fn(|cx| self.poll_flush_inner(cx)).await
-    }
-
-    fn poll_flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (mut guard, waker) = self.half.lock(cx);
-        guard.engine.poll_flush(&mut Context::from_waker(&waker))
-    }
-
-    /// Sends a ping.
+    /// Sends a ping; the pong is consumed by the reader.
     pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        {
-            let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-            guard.engine.command().ping(payload)?;
-        }
+        self.queue(|sender| sender.ping(payload)).await?;
         self.flush().await
-    }
-
-    /// The connection's state.
-    pub fn state(&self) -> ws_core::State {
-        self.half.state()
     }
 
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer
     /// answers (or the close timeout runs out).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        {
-            let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.engine.command().close(code, reason) {
-                Ok(()) | Err(ws_core::SendError::Closed) => {}
-                Err(e) => return Err(e.into()),
-            }
+        match self.queue(|sender| sender.close(code, reason)).await {
+            Ok(()) | Err(Error::Send(SendError::Closed)) => {}
+            Err(e) => return Err(e),
         }
+        // The reader learns of the close at its next step, and starts its close timer then.
+        self.shared.wake.wakers[READER].wake();
         self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.poll_drain(cx, Until::Empty)).await
+    }
+
+    /// The connection's state as far as the writer knows (`Closing` once either half sent a close
+    /// frame).
+    pub fn state(&self) -> ws_core::State {
+        let side = self.shared.lock_quiet();
+        match &side.sender {
+            Some(sender) => sender.state(),
+            None => ws_core::State::Closed,
+        }
+    }
+
+    /// Queues with `f` once the queue is below the high-water mark. Cancel-safe: `f` runs once, when
+    /// the future completes.
+    async fn queue(
+        &mut self,
+        f: impl FnOnce(&mut Sender) -> std::result::Result<(), SendError>,
+    ) -> Result<()> {
+        poll_fn(|cx| self.poll_ready(cx)).await?;
+        self.with_sender(f)
+    }
+
+    fn with_sender(
+        &self,
+        f: impl FnOnce(&mut Sender) -> std::result::Result<(), SendError>,
+    ) -> Result<()> {
+        let mut side = self.shared.lock_quiet();
+        let unsplit = side.unsplit;
+        match side.sender.as_mut() {
+            Some(sender) => f(sender).map_err(Error::from),
+            None => Err(Error::Send(unsplit.unwrap_or(SendError::Closed))),
+        }
+    }
+
+    /// Ready once the queue is below the high-water mark.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_drain(cx, Until::BelowHighWater)
+    }
+
+    /// Writes the queue `until` it is short enough. While the peer does not read, waits for the
+    /// socket, or for the reader to see the connection end (then gives up).
+    fn poll_drain(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
+        let shared = &self.shared;
+        let mut side = shared.lock(WRITER, cx);
+        let mut both = Context::from_waker(&shared.waker);
+        match side.poll_write_queue(&mut both, until) {
+            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+            Poll::Pending if shared.ended.load(Ordering::Acquire) => {
+                Poll::Ready(Err(Error::Send(SendError::Closed)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Stream for Reader<T, R> {
+impl<T: SplitIo, R: Timer> Stream for Reader<T, R> {
     type Item = Result<Message>;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_recv(cx)
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for Writer<T, R> {
+impl<T: SplitIo, R: Timer> Sink<Message> for Writer<T, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (mut guard, waker) = self.half.lock(cx);
-        guard
-            .engine
-            .poll_send_ready(&mut Context::from_waker(&waker))
+        self.get_mut().poll_ready(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
-        let mut guard = self.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-        guard.engine.conn.send(&item).map_err(Error::from)
+        self.get_mut().with_sender(|sender| sender.send(&item))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.get_mut().poll_flush_inner(cx)
+        self.get_mut().poll_drain(cx, Until::Empty)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        {
-            let mut guard = this.half.shared.lock().unwrap_or_else(|e| e.into_inner());
-            if guard.engine.conn.state() == ws_core::State::Open {
-                let _ = guard.engine.command().close(CloseCode::NORMAL, "");
-            }
+        let closed = this.with_sender(|sender| sender.close(CloseCode::NORMAL, ""));
+        if closed.is_ok() {
+            this.shared.wake.wakers[READER].wake();
         }
-        this.poll_flush_inner(cx)
+        this.poll_drain(cx, Until::Empty)
     }
 }

@@ -10,7 +10,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_core::{CloseCode, CloseFrame, Connection, Event, Message, SendOptions, State};
 
-use crate::engine::{Ending, Engine, Step};
+use crate::engine::{Ending, Engine, Handoff, Step};
 use crate::error::{Error, Result};
 use crate::split::{Reader, Writer, split};
 use crate::timer::Timer;
@@ -40,6 +40,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     pub(crate) fn from_parts(engine: Engine<T, R>, done: bool) -> Self {
         WebSocket { engine, done }
+    }
+
+    pub(crate) fn into_parts(self) -> (Engine<T, R>, bool) {
+        (self.engine, self.done)
     }
 
     /// Receives the next message. `None` once the connection has closed cleanly (see
@@ -162,11 +166,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
         self.engine.transport_mut()
     }
 
-    /// Splits into a reader and a writer that can be used from different tasks. Pongs and close replies stay
-    /// automatic (the reader answers them); `Writer::close` starts the close handshake and the reader sees
-    /// its end. The halves share the connection behind a mutex that is held only for the duration of a
-    /// synchronous poll step, never across an await.
-    pub fn split(self) -> (Reader<T, R>, Writer<T, R>) {
+    /// Splits into a reader and a writer that can be used from different tasks. Pongs and close replies
+    /// stay automatic (the reader answers them); `Writer::close` starts the close handshake and the
+    /// reader sees its end.
+    ///
+    /// The split happens in the core ([`ws_core::Connection::split_sender`]) and in the transport
+    /// ([`crate::SplitIo`]: TCP halves share no lock; TLS halves share the session): the reader reads
+    /// and parses with no lock. The writing half of the transport and the writer's queue are behind a
+    /// mutex held for one synchronous poll step, never across an await, by the writer, or by the reader
+    /// when it has pongs or close replies to write. A connection that is no longer open (or is in the
+    /// middle of a fragmented message) splits into a reader that works as before and a writer whose
+    /// sends fail.
+    pub fn split(self) -> (Reader<T, R>, Writer<T, R>)
+    where
+        T: crate::SplitIo,
+    {
         split(self)
     }
 
@@ -188,8 +202,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 }
 
 /// The receive loop shared by [`WebSocket`] and the split reader.
-pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
-    engine: &mut Engine<T, R>,
+pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>>(
+    engine: &mut Engine<T, R, H>,
     done: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message>>> {

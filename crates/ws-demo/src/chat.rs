@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use ws_tokio::{CloseCode, Message, TokioTimer};
 
@@ -106,7 +105,9 @@ impl Hub {
 /// task reads and broadcasts.
 pub async fn session<T>(ws: ws_async::WebSocket<T, TokioTimer>, name: String, hub: Arc<Hub>)
 where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: ws_async::SplitIo + Send + 'static,
+    T::ReadHalf: Send,
+    T::WriteHalf: Send + 'static,
 {
     let (mut reader, writer) = ws.split();
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
@@ -165,7 +166,7 @@ async fn write_loop<T>(
     mut control: watch::Receiver<Option<Close>>,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    T: AsyncRead + AsyncWrite + Unpin,
+    T: ws_async::SplitIo,
 {
     let close = loop {
         let next = tokio::select! {

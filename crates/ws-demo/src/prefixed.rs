@@ -59,3 +59,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
         Pin::new(&mut self.get_mut().inner).poll_close(cx)
     }
 }
+
+/// Split with futures' two-handle lock: the inner stream is TLS, one session for both directions.
+impl<S: AsyncRead + AsyncWrite + Unpin> ws_async::SplitIo for Prefixed<S> {
+    type ReadHalf = futures_util::io::ReadHalf<Self>;
+    type WriteHalf = futures_util::io::WriteHalf<Self>;
+
+    fn split_io(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        futures_util::AsyncReadExt::split(self)
+    }
+
+    fn unsplit_io(read: Self::ReadHalf, write: Self::WriteHalf) -> Self {
+        match read.reunite(write) {
+            Ok(stream) => stream,
+            Err(_) => unreachable!("halves of one stream"),
+        }
+    }
+}

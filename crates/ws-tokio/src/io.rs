@@ -77,6 +77,24 @@ impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for TokioIo<T> {
     }
 }
 
+/// TCP splits into tokio's owned halves: two handles to the one socket, no lock between them.
+impl ws_async::SplitIo for TokioIo<tokio::net::TcpStream> {
+    type ReadHalf = TokioIo<tokio::net::tcp::OwnedReadHalf>;
+    type WriteHalf = TokioIo<tokio::net::tcp::OwnedWriteHalf>;
+
+    fn split_io(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        let (read, write) = self.0.into_split();
+        (TokioIo(read), TokioIo(write))
+    }
+
+    fn unsplit_io(read: Self::ReadHalf, write: Self::WriteHalf) -> Self {
+        match read.0.reunite(write.0) {
+            Ok(tcp) => TokioIo(tcp),
+            Err(_) => unreachable!("halves of one stream"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
