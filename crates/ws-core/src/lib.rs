@@ -68,6 +68,15 @@
 //! assert!(client.is_finished());
 //! ```
 //!
+//! ## Sending and receiving from two threads
+//!
+//! [`Connection::split_sender`] splits off a [`Sender`] for the data messages, so one thread or task can
+//! send while another receives, with no lock between them (they share one atomic word: who sent the close
+//! frame, and whether the connection ended). The connection keeps receiving, answering pings and close
+//! frames and running the timers; [`Connection::hand_output_to`] moves its frames into the sender's
+//! queue, which is what goes to the transport: hold whatever keeps the two from writing at once (the
+//! transport's write half) while handing over and writing. [`Connection::reunite`] joins them again.
+//!
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
 //! - `deflate`: permessage-deflate (RFC 7692), [`deflate::PerMessageDeflate`]; implies `std`.

@@ -117,9 +117,11 @@ fn output_queued_before_the_split_goes_first() {
 fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     let mut pair = Pair::open();
     let mut sender = pair.server.split_sender().unwrap();
+    assert_eq!(sender.state(), State::Open);
     sender.send(&text("last")).unwrap();
     sender.close(CloseCode::NORMAL, "bye").unwrap();
     assert!(sender.is_closed());
+    assert_eq!(sender.state(), State::Closing);
     assert_eq!(pair.server.state(), State::Closing);
     assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
     assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
@@ -154,6 +156,7 @@ fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     assert!(matches!(single_terminal(&events), Event::Closed(Some(f)) if f.reason == "bye"));
     assert!(wire(&mut pair.server, &mut sender).is_empty());
     assert_eq!(pair.server.state(), State::Closed);
+    assert_eq!(sender.state(), State::Closed);
     assert!(
         pair.server.poll_shutdown_with(&mut sender),
         "the server closes TCP first"
