@@ -1023,6 +1023,54 @@ async fn tls_wss<R: Rt>() {
     );
 }
 
+/// `wss://`, both sides split: the TLS session is shared by the halves (a two-handle lock), the
+/// readers and writers run in their own tasks, 5,000 messages each way arrive in order, and the halves
+/// reunite for the close handshake.
+async fn tls_split_concurrent<R: Rt>() {
+    let certs = Certs::localhost();
+    let tls = certs.server_config();
+    let (listener, addr) = R::listen().await;
+    let server = R::spawn(async move {
+        let tcp = t!(R::accept_tcp(&listener)).unwrap();
+        let ws = t!(R::accept_tls(tcp, tls, Config::default(), |_| async {
+            Ok(Accept::new())
+        }))
+        .expect("TLS accept");
+        let (mut reader, mut writer) = ws.split();
+        let r = R::spawn(async move {
+            read_in_order::<R>(&mut reader, "c2s", SPLIT_N).await;
+            reader
+        });
+        let w = R::spawn(async move {
+            write_all::<R>(&mut writer, "s2c", SPLIT_N).await;
+            writer
+        });
+        let (reader, writer) = (t!(r), t!(w));
+        let mut ws = reader.reunite(writer).ok().expect("same connection");
+        assert!(ws.get_ref().is_tls());
+        assert!(t!(ws.recv()).is_none());
+        close_of(&ws)
+    });
+    let url = format!("wss://localhost:{}/split", addr.port());
+    let builder = ClientBuilder::new(&url)
+        .unwrap()
+        .tls_config(certs.client_config());
+    let (ws, _) = t!(R::connect_with(&builder)).expect("wss connect");
+    let (mut reader, mut writer) = ws.split();
+    let r = R::spawn(async move {
+        read_in_order::<R>(&mut reader, "s2c", SPLIT_N).await;
+        reader
+    });
+    let w = R::spawn(async move {
+        write_all::<R>(&mut writer, "c2s", SPLIT_N).await;
+        writer
+    });
+    let (reader, writer) = (t!(r), t!(w));
+    let mut ws = reader.reunite(writer).ok().expect("same connection");
+    close_promptly::<R>(&mut ws, CloseCode(4011), "tls split done").await;
+    assert_eq!(t!(server), Some((4011, "tls split done".to_string())));
+}
+
 // ----------------------------------------------------------------------------------------------------
 // Instantiation
 // ----------------------------------------------------------------------------------------------------
@@ -1054,6 +1102,7 @@ macro_rules! suite {
                 split_writer_closes,
                 permessage_deflate,
                 tls_wss,
+                tls_split_concurrent,
             ]
         );
     };
