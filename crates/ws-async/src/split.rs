@@ -63,6 +63,8 @@ struct WriteSide<W> {
     broken: Option<io::Error>,
     /// The connection gave up on a peer that does not read: what the queue holds is dropped.
     abandoned: bool,
+    /// The reader waits for the writing half (to write frames of its own).
+    reader_waits: bool,
 }
 
 /// How far to write the sender's queue down.
@@ -83,6 +85,13 @@ impl<W: AsyncWrite + Unpin> WriteSide<W> {
             self.broken = Some(io::Error::new(e.kind(), e.to_string()));
         }
         Poll::Ready(result)
+    }
+
+    /// [`WriteSide::poll_write_queue`] for the reader: all of it, noting whether the reader waits.
+    fn poll_reader_queue(&mut self, both: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = self.poll_write_queue(both, Until::Empty);
+        self.reader_waits = polled.is_pending();
+        polled
     }
 
     fn poll_write_queue_inner(
@@ -211,15 +220,17 @@ impl<Rd: Unpin, W: AsyncWrite + Unpin> AsyncWrite for ReaderIo<Rd, W> {
         let shared = &self.get_mut().shared;
         let mut side = shared.lock(READER, cx);
         let mut both = Context::from_waker(&shared.waker);
-        ready!(side.poll_write_queue(&mut both, Until::Empty))?;
-        Pin::new(&mut side.io).poll_write(&mut both, buf)
+        ready!(side.poll_reader_queue(&mut both))?;
+        let written = Pin::new(&mut side.io).poll_write(&mut both, buf);
+        side.reader_waits = written.is_pending();
+        written
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let mut side = this.shared.lock(READER, cx);
         let mut both = Context::from_waker(&this.shared.waker);
-        ready!(side.poll_write_queue(&mut both, Until::Empty))?;
+        ready!(side.poll_reader_queue(&mut both))?;
         ready!(Pin::new(&mut side.io).poll_flush(&mut both))?;
         this.handed = false;
         Poll::Ready(Ok(()))
@@ -230,7 +241,7 @@ impl<Rd: Unpin, W: AsyncWrite + Unpin> AsyncWrite for ReaderIo<Rd, W> {
         let mut side = this.shared.lock(READER, cx);
         let mut both = Context::from_waker(&this.shared.waker);
         if !side.abandoned {
-            ready!(side.poll_write_queue(&mut both, Until::Empty))?;
+            ready!(side.poll_reader_queue(&mut both))?;
         }
         this.handed = false;
         Pin::new(&mut side.io).poll_close(&mut both)
@@ -274,6 +285,7 @@ pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>,
                 unsplit,
                 broken,
                 abandoned: false,
+                reader_waits: false,
             }),
             waker: Waker::from(wake.clone()),
             wake,
@@ -448,10 +460,27 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// socket, or for the reader to see the connection end (then gives up).
     fn poll_drain(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
         let shared = &self.shared;
-        let mut side = shared.lock(WRITER, cx);
-        let mut both = Context::from_waker(&shared.waker);
-        match side.poll_write_queue(&mut both, until) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+        let mut side = shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+        // The writer alone waits on the writing half with its own waker; while the reader waits on it
+        // too (for frames of its own), with the waker that wakes both (a transport keeps one waker per
+        // direction: the reader's must not be lost).
+        // Registered either way: the reader wakes it when the connection ends.
+        shared.wake.wakers[WRITER].register(cx.waker());
+        let reader_waits = side.reader_waits;
+        let polled = if reader_waits {
+            side.poll_write_queue(&mut Context::from_waker(&shared.waker), until)
+        } else {
+            side.poll_write_queue(cx, until)
+        };
+        match polled {
+            Poll::Ready(result) => {
+                if reader_waits && side.sender.as_ref().is_some_and(|s| s.output_len() == 0) {
+                    // The reader's frames went out with ours.
+                    side.reader_waits = false;
+                    shared.wake.wakers[READER].wake();
+                }
+                Poll::Ready(result.map_err(Error::Io))
+            }
             Poll::Pending if shared.ended.load(Ordering::Acquire) => {
                 Poll::Ready(Err(Error::Send(SendError::Closed)))
             }

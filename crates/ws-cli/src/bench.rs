@@ -205,14 +205,15 @@ async fn run_connection(
                 permit.forget();
                 fill_payload(&mut payload, plan.size, index, seq);
                 let message = to_message(&payload, plan.text);
-                let sent_at = Instant::now();
+                // Told before the send, so the reader never waits for a send to finish before it
+                // reads (the echo of a large message may be on its way before the write returns).
+                if sent_tx.send((seq, Instant::now())).is_err() {
+                    break Ok(());
+                }
                 match tokio::time::timeout_at(hard_deadline, writer.send(message)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break Err(format!("send failed: {e}")),
                     Err(_) => break Err("send timed out".to_string()),
-                }
-                if sent_tx.send((seq, sent_at)).is_err() {
-                    break Ok(());
                 }
                 seq += 1;
             };
