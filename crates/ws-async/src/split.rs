@@ -461,11 +461,11 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     fn poll_drain(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
         let shared = &self.shared;
         let mut side = shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+        // Registered either way: the reader wakes the writer when the connection ends.
+        shared.wake.wakers[WRITER].register(cx.waker());
         // The writer alone waits on the writing half with its own waker; while the reader waits on it
         // too (for frames of its own), with the waker that wakes both (a transport keeps one waker per
         // direction: the reader's must not be lost).
-        // Registered either way: the reader wakes it when the connection ends.
-        shared.wake.wakers[WRITER].register(cx.waker());
         let reader_waits = side.reader_waits;
         let polled = if reader_waits {
             side.poll_write_queue(&mut Context::from_waker(&shared.waker), until)
