@@ -359,3 +359,148 @@ fn deflate_keeps_its_context_across_split_and_reunite() {
         [text(&body), text(&body), text(&body)]
     );
 }
+
+// ----- random interleavings -----
+
+mod interleavings {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a run: something one of the two halves, the peer or the wire does.
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// The sender queues a numbered binary message of this many bytes (at least 4).
+        Send(usize),
+        SenderClose,
+        ConnectionClose,
+        /// The connection pings; the peer's pong comes back with the next `PeerWrites`.
+        ConnectionPing,
+        /// The peer pings, or starts the close handshake; its bytes reach the connection.
+        PeerPing,
+        PeerClose,
+        /// The connection hands its frames to the sender.
+        Hand,
+        /// Up to this many bytes of the sender's queue reach the peer.
+        Write(usize),
+        /// Whatever the peer queued reaches the connection.
+        PeerWrites,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (4usize..3000).prop_map(Step::Send),
+            1 => Just(Step::SenderClose),
+            1 => Just(Step::ConnectionClose),
+            1 => Just(Step::ConnectionPing),
+            2 => Just(Step::PeerPing),
+            1 => Just(Step::PeerClose),
+            3 => Just(Step::Hand),
+            4 => (1usize..5000).prop_map(Step::Write),
+            2 => Just(Step::PeerWrites),
+        ]
+    }
+
+    /// Moves the peer's (the client's) output to the split server.
+    fn peer_writes(pair: &mut Pair) {
+        let bytes = take_output(&mut pair.client);
+        if !bytes.is_empty() {
+            pair.server.receive(&bytes);
+            drain(&mut pair.server);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the order of steps: every message whose send succeeded reaches the peer whole and in
+        /// order, ahead of the one close frame the server sends; nothing follows that close frame; the
+        /// peer never sees a protocol fault.
+        #[test]
+        fn the_wire_stays_valid(steps in proptest::collection::vec(step(), 1..60)) {
+            let mut pair = Pair::open();
+            let mut sender = pair.server.split_sender().unwrap();
+            let mut sent = Vec::new();
+            let mut wire = Vec::new();
+            let mut peer_events = Vec::new();
+            let to_peer = |pair: &mut Pair,
+                           sender: &mut Sender,
+                           limit: usize,
+                           wire: &mut Vec<u8>,
+                           peer_events: &mut Vec<Event>| {
+                let mut moved = 0;
+                while moved < limit && !sender.output().is_empty() {
+                    let n = sender.output().len().min(limit - moved);
+                    let piece = sender.output()[..n].to_vec();
+                    sender.advance_output(n);
+                    pair.client.receive(&piece);
+                    peer_events.extend(drain(&mut pair.client));
+                    wire.extend_from_slice(&piece);
+                    moved += n;
+                }
+            };
+            for step in steps {
+                match step {
+                    Step::Send(len) => {
+                        let seq = sent.len() as u32;
+                        let mut payload = vec![seq as u8; len];
+                        payload[..4].copy_from_slice(&seq.to_be_bytes());
+                        if sender.send_binary(&payload).is_ok() {
+                            sent.push(payload);
+                        }
+                    }
+                    Step::SenderClose => {
+                        let _ = sender.close(CloseCode::NORMAL, "sender");
+                    }
+                    Step::ConnectionClose => {
+                        let _ = pair.server.close(CloseCode::GOING_AWAY, "connection");
+                    }
+                    Step::ConnectionPing => {
+                        let _ = pair.server.ping(b"c");
+                    }
+                    Step::PeerPing => {
+                        let _ = pair.client.ping(b"p");
+                        peer_writes(&mut pair);
+                    }
+                    Step::PeerClose => {
+                        let _ = pair.client.close(CloseCode(4000), "peer");
+                        peer_writes(&mut pair);
+                    }
+                    Step::Hand => pair.server.hand_output_to(&mut sender),
+                    Step::Write(limit) => {
+                        to_peer(&mut pair, &mut sender, limit, &mut wire, &mut peer_events)
+                    }
+                    Step::PeerWrites => peer_writes(&mut pair),
+                }
+            }
+            // Let everything settle: hand over, write, let the peer answer, a few times.
+            for _ in 0..4 {
+                pair.server.hand_output_to(&mut sender);
+                to_peer(&mut pair, &mut sender, usize::MAX, &mut wire, &mut peer_events);
+                peer_writes(&mut pair);
+            }
+
+            let frames = parse_frames(&wire);
+            let close_at = frames.iter().position(|f| f.opcode == OP_CLOSE);
+            if let Some(at) = close_at {
+                prop_assert_eq!(at, frames.len() - 1, "frames after the close frame");
+            }
+            let data: Vec<Vec<u8>> = frames
+                .iter()
+                .filter(|f| f.opcode == OP_BINARY)
+                .map(|f| f.payload.clone())
+                .collect();
+            prop_assert_eq!(&data, &sent, "messages lost, reordered or invented");
+            prop_assert!(frames.iter().all(|f| !f.masked && f.fin));
+            peer_events.extend(drain(&mut pair.client));
+            prop_assert!(
+                !peer_events.iter().any(|e| matches!(e, Event::Failed(_))),
+                "the peer saw a fault: {:?}",
+                peer_events
+            );
+            // The server's one close frame is what ended the peer's handshake, if it ended.
+            if peer_events.iter().any(|e| matches!(e, Event::Closed(_))) {
+                prop_assert!(close_at.is_some());
+            }
+        }
+    }
+}
