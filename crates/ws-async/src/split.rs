@@ -142,6 +142,9 @@ struct Shared<W> {
     waker: Waker,
     /// The reader saw the connection end: a writer waiting on a peer that does not read gives up.
     ended: AtomicBool,
+    /// A write of the writer's was dropped before it finished (its future was cancelled): the reader
+    /// writes what it left, so that it does not sit unsent while the writer idles.
+    orphaned: AtomicBool,
 }
 
 impl<W> Shared<W> {
@@ -169,13 +172,18 @@ pub(crate) struct ToSender;
 
 impl<Rd, W> Handoff<ReaderIo<Rd, W>> for ToSender {
     fn take(io: &mut ReaderIo<Rd, W>, conn: &mut Connection) {
-        if conn.output().is_empty() {
+        let orphaned = io.shared.orphaned.load(Ordering::Acquire);
+        if conn.output().is_empty() && !orphaned {
             return;
+        }
+        if orphaned {
+            io.shared.orphaned.store(false, Ordering::Release);
         }
         let mut side = io.shared.lock_quiet();
         if let Some(sender) = side.sender.as_mut() {
             conn.hand_output_to(sender);
-            io.handed = true;
+            // Written (with whatever the writer left) by the engine's flush.
+            io.handed = sender.output_len() > 0;
         }
     }
 
@@ -248,6 +256,17 @@ impl<Rd: Unpin, W: AsyncWrite + Unpin> AsyncWrite for ReaderIo<Rd, W> {
     }
 }
 
+/// Armed while the writer writes its queue: dropped before the write finished (the future was
+/// cancelled), it hands what is left to the reader.
+struct Orphan<'a, W>(&'a Shared<W>);
+
+impl<W> Drop for Orphan<'_, W> {
+    fn drop(&mut self) {
+        self.0.orphaned.store(true, Ordering::Release);
+        self.0.wake.wakers[READER].wake();
+    }
+}
+
 /// Both halves, given back by a failed [`Reader::reunite`].
 pub type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
 
@@ -290,6 +309,7 @@ pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>,
             waker: Waker::from(wake.clone()),
             wake,
             ended: AtomicBool::new(false),
+            orphaned: AtomicBool::new(false),
         });
         shared = Some(side.clone());
         ReaderIo {
@@ -414,9 +434,13 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
         self.flush().await
     }
 
-    /// Writes everything queued.
+    /// Writes everything queued. If this future is dropped before it finishes, the reader writes
+    /// what is left (when it next runs).
     pub async fn flush(&mut self) -> Result<()> {
-        poll_fn(|cx| self.poll_drain(cx, Until::Empty)).await
+        let orphan = Orphan(&self.shared);
+        let result = poll_fn(|cx| self.poll_drain(cx, Until::Empty)).await;
+        std::mem::forget(orphan);
+        result
     }
 
     /// The connection's state as far as the writer knows (`Closing` once either half sent a close
@@ -458,7 +482,7 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
 
     /// Writes the queue `until` it is short enough. While the peer does not read, waits for the
     /// socket, or for the reader to see the connection end (then gives up).
-    fn poll_drain(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
+    fn poll_drain(&self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
         let shared = &self.shared;
         let mut side = shared.write.lock().unwrap_or_else(PoisonError::into_inner);
         // Registered either way: the reader wakes the writer when the connection ends.

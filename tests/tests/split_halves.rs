@@ -1,7 +1,11 @@
-//! A split connection's reader takes no lock the writer holds while it receives data: with the writer's
-//! task stuck inside a write (its transport blocks the thread in `poll_write`, holding the write side),
-//! the reader on another thread still receives every message. A reader that shared one lock with the
-//! writer would wait for that write to end, and the test would time out.
+//! Split halves (tokio; the split is the one engine's, shared by every async runtime):
+//!
+//! - the reader takes no lock the writer holds while it receives data: with the writer's task stuck
+//!   inside a write (its transport blocks the thread in `poll_write`, holding the write side), the
+//!   reader on another thread still receives every message. A reader that shared one lock with the
+//!   writer would wait for that write to end, and the test would time out;
+//! - a send cancelled while its message is half written does not leave the rest sitting unsent: the
+//!   reader, still running, writes it.
 
 use std::io;
 use std::pin::Pin;
@@ -181,4 +185,60 @@ async fn scenario() {
         Message::from("from the stuck writer")
     );
     drop((reader, writer));
+}
+
+#[test]
+fn the_rest_of_a_cancelled_send_is_written_by_the_reader() {
+    watchdog(Duration::from_secs(30), || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(cancelled_send());
+    });
+}
+
+async fn cancelled_send() {
+    const BIG: usize = 16 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = ws_async::Config {
+            limits: ws_async::Limits {
+                max_message_size: 2 * BIG,
+                max_frame_size: 2 * BIG,
+                ..ws_async::Limits::default()
+            },
+            ..ws_async::Config::default()
+        };
+        let mut ws = ws_tokio::accept(tcp, config).await.unwrap();
+        // Reads nothing until the client's send was cancelled half way.
+        tokio::task::spawn_blocking(move || go_rx.recv().unwrap())
+            .await
+            .unwrap();
+        let got = ws.recv().await.unwrap().unwrap();
+        ws.send(format!("got {} bytes", got.len())).await.unwrap();
+        ws.close(ws_async::CloseCode::NORMAL, "").await.unwrap();
+    });
+
+    let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
+    let (ws, _) = ws_tokio::connect_with(&builder).await.unwrap();
+    let (mut reader, mut writer) = ws.split();
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(200), writer.send(vec![7u8; BIG])).await;
+    assert!(cancelled.is_err(), "16 MiB fitted in the socket buffers");
+    go_tx.send(()).unwrap();
+    // Only the reader runs now: the writer is not touched again until the end.
+    let reply = tokio::time::timeout(Duration::from_secs(10), reader.recv())
+        .await
+        .expect("the rest of the message was never written")
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, Message::from(format!("got {BIG} bytes")));
+    assert!(reader.recv().await.is_none());
+    server.await.unwrap();
+    drop(writer);
 }
