@@ -16,16 +16,12 @@
 //!
 //! Run with `--nocapture` to see the counts.
 
-use std::io::{self, IoSlice};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::Cursor;
-use futures_util::{AsyncWriteExt, FutureExt, SinkExt};
+use futures_util::{AsyncWriteExt, SinkExt};
 use ws_async::{ClientBuilder, Message};
+use ws_testkit::scripted::{Arrived, echoes_per_write, handshake_then_small_burst};
 use ws_tests::raw::{self, BINARY, TEXT};
 use ws_tests::tap::Tap;
 use ws_tests::{Rt, Task, t};
@@ -106,122 +102,6 @@ async fn large_echo_is_one_write<R: Rt>() {
     t!(server);
 }
 
-/// A transport whose peer has sent everything already: reads hand out `input`, one chunk after another
-/// (a read gets at most the rest of the current chunk), then the end of the stream; every write is kept
-/// as it was made. Calls are ready at once, so how the engine reads and writes is not shaped by timing;
-/// with `pause`, each chunk is first answered `Pending` once (waking the task at once), which lets other
-/// futures polled by the same task run in between.
-struct Arrived {
-    input: std::collections::VecDeque<Vec<u8>>,
-    pause: bool,
-    paused: bool,
-    writes: Arc<Mutex<Vec<Vec<u8>>>>,
-}
-
-impl Arrived {
-    fn new(chunks: Vec<Vec<u8>>, pause: bool) -> (Self, Arc<Mutex<Vec<Vec<u8>>>>) {
-        let writes = Arc::new(Mutex::new(Vec::new()));
-        let arrived = Arrived {
-            input: chunks.into(),
-            pause,
-            paused: false,
-            writes: writes.clone(),
-        };
-        (arrived, writes)
-    }
-}
-
-impl AsyncRead for Arrived {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let Some(chunk) = this.input.front_mut() else {
-            return Poll::Ready(Ok(0));
-        };
-        if this.pause && !this.paused {
-            this.paused = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        let n = buf.len().min(chunk.len());
-        buf[..n].copy_from_slice(&chunk[..n]);
-        chunk.drain(..n);
-        if chunk.is_empty() {
-            this.input.pop_front();
-            this.paused = false;
-        }
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for Arrived {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.writes.lock().unwrap().push(buf.to_vec());
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.writes
-            .lock()
-            .unwrap()
-            .push(bufs.iter().flat_map(|b| b.iter().copied()).collect());
-        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// A handshake, then `count` small binary messages in one read (their index as payload), then a close
-/// frame: the chunks an [`Arrived`] peer sends.
-fn handshake_then_small_burst(count: u32) -> Vec<Vec<u8>> {
-    let burst = (0..count)
-        .flat_map(|i| raw::client_frame(true, BINARY, &i.to_be_bytes()))
-        .collect();
-    vec![
-        raw::upgrade_request("/", "").into_bytes(),
-        burst,
-        raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()),
-    ]
-}
-
-/// The frames in each write an echo server made for [`handshake_then_small_burst`] (the 101 response
-/// is skipped): their payloads as the message index, the close frame as `None`.
-fn echoes_per_write(writes: &[Vec<u8>]) -> Vec<Vec<Option<u32>>> {
-    assert!(writes[0].starts_with(b"HTTP/1.1 101"), "{:?}", writes[0]);
-    let mut per_write = Vec::new();
-    for write in &writes[1..] {
-        let mut frames = Vec::new();
-        let mut cursor = Cursor::new(write.clone());
-        while (cursor.position() as usize) < write.len() {
-            // A cursor over bytes in memory: always ready.
-            let f = raw::read_frame(&mut cursor)
-                .now_or_never()
-                .unwrap()
-                .unwrap();
-            frames.push(match f.opcode {
-                raw::CLOSE => None,
-                _ => Some(u32::from_be_bytes(f.payload[..].try_into().unwrap())),
-            });
-        }
-        per_write.push(frames);
-    }
-    per_write
-}
-
 /// A connection that has its thread to itself writes the first replies of a read at once, each on its
 /// own (its peer gets to work on them while the rest are made), then the rest of the read's replies in
 /// one write.
@@ -229,7 +109,7 @@ async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
     let (io, writes) = Arrived::new(handshake_then_small_burst(8), false);
     let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
     t!(ws_testkit::echo(ws));
-    let per_write = echoes_per_write(&writes.lock().unwrap());
+    let per_write = echoes_per_write(&writes);
     eprintln!("[{}] lone connection, 8 echoes: {per_write:?}", R::NAME);
     let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
     assert_eq!(
@@ -250,7 +130,7 @@ async fn connections_sharing_a_thread_coalesce_every_reply<R: Rt>() {
     };
     futures_util::future::join(serve(a), serve(b)).await;
     for writes in [writes_a, writes_b] {
-        let per_write = echoes_per_write(&writes.lock().unwrap());
+        let per_write = echoes_per_write(&writes);
         eprintln!("[{}] two connections, 8 echoes: {per_write:?}", R::NAME);
         let all: Vec<_> = (0..8).map(Some).collect();
         assert_eq!(per_write, [all, vec![None]], "8 echoes not in one write");

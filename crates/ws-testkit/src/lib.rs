@@ -1,10 +1,12 @@
 //! Shared pieces of the adapters' examples and tests, written once for every async runtime: command-line
-//! arguments, the echo loop, the Autobahn TestSuite client protocol, and a hand-written raw peer ([`raw`]).
+//! arguments, the echo loop, the Autobahn TestSuite client protocol, a hand-written raw peer ([`raw`]), and a
+//! scripted peer whose bytes have all arrived ([`scripted`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod raw;
+pub mod scripted;
 
 use std::future::Future;
 
