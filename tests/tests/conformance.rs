@@ -841,38 +841,34 @@ async fn write_all<R: Rt>(
     }
 }
 
+/// Splits `ws`, sends `SPLIT_N` messages tagged `mine` from a writer task while a reader task reads as
+/// many tagged `theirs` in order, then reunites the halves.
+async fn exchange_split<R: Rt>(ws: Ws<R>, mine: &'static str, theirs: &'static str) -> Ws<R> {
+    let (mut reader, mut writer) = ws.split();
+    let r = R::spawn(async move {
+        read_in_order::<R>(&mut reader, theirs, SPLIT_N).await;
+        reader
+    });
+    let w = R::spawn(async move {
+        write_all::<R>(&mut writer, mine, SPLIT_N).await;
+        writer
+    });
+    let (reader, writer) = (t!(r), t!(w));
+    reader.reunite(writer).ok().expect("same connection")
+}
+
 /// Both sides split; each reader and writer runs in its own task; 5,000 messages each way arrive in order,
 /// then the halves are reunited and the close handshake runs.
 async fn split_concurrent<R: Rt>() {
     let (listener, addr) = R::listen().await;
     let server = R::spawn(async move {
         let ws = accept_one::<R>(&listener, Config::default()).await;
-        let (mut reader, mut writer) = ws.split();
-        let r = R::spawn(async move {
-            read_in_order::<R>(&mut reader, "c2s", SPLIT_N).await;
-            reader
-        });
-        let w = R::spawn(async move {
-            write_all::<R>(&mut writer, "s2c", SPLIT_N).await;
-            writer
-        });
-        let (reader, writer) = (t!(r), t!(w));
-        let mut ws = reader.reunite(writer).ok().expect("same connection");
+        let mut ws = exchange_split::<R>(ws, "s2c", "c2s").await;
         assert!(t!(ws.recv()).is_none());
         close_of(&ws)
     });
     let ws = connect::<R>(addr, "/split").await;
-    let (mut reader, mut writer) = ws.split();
-    let r = R::spawn(async move {
-        read_in_order::<R>(&mut reader, "s2c", SPLIT_N).await;
-        reader
-    });
-    let w = R::spawn(async move {
-        write_all::<R>(&mut writer, "c2s", SPLIT_N).await;
-        writer
-    });
-    let (reader, writer) = (t!(r), t!(w));
-    let mut ws = reader.reunite(writer).ok().expect("same connection");
+    let mut ws = exchange_split::<R>(ws, "c2s", "s2c").await;
     close_promptly::<R>(&mut ws, CloseCode(4000), "split done").await;
     assert_eq!(t!(server), Some((4000, "split done".to_string())));
 }
@@ -1036,17 +1032,7 @@ async fn tls_split_concurrent<R: Rt>() {
             Ok(Accept::new())
         }))
         .expect("TLS accept");
-        let (mut reader, mut writer) = ws.split();
-        let r = R::spawn(async move {
-            read_in_order::<R>(&mut reader, "c2s", SPLIT_N).await;
-            reader
-        });
-        let w = R::spawn(async move {
-            write_all::<R>(&mut writer, "s2c", SPLIT_N).await;
-            writer
-        });
-        let (reader, writer) = (t!(r), t!(w));
-        let mut ws = reader.reunite(writer).ok().expect("same connection");
+        let mut ws = exchange_split::<R>(ws, "s2c", "c2s").await;
         assert!(ws.get_ref().is_tls());
         assert!(t!(ws.recv()).is_none());
         close_of(&ws)
@@ -1056,17 +1042,7 @@ async fn tls_split_concurrent<R: Rt>() {
         .unwrap()
         .tls_config(certs.client_config());
     let (ws, _) = t!(R::connect_with(&builder)).expect("wss connect");
-    let (mut reader, mut writer) = ws.split();
-    let r = R::spawn(async move {
-        read_in_order::<R>(&mut reader, "s2c", SPLIT_N).await;
-        reader
-    });
-    let w = R::spawn(async move {
-        write_all::<R>(&mut writer, "c2s", SPLIT_N).await;
-        writer
-    });
-    let (reader, writer) = (t!(r), t!(w));
-    let mut ws = reader.reunite(writer).ok().expect("same connection");
+    let mut ws = exchange_split::<R>(ws, "c2s", "s2c").await;
     close_promptly::<R>(&mut ws, CloseCode(4011), "tls split done").await;
     assert_eq!(t!(server), Some((4011, "tls split done".to_string())));
 }

@@ -111,19 +111,24 @@ impl<T: SplitIo> SplitIo for Gated<T> {
     }
 }
 
-#[test]
-fn the_reader_receives_while_the_writer_is_stuck_inside_a_write() {
+/// Runs `test` on a tokio runtime with two worker threads (the halves' tasks may run at once), bounded.
+fn on_two_workers<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
     watchdog(Duration::from_secs(30), || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(scenario());
+        runtime.block_on(test());
     });
 }
 
-async fn scenario() {
+#[test]
+fn the_reader_receives_while_the_writer_is_stuck_inside_a_write() {
+    on_two_workers(stuck_writer);
+}
+
+async fn stuck_writer() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (go_tx, go_rx) = mpsc::channel::<()>();
@@ -189,14 +194,7 @@ async fn scenario() {
 
 #[test]
 fn the_rest_of_a_cancelled_send_is_written_by_the_reader() {
-    watchdog(Duration::from_secs(30), || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(cancelled_send());
-    });
+    on_two_workers(cancelled_send);
 }
 
 async fn cancelled_send() {
