@@ -13,6 +13,10 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::stream::MaybeTlsStream;
 
 /// A transport that splits into a reading and a writing half, and joins back.
+///
+/// Implemented for every adapter's `Stream` (TCP or TLS). For a transport of your own that has no
+/// halves of its own, split it with futures' `AsyncReadExt::split` (a two-handle lock, taken for one
+/// poll at a time) and join with `ReadHalf::reunite`.
 pub trait SplitIo: AsyncRead + AsyncWrite + Unpin + Sized {
     /// The reading half.
     type ReadHalf: AsyncRead + Unpin;
