@@ -1,6 +1,7 @@
 //! The runtime seam: how the engine sleeps until the core's next deadline, and the clock it reads.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Instant as StdInstant;
 
 /// A runtime's timer. Adapters implement it in a few lines (`tokio::time::sleep_until`,
@@ -12,27 +13,34 @@ pub trait Timer: Clone + Send + Sync + Unpin + 'static {
     fn sleep_until(&self, deadline: StdInstant) -> Self::Sleep;
 }
 
-/// Converts between the process clock and the core's [`ws_core::Instant`] (time since this clock's epoch).
+/// Converts between the process clock and the core's [`ws_core::Instant`] (time since the epoch every
+/// clock of the process shares: the first start of one). A connection's clock takes no room.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
-    epoch: StdInstant,
+    _shared: (),
 }
 
+/// The epoch of every [`Clock`].
+static EPOCH: OnceLock<StdInstant> = OnceLock::new();
+
 impl Clock {
-    /// A clock whose epoch is now.
+    /// A clock (setting the process's epoch, if it is the first).
     pub fn start() -> Self {
-        Clock {
-            epoch: StdInstant::now(),
-        }
+        EPOCH.get_or_init(StdInstant::now);
+        Clock { _shared: () }
+    }
+
+    fn epoch(&self) -> StdInstant {
+        *EPOCH.get_or_init(StdInstant::now)
     }
 
     /// The current time for the core.
     pub fn now(&self) -> ws_core::Instant {
-        ws_core::Instant::from_since_epoch(self.epoch.elapsed())
+        ws_core::Instant::from_since_epoch(self.epoch().elapsed())
     }
 
     /// The process-clock time of a core instant.
     pub fn to_std(&self, instant: ws_core::Instant) -> StdInstant {
-        self.epoch + instant.since_epoch()
+        self.epoch() + instant.since_epoch()
     }
 }

@@ -42,6 +42,17 @@ pub trait Extension: Send {
         max_len: usize,
     ) -> Result<(), DecodeError>;
 
+    /// Lends the room encoded payloads are built in (emptied by the caller), kept between messages so
+    /// that each does not allocate its own. Default: a new, empty `Vec`.
+    fn take_room(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Gives back the room lent by [`Extension::take_room`]. Default: drops it.
+    fn give_room(&mut self, room: Vec<u8>) {
+        drop(room);
+    }
+
     /// Moves the encoding half out into an extension of its own, for a [`crate::Sender`] that sends
     /// while this one goes on decoding (see [`crate::Connection::split_sender`]). Afterwards this one
     /// only decodes (`should_encode` is `false`), and the one returned only encodes. `None` (the

@@ -3,7 +3,6 @@
 //! data messages (and its output queue) with it.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use bytes::Bytes;
 use rand_chacha::ChaCha12Rng;
 use rand_core::RngCore;
@@ -16,14 +15,13 @@ use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 
-/// Frame encoding state: the mask source, the output queue, and a message being sent in fragments.
+/// Frame encoding state: the mask source, the output queue, and a message being sent in fragments. (The
+/// room encoded payloads are built in is the extension's: connections without one carry none.)
 #[derive(Default)]
 pub(super) struct Framer {
     /// The client's random source for masks (servers send unmasked frames).
     pub(super) rng: Option<Box<ChaCha12Rng>>,
     pub(super) out: Output,
-    /// Room for encoded (compressed) payloads, reused.
-    scratch: Vec<u8>,
     /// The fragmented message in progress, if any.
     pub(super) sending: Option<OutMessage>,
 }
@@ -52,12 +50,12 @@ impl Framer {
         }
         match encoder {
             Some(extension) if options.compress && extension.should_encode(Some(payload.len())) => {
-                let mut encoded = core::mem::take(&mut self.scratch);
+                let mut encoded = extension.take_room();
                 encoded.clear();
                 extension.encode(payload, true, &mut encoded);
                 let rsv = extension.rsv_bits();
                 self.write_message_frames(max_frame, kind.opcode(), rsv, &encoded, None, true);
-                self.scratch = encoded;
+                extension.give_room(encoded);
             }
             _ => self.write_message_frames(max_frame, kind.opcode(), 0, payload, shared, true),
         }
@@ -101,12 +99,12 @@ impl Framer {
         };
         match encoder {
             Some(extension) if out.encoded => {
-                let mut encoded = core::mem::take(&mut self.scratch);
+                let mut encoded = extension.take_room();
                 encoded.clear();
                 extension.encode(data, fin, &mut encoded);
                 let rsv = if first { extension.rsv_bits() } else { 0 };
                 self.write_message_frames(max_frame, opcode, rsv, &encoded, None, fin);
-                self.scratch = encoded;
+                extension.give_room(encoded);
             }
             _ => self.write_message_frames(max_frame, opcode, 0, data, None, fin),
         }

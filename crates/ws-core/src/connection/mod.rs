@@ -163,7 +163,9 @@ pub struct Connection {
     /// Present once a [`Sender`] was split off (see [`Connection::split_sender`]).
     split: Option<Box<split::SplitState>>,
     frame: Option<InFrame>,
-    message: Option<InMessage>,
+    /// Boxed: only a fragmented or encoded message in progress has one, and idle connections should
+    /// not carry its room.
+    message: Option<Box<InMessage>>,
     utf8: Utf8Validator,
     close_sent: bool,
     terminated: bool,

@@ -5,6 +5,7 @@
 //! shared slice between the bytes before and after it, and written with a vectored write (header and
 //! payload in one system call) by adapters that use [`Output::chunks`].
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes};
@@ -20,6 +21,55 @@ struct Shared {
     data: Bytes,
 }
 
+/// Shared payloads in order, boxed: one word, as most connections never queue one.
+#[derive(Debug, Default)]
+// One word instead of a `VecDeque`'s four: the extra allocation is made only by a server's large sends,
+// the room is paid by every connection.
+#[allow(clippy::box_collection)]
+struct SharedRuns(Option<Box<VecDeque<Shared>>>);
+
+impl SharedRuns {
+    fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|runs| runs.is_empty())
+    }
+
+    fn front(&self) -> Option<&Shared> {
+        self.0.as_ref()?.front()
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Shared> {
+        self.0.as_mut()?.front_mut()
+    }
+
+    fn push_back(&mut self, shared: Shared) {
+        self.0.get_or_insert_default().push_back(shared);
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(runs) = &mut self.0 {
+            runs.pop_front();
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Shared> {
+        self.0.iter().flat_map(|runs| runs.iter())
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shared> {
+        self.0.iter_mut().flat_map(|runs| runs.iter_mut())
+    }
+
+    /// Takes them all, leaving none.
+    fn take(&mut self) -> VecDeque<Shared> {
+        self.0.take().map(|runs| *runs).unwrap_or_default()
+    }
+
+    /// Drops them all, with their room.
+    fn release(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// Bytes waiting to be written: a copy buffer with shared payloads spliced in.
 #[derive(Debug, Default)]
 pub(super) struct Output {
@@ -27,7 +77,7 @@ pub(super) struct Output {
     /// Bytes of `buf` already written.
     pos: usize,
     /// Shared payloads in order; each `at` is at least `pos` and at most `buf.len()`.
-    shared: VecDeque<Shared>,
+    shared: SharedRuns,
     /// Total bytes of `shared`.
     shared_len: usize,
 }
@@ -38,7 +88,7 @@ impl Output {
     pub(super) fn buf_mut(&mut self) -> &mut Vec<u8> {
         if self.pos > 0 && self.pos >= self.buf.len() / 2 {
             self.buf.drain(..self.pos);
-            for shared in &mut self.shared {
+            for shared in self.shared.iter_mut() {
                 shared.at -= self.pos;
             }
             self.pos = 0;
@@ -93,7 +143,7 @@ impl Output {
             dst[filled] = piece;
             filled += 1;
         };
-        for shared in &self.shared {
+        for shared in self.shared.iter() {
             push(&self.buf[pos..shared.at]);
             push(&shared.data);
             pos = shared.at;
@@ -138,10 +188,8 @@ impl Output {
             if super::release_when_empty(self.buf.capacity()) {
                 self.buf = Vec::new();
             }
-            if self.shared.capacity() > 0 {
-                // (Its room is a few entries; an idle connection should not keep it.)
-                self.shared = VecDeque::new();
-            }
+            // (Its room is a few entries; an idle connection should not keep it.)
+            self.shared.release();
             return true;
         }
         false
@@ -158,7 +206,7 @@ impl Output {
             return;
         }
         let mut pos = other.pos;
-        for shared in other.shared.drain(..) {
+        for shared in other.shared.take() {
             self.buf_mut().extend_from_slice(&other.buf[pos..shared.at]);
             self.push_shared(shared.data);
             pos = shared.at;
@@ -171,7 +219,7 @@ impl Output {
     pub(super) fn clear(&mut self) {
         self.buf.clear();
         self.pos = 0;
-        self.shared.clear();
+        self.shared.release();
         self.shared_len = 0;
     }
 }

@@ -284,12 +284,12 @@ impl Connection {
                 .opcode
                 .data_kind()
                 .ok_or(ProtocolError::UnexpectedContinuation)?;
-            self.message = Some(InMessage {
+            self.message = Some(Box::new(InMessage {
                 kind,
                 data: BytesMut::new(),
                 frames: 0,
                 encoded: true,
-            });
+            }));
         }
         let mut chunk = self.rx.split_to(available);
         if let Some(key) = frame.header.mask {
@@ -361,12 +361,12 @@ impl Connection {
                         .opcode
                         .data_kind()
                         .ok_or(ProtocolError::UnexpectedContinuation)?;
-                    self.message = Some(InMessage {
+                    self.message = Some(Box::new(InMessage {
                         kind,
                         data: payload,
                         frames: 1,
                         encoded: false,
-                    });
+                    }));
                     return Ok(());
                 }
                 Some(message) => {
@@ -380,7 +380,8 @@ impl Connection {
         if header.fin
             && let Some(message) = self.message.take()
         {
-            return self.deliver(message.kind, message.data);
+            let InMessage { kind, data, .. } = *message;
+            return self.deliver(kind, data);
         }
         Ok(())
     }

@@ -98,6 +98,8 @@ impl ExtensionFactory for PerMessageDeflate {
 struct Deflate {
     compressor: Option<Compressor>,
     decompressor: Option<Decompressor>,
+    /// Room for compressed messages, kept between them.
+    room: Vec<u8>,
 }
 
 impl Deflate {
@@ -105,6 +107,7 @@ impl Deflate {
         Deflate {
             compressor: Some(negotiated.compressor(is_server)),
             decompressor: Some(negotiated.decompressor(is_server)),
+            room: Vec::new(),
         }
     }
 }
@@ -144,11 +147,20 @@ impl Extension for Deflate {
             })
     }
 
+    fn take_room(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.room)
+    }
+
+    fn give_room(&mut self, room: Vec<u8>) {
+        self.room = room;
+    }
+
     fn split_encoder(&mut self) -> Option<Box<dyn Extension>> {
         let compressor = self.compressor.take()?;
         Some(Box::new(Deflate {
             compressor: Some(compressor),
             decompressor: None,
+            room: core::mem::take(&mut self.room),
         }))
     }
 }
