@@ -240,3 +240,59 @@ async fn cancelled_send() {
     server.await.unwrap();
     drop(writer);
 }
+
+#[test]
+fn a_writer_whose_reader_was_dropped_gives_up_on_a_peer_that_stopped_reading() {
+    on_two_workers(reader_dropped);
+}
+
+async fn reader_dropped() {
+    const PONG: Duration = Duration::from_millis(300);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = ws_tokio::accept(tcp, ws_async::Config::default())
+            .await
+            .unwrap();
+        // Reads nothing, and holds the connection open until the test is done.
+        tokio::task::spawn_blocking(move || done_rx.recv().unwrap())
+            .await
+            .unwrap();
+        drop(ws);
+    });
+
+    let builder = ClientBuilder::new(&format!("ws://{addr}/"))
+        .unwrap()
+        .timeouts(ws_async::Timeouts {
+            pong: Some(PONG),
+            ..ws_async::Timeouts::none()
+        });
+    let (ws, _) = ws_tokio::connect_with(&builder).await.unwrap();
+    let (reader, mut writer) = ws.split();
+    // Nobody runs the connection's timers from here on.
+    drop(reader);
+    let started = tokio::time::Instant::now();
+    let sent: ws_async::Result<()> = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            writer.send(vec![7u8; 1 << 20]).await?;
+        }
+    })
+    .await
+    .expect("the writer waited on the peer for ever");
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            sent,
+            Err(ws_async::Error::Protocol(ws_core::Error::Timeout(
+                ws_core::Timeout::Pong
+            )))
+        ),
+        "{sent:?}"
+    );
+    assert!(waited >= PONG, "gave up after {waited:?}");
+    assert!(writer.send("more").await.is_err());
+    done_tx.send(()).unwrap();
+    server.await.unwrap();
+}

@@ -2,7 +2,6 @@
 //! sleeps until the core's deadlines. Every method is a poll function over state kept in the struct, so the
 //! futures built on them can be dropped at any await point without losing data.
 
-use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -13,7 +12,7 @@ use ws_core::{CloseFrame, Connection, Event, Response};
 
 use crate::early::EarlyReplies;
 use crate::error::Error;
-use crate::timer::{Clock, Timer};
+use crate::timer::{Alarm, Clock, Timer};
 
 /// Size of the per-thread read buffer (one per thread, not per connection). Large enough that one read
 /// brings several 64 KiB messages, answered with one vectored write: with 64 KiB, each read brought one
@@ -74,7 +73,7 @@ pub(crate) struct Engine<T, R: Timer, H = ()> {
     io: T,
     timer: R,
     clock: Clock,
-    sleep: Option<(ws_core::Instant, Pin<Box<R::Sleep>>)>,
+    alarm: Alarm<R>,
     shutdown_pending: bool,
     /// The write side was shut down.
     write_closed: bool,
@@ -96,7 +95,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             io,
             timer,
             clock,
-            sleep: None,
+            alarm: Alarm::default(),
             shutdown_pending: false,
             write_closed: false,
             broken: None,
@@ -115,7 +114,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             io: f(self.io),
             timer: self.timer,
             clock: self.clock,
-            sleep: self.sleep,
+            alarm: self.alarm,
             shutdown_pending: self.shutdown_pending,
             write_closed: self.write_closed,
             broken: self.broken,
@@ -302,18 +301,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
 
     /// Polls the sleep until the core's next deadline. Ready when it has passed.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(deadline) = self.conn.next_deadline() else {
-            self.sleep = None;
-            return Poll::Pending;
-        };
-        if self.sleep.as_ref().is_none_or(|(at, _)| *at != deadline) {
-            let sleep = self.timer.sleep_until(self.clock.to_std(deadline));
-            self.sleep = Some((deadline, Box::pin(sleep)));
-        }
-        let (_, sleep) = self.sleep.as_mut().expect("sleep was just set");
-        ready!(sleep.as_mut().poll(cx));
-        self.sleep = None;
-        Poll::Ready(())
+        self.alarm.poll(&self.timer, self.conn.next_deadline(), cx)
     }
 
     /// Reads once and hands the bytes (or the end of stream) to the core.
@@ -416,6 +404,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// The transport (the split reader's, with the shared write side).
     pub(crate) fn io(&self) -> &T {
         &self.io
+    }
+
+    /// The runtime's timer.
+    pub(crate) fn timer(&self) -> &R {
+        &self.timer
     }
 
     /// The transport.

@@ -10,6 +10,10 @@
 //!
 //! Both halves may poll the writing half, so its wake-ups go to a combined, lock-free waker (an
 //! `AtomicWaker` per half) that wakes both: neither can miss its wake-up.
+//!
+//! The reader runs the connection's timers, which also notice a peer that stopped reading while the
+//! writer waits on it. If the reader is dropped, the writer runs the sender's own timer instead
+//! ([`Sender::handle_time`]): a write that makes no progress for the pong timeout fails.
 
 use std::future::poll_fn;
 use std::io;
@@ -27,7 +31,7 @@ use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 use crate::engine::{Engine, Handoff};
 use crate::error::{Error, Result};
 use crate::split_io::SplitIo;
-use crate::timer::Timer;
+use crate::timer::{Alarm, Clock, Timer};
 use crate::websocket::{WebSocket, poll_recv};
 
 /// Which half registered a waker.
@@ -280,7 +284,13 @@ pub struct Reader<T: SplitIo, R: Timer> {
 /// The sending half: `send`, `close`, `Sink`.
 pub struct Writer<T: SplitIo, R: Timer> {
     shared: Arc<Shared<T::WriteHalf>>,
-    _timer: std::marker::PhantomData<fn() -> R>,
+    stall: Stall<R>,
+}
+
+/// Runs the sender's timer (once the reader is dropped, see [`Sender::handle_time`]).
+struct Stall<R: Timer> {
+    timer: R,
+    alarm: Alarm<R>,
 }
 
 pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>, Writer<T, R>) {
@@ -321,7 +331,10 @@ pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>,
     let shared = shared.expect("the transport was split");
     let writer = Writer {
         shared,
-        _timer: std::marker::PhantomData,
+        stall: Stall {
+            timer: engine.timer().clone(),
+            alarm: Alarm::default(),
+        },
     };
     (Reader { engine, done }, writer)
 }
@@ -437,8 +450,9 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// Writes everything queued. If this future is dropped before it finishes, the reader writes
     /// what is left (when it next runs).
     pub async fn flush(&mut self) -> Result<()> {
-        let orphan = Orphan(&self.shared);
-        let result = poll_fn(|cx| self.poll_drain(cx, Until::Empty)).await;
+        let Writer { shared, stall } = self;
+        let orphan = Orphan(shared);
+        let result = poll_fn(|cx| poll_drain(shared, stall, cx, Until::Empty)).await;
         std::mem::forget(orphan);
         result
     }
@@ -481,34 +495,59 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     }
 
     /// Writes the queue `until` it is short enough. While the peer does not read, waits for the
-    /// socket, or for the reader to see the connection end (then gives up).
-    fn poll_drain(&self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
-        let shared = &self.shared;
-        let mut side = shared.write.lock().unwrap_or_else(PoisonError::into_inner);
-        // Registered either way: the reader wakes the writer when the connection ends.
-        shared.wake.wakers[WRITER].register(cx.waker());
-        // The writer alone waits on the writing half with its own waker; while the reader waits on it
-        // too (for frames of its own), with the waker that wakes both (a transport keeps one waker per
-        // direction: the reader's must not be lost).
-        let reader_waits = side.reader_waits;
-        let polled = if reader_waits {
-            side.poll_write_queue(&mut Context::from_waker(&shared.waker), until)
-        } else {
-            side.poll_write_queue(cx, until)
-        };
-        match polled {
-            Poll::Ready(result) => {
-                if reader_waits && side.sender.as_ref().is_some_and(|s| s.output_len() == 0) {
-                    // The reader's frames went out with ours.
-                    side.reader_waits = false;
-                    shared.wake.wakers[READER].wake();
-                }
-                Poll::Ready(result.map_err(Error::Io))
+    /// socket, or for the reader to see the connection end (then gives up); once the reader is
+    /// dropped, for the sender's own timer.
+    fn poll_drain(&mut self, cx: &mut Context<'_>, until: Until) -> Poll<Result<()>> {
+        poll_drain(&self.shared, &mut self.stall, cx, until)
+    }
+}
+
+/// [`Writer::poll_drain`], on the writer's parts.
+fn poll_drain<W: AsyncWrite + Unpin, R: Timer>(
+    shared: &Shared<W>,
+    stall: &mut Stall<R>,
+    cx: &mut Context<'_>,
+    until: Until,
+) -> Poll<Result<()>> {
+    let mut side = shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+    // Registered either way: the reader wakes the writer when the connection ends.
+    shared.wake.wakers[WRITER].register(cx.waker());
+    // The writer alone waits on the writing half with its own waker; while the reader waits on it
+    // too (for frames of its own), with the waker that wakes both (a transport keeps one waker per
+    // direction: the reader's must not be lost).
+    let reader_waits = side.reader_waits;
+    let polled = if reader_waits {
+        side.poll_write_queue(&mut Context::from_waker(&shared.waker), until)
+    } else {
+        side.poll_write_queue(cx, until)
+    };
+    match polled {
+        Poll::Ready(result) => {
+            if reader_waits && side.sender.as_ref().is_some_and(|s| s.output_len() == 0) {
+                // The reader's frames went out with ours.
+                side.reader_waits = false;
+                shared.wake.wakers[READER].wake();
             }
-            Poll::Pending if shared.ended.load(Ordering::Acquire) => {
-                Poll::Ready(Err(Error::Send(SendError::Closed)))
+            Poll::Ready(result.map_err(Error::Io))
+        }
+        Poll::Pending if shared.ended.load(Ordering::Acquire) => {
+            Poll::Ready(Err(Error::Send(SendError::Closed)))
+        }
+        Poll::Pending => {
+            let Some(sender) = side.sender.as_mut() else {
+                return Poll::Pending;
+            };
+            if let Err(e) = sender.handle_time(Clock::start().now()) {
+                side.abandoned = true;
+                return Poll::Ready(Err(Error::Protocol(e)));
             }
-            Poll::Pending => Poll::Pending,
+            let deadline = sender.next_deadline();
+            drop(side);
+            if stall.alarm.poll(&stall.timer, deadline, cx).is_ready() {
+                // The sender's deadline passed: the next poll gives up.
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
         }
     }
 }

@@ -215,6 +215,67 @@ fn a_close_from_the_sender_starts_the_connections_close_timer() {
 }
 
 #[test]
+fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
+    let config = Config {
+        timeouts: Timeouts {
+            pong: Some(secs(5)),
+            ..Timeouts::none()
+        },
+        ..Config::default()
+    };
+    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut sender = pair.server.split_sender().unwrap();
+    sender.send(&text("waits")).unwrap();
+    // While the connection lives, its own timers watch the peer: the sender keeps none.
+    assert!(sender.handle_time(at(secs(1))).is_ok());
+    assert_eq!(sender.next_deadline(), None);
+    assert!(sender.handle_time(at(secs(100))).is_ok());
+
+    drop(pair.server);
+    // The write waits from 101 s; progress restarts the wait.
+    assert!(sender.handle_time(at(secs(101))).is_ok());
+    assert_eq!(sender.next_deadline(), Some(at(secs(106))));
+    sender.advance_output(1);
+    assert_eq!(sender.next_deadline(), None);
+    assert!(sender.handle_time(at(secs(103))).is_ok());
+    assert_eq!(sender.next_deadline(), Some(at(secs(108))));
+    assert!(sender.handle_time(at(secs(107))).is_ok());
+    assert_eq!(sender.state(), State::Open);
+
+    assert!(matches!(
+        sender.handle_time(at(secs(108))),
+        Err(Error::Timeout(Timeout::Pong))
+    ));
+    assert_eq!(sender.output_len(), 0, "what waited is dropped");
+    assert_eq!(sender.state(), State::Closed);
+    assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
+    assert!(
+        sender.handle_time(at(secs(200))).is_ok(),
+        "it gives up once"
+    );
+    assert_eq!(sender.next_deadline(), None);
+}
+
+#[test]
+fn a_sender_with_nothing_to_write_keeps_no_timer() {
+    let config = Config {
+        timeouts: Timeouts {
+            pong: Some(secs(5)),
+            ..Timeouts::none()
+        },
+        ..Config::default()
+    };
+    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut sender = pair.server.split_sender().unwrap();
+    drop(pair.server);
+    assert!(sender.handle_time(at(secs(1))).is_ok());
+    assert!(sender.handle_time(at(secs(60))).is_ok());
+    assert_eq!(sender.next_deadline(), None);
+    sender.send(&text("still goes out")).unwrap();
+    assert_eq!(sender.state(), State::Open);
+}
+
+#[test]
 fn a_close_from_the_peer_is_answered_after_the_senders_messages() {
     let mut pair = Pair::open();
     let mut sender = pair.server.split_sender().unwrap();

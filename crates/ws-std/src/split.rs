@@ -14,13 +14,17 @@
 //! again. So a writer blocked on a large message never stops its reader from reading, which with a peer
 //! doing the same would leave both sides waiting for each other. Frames the reader could not hand over
 //! yet count as its connection's queued output: past the high-water mark it stops reading.
+//!
+//! The reader's timers notice a peer that stopped reading, and the writer's waits end with them. If the
+//! reader is dropped, the writer runs the sender's own timer ([`Sender::handle_time`]): a write that
+//! makes no progress for the pong timeout fails.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use ws_async::{Error, Result};
+use ws_async::{Clock, Error, Result};
 use ws_core::{
     CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
 };
@@ -370,7 +374,8 @@ fn write_all<S: DeadlineStream>(out: &mut Out<S>, ended: &AtomicBool) -> Result<
 
 /// Writes queued output, blocking: all of it, or (`below_high_water`) until it is below the high-water
 /// mark. Writes wait in slices: between two, a writer whose connection ended (its peer stopped reading
-/// and the reader's timers gave up) stops waiting.
+/// and the reader's timers gave up) stops waiting, and so does one whose reader was dropped once the
+/// output made no progress for the pong timeout ([`Sender::handle_time`]).
 fn drain<S: DeadlineStream>(
     out: &mut Out<S>,
     ended: &AtomicBool,
@@ -397,6 +402,10 @@ fn drain<S: DeadlineStream>(
                         "the peer stopped reading",
                     )));
                 }
+                // With the reader dropped, the sender's own timer gives up on the peer.
+                out.sender
+                    .handle_time(Clock::start().now())
+                    .map_err(Error::Protocol)?;
             }
             Err(e) => {
                 out.broken = Some(copy_error(&e));

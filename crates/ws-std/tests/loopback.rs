@@ -351,6 +351,50 @@ fn a_peer_that_stops_reading_fails_a_split_connection_in_bounded_time() {
 }
 
 #[test]
+fn a_split_writer_whose_reader_was_dropped_gives_up_on_a_peer_that_stopped_reading() {
+    bounded(20, || {
+        let (listener, port) = listener();
+        let client = std::thread::spawn(move || {
+            let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
+                .unwrap()
+                .timeouts(stalling_timeouts());
+            let (ws, _) = ws_std::connect_with(&builder).unwrap();
+            let (reader, mut writer) = ws.split().unwrap();
+            // Nobody runs the connection's timers from here on.
+            drop(reader);
+            let start = Instant::now();
+            let chunk = vec![0u8; 1 << 20];
+            let error = loop {
+                if let Err(e) = writer.send(chunk.clone()) {
+                    break e;
+                }
+            };
+            let elapsed = start.elapsed();
+            let after = writer.send("more");
+            (error, elapsed, after)
+        });
+        let _raw = raw_accept(&listener); // never reads
+        let (error, elapsed, after) = client.join().unwrap();
+        assert!(
+            matches!(
+                error,
+                Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Pong))
+            ),
+            "{error:?}"
+        );
+        let pong = stalling_timeouts().pong.unwrap();
+        assert!(
+            elapsed >= pong && elapsed < Duration::from_secs(5),
+            "{elapsed:?}"
+        );
+        assert!(
+            matches!(after, Err(Error::Send(ws_std::SendError::Closed))),
+            "{after:?}"
+        );
+    });
+}
+
+#[test]
 fn server_handshake_timeout_with_a_silent_client() {
     bounded(20, || {
         let (listener, port) = listener();

@@ -20,6 +20,7 @@ mod output;
 mod recv;
 mod send;
 mod split;
+mod stall;
 mod timers;
 
 use alloc::boxed::Box;

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::extension::Extension;
 use crate::frame::OpCode;
 use crate::message::Message;
+use crate::time::Instant;
 
 /// The connection's split state: the link to its sender while split, and the extension's encoding half
 /// once a sender gave it back.
@@ -33,8 +34,8 @@ pub(super) struct SplitState {
 
 /// What the two halves share.
 #[derive(Default)]
-struct Link {
-    state: AtomicU8,
+pub(super) struct Link {
+    pub(super) state: AtomicU8,
 }
 
 /// The sender queued the close frame.
@@ -42,10 +43,10 @@ const CLOSED_BY_SENDER: u8 = 1;
 /// The connection queued the close frame.
 const CLOSED_BY_CONNECTION: u8 = 2;
 /// The connection has ended (closed or failed).
-const ENDED: u8 = 4;
+pub(super) const ENDED: u8 = 4;
 
 impl Link {
-    fn state(&self) -> u8 {
+    pub(super) fn state(&self) -> u8 {
         self.state.load(Ordering::Acquire)
     }
 
@@ -68,10 +69,12 @@ impl Link {
 /// itself, which [`Connection::hand_output_to`] moves behind what this sender queued so far. Write
 /// [`Sender::output`] to the transport as a connection's output is written.
 pub struct Sender {
-    config: Arc<Config>,
-    tx: Framer,
+    pub(super) config: Arc<Config>,
+    pub(super) tx: Framer,
     encoder: Option<Box<dyn Extension>>,
-    link: Arc<Link>,
+    pub(super) link: Arc<Link>,
+    /// Since when the output has made no progress while the connection is gone (see `stall.rs`).
+    pub(super) stalled_since: Option<Instant>,
 }
 
 impl core::fmt::Debug for Sender {
@@ -211,6 +214,9 @@ impl Sender {
     /// Marks the first `n` waiting bytes as written.
     pub fn advance_output(&mut self, n: usize) {
         self.tx.out.advance(n);
+        if n > 0 {
+            self.stalled_since = None;
+        }
     }
 
     /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: make sends wait, and
@@ -304,6 +310,7 @@ impl Connection {
             tx,
             encoder,
             link,
+            stalled_since: None,
         })
     }
 
