@@ -6,8 +6,10 @@
 //! * `memcpy`: `copy_from_slice` of the payload into a preallocated buffer.
 //! * `parse_unmask_validate_text` / `..._binary`: an open server `Connection` receives pre-built masked
 //!   client frames and the events are drained with `poll_event()`. This is the whole receive path: the copy
-//!   into the receive buffer (`receive` appends to it), header parsing and checks, unmasking in place, UTF-8
-//!   validation (text only), splitting the payload off and delivering `Event::Message`. Small payloads are
+//!   into the receive buffer (`receive` appends to it, unmasking as it copies the payload of a frame of
+//!   4 KiB or more that starts the read or continues a frame in progress), header parsing and checks,
+//!   unmasking in place (the other frames), UTF-8 validation (text only), splitting the payload off and
+//!   delivering `Event::Message`. Small payloads are
 //!   sent as a batch of frames worth about 64 KiB per iteration so that the per-call cost is amortised
 //!   (the throughput counts every payload byte of the batch).
 //! * `unmask`: `ws_core::mask::apply_mask` in place.

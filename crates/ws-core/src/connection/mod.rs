@@ -275,7 +275,8 @@ impl Connection {
         }
         self.sync_split();
         self.heard_since_ping |= !data.is_empty();
-        self.rx.extend_from_slice(data);
+        let rest = self.receive_payload(data);
+        self.rx.extend_from_slice(rest);
         self.process();
     }
 

@@ -13,7 +13,7 @@ use crate::extension::DecodeError;
 use crate::frame::{FrameHeader, OpCode, RSV1};
 use crate::http::client::validate_upgrade;
 use crate::http::{Headers, Response, find_head_end};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, extend_unmasked};
 use crate::message::{Event, Message, Opened};
 use crate::utf8::Utf8Bytes;
 
@@ -252,6 +252,62 @@ impl Connection {
         }
     }
 
+    /// Takes the payload of a masked data frame off the front of `data` into the receive buffer,
+    /// unmasking as it copies (one pass over the bytes instead of a copy and then an unmasking pass over
+    /// the copy): the rest of a plain frame in progress, or a frame of [`UNMASK_COPY_MIN`] bytes or
+    /// more whose header starts `data` while nothing else is buffered. Returns what is left of `data`, for
+    /// [`Connection::process`] to parse as usual; in any other case that is all of it.
+    pub(super) fn receive_payload<'a>(&mut self, mut data: &'a [u8]) -> &'a [u8] {
+        if !matches!(self.phase, Phase::Frames) {
+            return data;
+        }
+        if self.frame.is_none() {
+            if !self.rx.is_empty() || !starts_large_frame(data) {
+                return data;
+            }
+            let Ok(Some((header, header_len))) = FrameHeader::decode(data) else {
+                return data;
+            };
+            // Anything unusual (a fault, a compressed frame) takes the usual path.
+            if header.mask.is_none()
+                || header.opcode.is_control()
+                || !matches!(self.check_header(&header), Ok(false))
+            {
+                return data;
+            }
+            self.frame = Some(InFrame {
+                header,
+                done: 0,
+                encoded: false,
+            });
+            data = &data[header_len..];
+        }
+        let Some(mut frame) = self.frame else {
+            return data;
+        };
+        // A plain frame in progress holds its payload so far, and only that, in the receive buffer.
+        let Some(key) = frame.header.mask else {
+            return data;
+        };
+        if frame.encoded || self.rx.len() != frame.done {
+            return data;
+        }
+        let take = (frame.header.payload_len as usize - frame.done).min(data.len());
+        let start = self.rx.len();
+        // Room for what follows the payload too: it is appended next.
+        self.rx.reserve(data.len());
+        extend_unmasked(&mut self.rx, &data[..take], key, frame.done);
+        if self.frame_kind(&frame.header) == Some(DataKind::Text)
+            && self.utf8.feed(&self.rx[start..]).is_err()
+        {
+            self.fail(Error::InvalidUtf8);
+            return &[];
+        }
+        frame.done += take;
+        self.frame = Some(frame);
+        &data[take..]
+    }
+
     /// Unmasks newly arrived payload in place and validates text as it comes, leaving it in the buffer.
     fn read_plain_payload(&mut self, frame: &mut InFrame) -> Result<(), Error> {
         let len = frame.header.payload_len as usize;
@@ -440,4 +496,21 @@ fn join_values(values: &[&[u8]]) -> String {
         .map(|v| String::from_utf8_lossy(v.trim_ascii()).into_owned())
         .collect();
     joined.join(", ")
+}
+
+/// Frames whose payload is at least this long are unmasked while they are copied in when they start a
+/// read (`receive_payload`). Below it the copy is too short for the second pass to matter (64 1 KiB
+/// frames in one read measured 3% slower with the first one taken this way).
+const UNMASK_COPY_MIN: usize = 4096;
+
+/// Whether `data` starts with the header of a frame of at least [`UNMASK_COPY_MIN`] bytes (read off
+/// the length field alone: the full header is decoded and checked afterwards).
+fn starts_large_frame(data: &[u8]) -> bool {
+    match data {
+        [_, len, ..] if len & 0x7f == 127 => true,
+        [_, len, hi, lo, ..] if len & 0x7f == 126 => {
+            usize::from(u16::from_be_bytes([*hi, *lo])) >= UNMASK_COPY_MIN
+        }
+        _ => false,
+    }
 }
