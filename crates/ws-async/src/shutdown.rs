@@ -234,20 +234,19 @@ where
             Some(Ok(stream)) => {
                 let guard = shutdown.enter();
                 // The handshake runs in a box of its own, freed once it is done: the task then holds
-                // only the handler's future, so an idle connection costs what its handler keeps.
-                let handshake = Box::pin(crate::accept_with(
-                    stream,
-                    config.clone(),
-                    timer.clone(),
-                    decide.clone(),
-                ));
+                // only the handler's future, so an idle connection costs what its handler keeps. The
+                // shutdown guard waits in that box too, and moves into the connection.
+                let accepting =
+                    crate::accept_with(stream, config.clone(), timer.clone(), decide.clone());
+                let handshake =
+                    Box::pin(async move { Some(accepting.await.ok()?.with_guard(guard)) });
                 let handler = handler.clone();
                 spawn(Box::pin(async move {
                     // No binding of the handshake's result may live across the handler's await.
-                    let Ok(ws) = handshake.await else {
+                    let Some(ws) = handshake.await else {
                         return;
                     };
-                    handler(ws.with_guard(guard)).await;
+                    handler(ws).await;
                 }));
             }
             Some(Err(_)) => {
