@@ -34,6 +34,15 @@ fn text(s: &str) -> Message {
     Message::from(s)
 }
 
+/// An open pair whose server runs only the given timers.
+fn with_server_timeouts(timeouts: Timeouts) -> Pair {
+    let server_config = Config {
+        timeouts,
+        ..Config::default()
+    };
+    Pair::open_with(quiet_config(), server_config)
+}
+
 #[test]
 fn the_sender_sends_while_the_connection_answers_pings() {
     let mut pair = Pair::open();
@@ -186,14 +195,10 @@ fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
 
 #[test]
 fn a_close_from_the_sender_starts_the_connections_close_timer() {
-    let config = Config {
-        timeouts: Timeouts {
-            close: Some(secs(10)),
-            ..Timeouts::none()
-        },
-        ..Config::default()
-    };
-    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut pair = with_server_timeouts(Timeouts {
+        close: Some(secs(10)),
+        ..Timeouts::none()
+    });
     let mut sender = pair.server.split_sender().unwrap();
     sender.close(CloseCode::NORMAL, "").unwrap();
     // The connection learns of the close at its next step, and times the wait from then.
@@ -216,14 +221,10 @@ fn a_close_from_the_sender_starts_the_connections_close_timer() {
 
 #[test]
 fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
-    let config = Config {
-        timeouts: Timeouts {
-            pong: Some(secs(5)),
-            ..Timeouts::none()
-        },
-        ..Config::default()
-    };
-    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut pair = with_server_timeouts(Timeouts {
+        pong: Some(secs(5)),
+        ..Timeouts::none()
+    });
     let mut sender = pair.server.split_sender().unwrap();
     sender.send(&text("waits")).unwrap();
     // While the connection lives, its own timers watch the peer: the sender keeps none.
@@ -258,14 +259,10 @@ fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
 
 #[test]
 fn a_sender_with_nothing_to_write_keeps_no_timer() {
-    let config = Config {
-        timeouts: Timeouts {
-            pong: Some(secs(5)),
-            ..Timeouts::none()
-        },
-        ..Config::default()
-    };
-    let mut pair = Pair::open_with(quiet_config(), config);
+    let mut pair = with_server_timeouts(Timeouts {
+        pong: Some(secs(5)),
+        ..Timeouts::none()
+    });
     let mut sender = pair.server.split_sender().unwrap();
     drop(pair.server);
     assert!(sender.handle_time(at(secs(1))).is_ok());

@@ -266,6 +266,14 @@ fn pong_timeout_fails_with_1011_within_bounded_time() {
     });
 }
 
+/// A client whose timers give up on a silent peer within a fraction of a second.
+fn connect_stalling(port: u16) -> ws_std::WebSocket<ws_std::MaybeTlsStream> {
+    let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
+        .unwrap()
+        .timeouts(stalling_timeouts());
+    ws_std::connect_with(&builder).unwrap().0
+}
+
 fn stalling_timeouts() -> Timeouts {
     Timeouts {
         keepalive_interval: Some(Duration::from_millis(100)),
@@ -317,10 +325,7 @@ fn a_peer_that_stops_reading_fails_a_split_connection_in_bounded_time() {
     bounded(20, || {
         let (listener, port) = listener();
         let client = std::thread::spawn(move || {
-            let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
-                .unwrap()
-                .timeouts(stalling_timeouts());
-            let (ws, _) = ws_std::connect_with(&builder).unwrap();
+            let ws = connect_stalling(port);
             let (mut reader, mut writer) = ws.split().unwrap();
             let sender = std::thread::spawn(move || {
                 let chunk = vec![0u8; 1 << 20];
@@ -355,10 +360,7 @@ fn a_split_writer_whose_reader_was_dropped_gives_up_on_a_peer_that_stopped_readi
     bounded(20, || {
         let (listener, port) = listener();
         let client = std::thread::spawn(move || {
-            let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
-                .unwrap()
-                .timeouts(stalling_timeouts());
-            let (ws, _) = ws_std::connect_with(&builder).unwrap();
+            let ws = connect_stalling(port);
             let (reader, mut writer) = ws.split().unwrap();
             // Nobody runs the connection's timers from here on.
             drop(reader);
