@@ -10,24 +10,30 @@
 //!
 //! 1. Create the connection: [`Connection::client`] (queues the upgrade request) or [`Connection::server`].
 //! 2. Loop until [`Connection::is_finished`]:
-//!    - write [`Connection::output`] to the transport and report progress with
-//!      [`Connection::advance_output`]; when [`Connection::poll_shutdown`] says so, shut the write side;
+//!    - write [`Connection::output`] (a [`bytes::Buf`]) to the transport, advancing it by what was
+//!      written; when [`Connection::poll_shutdown`] says so, shut the write side;
 //!    - drain [`Connection::poll_event`]: on a server, answer [`Event::Request`] with
 //!      [`Connection::accept`] or [`Connection::reject`]; hand messages to the application;
-//!    - when [`Connection::wants_read`], read from the transport and pass the bytes to
-//!      [`Connection::receive`] (or [`Connection::receive_eof`] at end of stream);
+//!    - when [`Connection::read_interest`] is [`ReadInterest::Read`], read from the transport and pass
+//!      the bytes to [`Connection::receive`] (or [`Connection::receive_eof`] at end of stream or when the
+//!      transport fails);
 //!    - sleep no later than [`Connection::next_deadline`], then call [`Connection::handle_time`].
 //! 3. Send with [`Connection::send`], [`Connection::send_fragment`], [`Connection::ping`],
 //!    [`Connection::close`] at any time; each queues bytes in the output.
 //!
-//! Pings are answered and close frames echoed by the core itself. A peer fault never returns an error to the
-//! caller: the core queues the close frame (1002, 1007, 1009) or HTTP error (400, 426, 431), emits
-//! [`Event::Failed`] once, and ignores further input.
+//! Every input, and every command that can start a timer, takes the time: the core has no clock and no
+//! "last time you told me" rule. Pings are answered and close frames echoed by the core itself. A peer
+//! fault never returns an error to the caller: the core queues the close frame (1002, 1007, 1009) or
+//! HTTP error (400, 426, 431), emits [`Event::Failed`] once, lingers reading and discarding input for a
+//! bounded time so the peer reads the close frame, and then reports [`Connection::is_finished`];
+//! [`Connection::outcome`] keeps how it ended. `docs/embedding.md` in the repository walks through
+//! blocking, readiness-based and completion-based loops.
 //!
 //! ## Example: a client and a server wired together in memory
 //!
 //! ```
-//! use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
+//! use bytes::Buf;
+//! use ws_core::{Accept, ClientRequest, Config, Connection, Event, Instant, Message, Outcome};
 //!
 //! let now = Instant::ZERO;
 //! let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
@@ -35,37 +41,39 @@
 //! let mut server = Connection::server(Config::default(), now);
 //!
 //! // Move every queued byte from `from` to `to`, run by run.
-//! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     while !from.output().is_empty() {
-//!         let n = from.output().len();
-//!         to.receive(from.output());
-//!         from.advance_output(n);
+//! fn pump(from: &mut Connection, to: &mut Connection, now: Instant) {
+//!     let mut out = from.output();
+//!     while out.has_remaining() {
+//!         let n = out.chunk().len();
+//!         to.receive(out.chunk(), now);
+//!         out.advance(n);
 //!     }
 //! }
 //!
-//! pump(&mut client, &mut server);
+//! pump(&mut client, &mut server, now);
 //! let Some(Event::Request(req)) = server.poll_event() else { panic!("expected the upgrade request") };
 //! assert_eq!(req.path(), "/chat");
-//! server.accept(Accept::new().subprotocol("chat")).unwrap();
+//! server.accept(Accept::new().subprotocol("chat"), now).unwrap();
 //! assert!(matches!(server.poll_event(), Some(Event::Open(_))));
 //!
-//! pump(&mut server, &mut client);
+//! pump(&mut server, &mut client, now);
 //! let Some(Event::Open(opened)) = client.poll_event() else { panic!("expected open") };
 //! assert_eq!(opened.subprotocol.as_deref(), Some("chat"));
 //!
-//! client.send_text("Hello").unwrap();
-//! pump(&mut client, &mut server);
+//! client.send(&Message::from("Hello")).unwrap();
+//! pump(&mut client, &mut server, now);
 //! assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
 //!
-//! client.close(ws_core::CloseCode::NORMAL, "bye").unwrap();
-//! pump(&mut client, &mut server); // the server echoes the close and will shut TCP first
+//! client.close(ws_core::CloseCode::NORMAL, "bye", now).unwrap();
+//! pump(&mut client, &mut server, now); // the server echoes the close and will shut TCP first
 //! assert!(matches!(server.poll_event(), Some(Event::Closed(Some(_)))));
-//! pump(&mut server, &mut client);
+//! pump(&mut server, &mut client, now);
 //! assert!(matches!(client.poll_event(), Some(Event::Closed(Some(_)))));
 //! assert!(server.poll_shutdown());
-//! client.receive_eof(); // the server closed TCP...
+//! client.receive_eof(now); // the server closed TCP...
 //! assert!(client.poll_shutdown()); // ...so the client closes its side too
 //! assert!(client.is_finished());
+//! assert!(matches!(client.outcome(), Some(Outcome::Closed(Some(_)))));
 //! ```
 //!
 //! ## Sending and receiving from two threads
@@ -75,7 +83,8 @@
 //! frame, and whether the connection ended). The connection keeps receiving, answering pings and close
 //! frames and running the timers; [`Connection::hand_output_to`] moves its frames into the sender's
 //! queue, which is what goes to the transport: hold whatever keeps the two from writing at once (the
-//! transport's write half) while handing over and writing. [`Connection::reunite`] joins them again.
+//! transport's write half) while handing over and writing, and shut the write side when
+//! [`Sender::poll_shutdown`] says so. [`Connection::reunite`] joins them again.
 //!
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
@@ -105,7 +114,9 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Limits, Timeouts};
-pub use connection::{Connection, DataKind, Role, SendOptions, Sender, State};
+pub use connection::{
+    Connection, DataKind, Outcome, Output, ReadInterest, Role, SendOptions, Sender, State,
+};
 pub use error::{Error, HandshakeError, Limit, ProtocolError, SendError, Timeout};
 pub use http::client::ClientRequest;
 pub use http::server::{Accept, Request};

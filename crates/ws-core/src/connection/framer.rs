@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rand_chacha::ChaCha12Rng;
 use rand_core::RngCore;
 
-use super::output::{self, Output};
+use super::output::{self, Queue};
 use super::{DataKind, OutMessage, SendError, SendOptions};
 use crate::close::{CloseCode, CloseFrame};
 use crate::extension::Extension;
@@ -21,7 +21,7 @@ use crate::utf8::Utf8Validator;
 pub(super) struct Framer {
     /// The client's random source for masks (servers send unmasked frames).
     pub(super) rng: Option<Box<ChaCha12Rng>>,
-    pub(super) out: Output,
+    pub(super) out: Queue,
     /// The fragmented message in progress, if any.
     pub(super) sending: Option<OutMessage>,
 }

@@ -1,18 +1,6 @@
 //! The connection state machine: one per WebSocket connection, either role.
 //!
-//! See the crate docs for the run loop. The methods fall in four kinds:
-//!
-//! - **inputs**: [`Connection::receive`] (bytes read from the transport; [`Connection::receive_direct`] reads
-//!   into the core's own buffer instead while a large frame arrives), [`Connection::receive_eof`] (the peer
-//!   closed its write side) and [`Connection::handle_time`] ("time is now T": fires due timers).
-//! - **commands**: [`Connection::send`] and friends, [`Connection::send_fragment`], [`Connection::ping`],
-//!   [`Connection::close`]; on a server, [`Connection::accept`] or [`Connection::reject`] after
-//!   [`Event::Request`]. Commands fail only for local misuse ([`SendError`]), never for peer faults.
-//! - **outputs**: [`Connection::poll_event`], [`Connection::output`] + [`Connection::advance_output`] (bytes to
-//!   write; writes may be partial; [`Connection::output_chunks`] lists every run for a vectored write), [`Connection::poll_shutdown`] (shut the transport's write side now),
-//!   [`Connection::next_deadline`] (call [`Connection::handle_time`] then), [`Connection::is_finished`].
-//! - **getters**: [`Connection::state`], [`Connection::role`], [`Connection::subprotocol`],
-//!   [`Connection::extensions`], [`Connection::is_backpressured`], [`Connection::wants_read`].
+//! See [`Connection`] for its four kinds of methods and the order to call them in.
 
 mod events;
 mod framer;
@@ -43,6 +31,7 @@ use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
 pub use crate::error::SendError;
+pub use output::Output;
 pub use send::SendOptions;
 pub use split::Sender;
 
@@ -75,6 +64,53 @@ pub enum DataKind {
     Text,
     /// A binary message.
     Binary,
+}
+
+/// Whether the connection wants input now: the one question a run loop asks before reading
+/// ([`Connection::read_interest`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadInterest {
+    /// Read and hand the bytes to [`Connection::receive`] (or [`Connection::receive_eof`] at end of
+    /// stream).
+    Read,
+    /// Output is above [`crate::Limits::max_queued_output`]: do not read for its own sake (a peer that
+    /// does not read could make us queue unbounded pongs), but a loop that waits to write a send may
+    /// read meanwhile; the core then parses at most up to the next event, so two peers that both send
+    /// more than the socket buffers hold do not wait on each other forever.
+    WhileSending,
+    /// No input now: events wait in [`Connection::poll_event`] (they are parsed lazily, so input would
+    /// only pile up), a server waits for [`Connection::accept`] or [`Connection::reject`], the peer's end
+    /// of stream was seen, or the connection is finished.
+    None,
+}
+
+/// How a connection ended ([`Connection::outcome`]): the terminal event, kept.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The close handshake completed; the peer's close frame, if it sent one with a payload.
+    Closed(Option<crate::CloseFrame>),
+    /// The connection failed: a peer fault, a limit, a timer, or the transport ended without a close
+    /// handshake ([`crate::Error::UnexpectedEof`]).
+    Failed {
+        /// What went wrong.
+        error: crate::Error,
+        /// The close code queued for the peer (1002, 1007, 1009, 1011), if a close frame could still
+        /// be sent; a failed handshake answers with an HTTP status instead
+        /// ([`crate::HandshakeError::http_status`]).
+        close_code: Option<crate::CloseCode>,
+    },
+    /// The handshake was refused: a client got a non-101 response, or a server called
+    /// [`Connection::reject`].
+    Rejected(Box<Response>),
+}
+
+impl Outcome {
+    /// Whether the connection ended with a completed close handshake.
+    pub fn is_clean(&self) -> bool {
+        matches!(self, Outcome::Closed(_))
+    }
 }
 
 /// Where the byte stream is: handshake, frames, or past the end.
@@ -142,14 +178,40 @@ struct OutMessage {
 
 /// A WebSocket connection's protocol state machine, with no I/O.
 ///
-/// Its methods fall in four kinds: **inputs** ([`Connection::receive`], [`Connection::receive_eof`],
-/// [`Connection::handle_time`]), **commands** ([`Connection::send`], [`Connection::send_fragment`],
-/// [`Connection::ping`], [`Connection::close`]; on a server [`Connection::accept`] or
-/// [`Connection::reject`]), **outputs** ([`Connection::poll_event`], [`Connection::output`] with
-/// [`Connection::advance_output`], [`Connection::poll_shutdown`], [`Connection::next_deadline`],
-/// [`Connection::is_finished`]) and **getters**. The crate docs show the run loop and the order to call
-/// things in. Commands start timers from the time last passed to [`Connection::handle_time`]: call it
-/// before a command after an idle spell.
+/// Its public methods fall in four kinds:
+///
+/// - **inputs**: [`Connection::receive`] (bytes read from the transport; [`Connection::receive_direct`]
+///   reads into the core's own buffer while a large frame arrives), [`Connection::receive_eof`] (the
+///   transport ended: a read returned 0 bytes, or failed) and [`Connection::handle_time`] ("time is now
+///   T": fires due timers). Every input takes the time.
+/// - **commands**: [`Connection::send`], [`Connection::send_with`], [`Connection::send_fragment`],
+///   [`Connection::ping`], [`Connection::pong`], [`Connection::close`]; on a server
+///   [`Connection::accept`] or [`Connection::reject`] after [`Event::Request`];
+///   [`Connection::split_sender`], [`Connection::hand_output_to`], [`Connection::reunite`]. Commands
+///   fail only for local misuse ([`SendError`]), never for peer faults. Those that can start a timer
+///   (`close`, `accept`, `reject`) take the time.
+/// - **outputs**: [`Connection::poll_event`], [`Connection::output`] (the bytes to write, a
+///   [`bytes::Buf`]), [`Connection::poll_shutdown`] (shut the transport's write side now),
+///   [`Connection::next_deadline`] (call `handle_time` then), [`Connection::read_interest`] (read or
+///   not), [`Connection::is_finished`] (drop the transport).
+/// - **getters**: [`Connection::state`], [`Connection::outcome`], [`Connection::role`],
+///   [`Connection::subprotocol`], [`Connection::extensions`], [`Connection::config`],
+///   [`Connection::is_backpressured`].
+///
+/// A run loop, until [`Connection::is_finished`]:
+///
+/// 1. write [`Connection::output`] to the transport, advancing it by what was written; when
+///    [`Connection::poll_shutdown`] says so, shut the write side;
+/// 2. drain [`Connection::poll_event`] (on a server, answer [`Event::Request`]);
+/// 3. if [`Connection::read_interest`] is [`ReadInterest::Read`], read and hand the bytes to
+///    [`Connection::receive`] ([`Connection::receive_eof`] at end of stream or on a read error);
+/// 4. wait no later than [`Connection::next_deadline`], then call [`Connection::handle_time`].
+///
+/// The connection owns its lifecycle: after a failure it queues the close frame, asks for the write side
+/// to be shut, and then lingers, reading and discarding input until the peer's end of stream, up to
+/// [`crate::Timeouts::close`] or 1 MiB, so a peer that is still writing reads the close frame instead of
+/// a TCP reset; [`Connection::is_finished`] says when the transport can be dropped, and
+/// [`Connection::outcome`] how the connection ended.
 pub struct Connection {
     role: Role,
     /// Shared: servers pass one `Arc<Config>` to all their connections, which then keep one pointer each.
@@ -180,8 +242,12 @@ pub struct Connection {
     pong_deadline: Option<Instant>,
     close_deadline: Option<Instant>,
     pings_sent: u32,
+    /// Bytes read and discarded since the connection ended (bounded: see [`LINGER_MAX_BYTES`]).
+    lingered: u32,
     /// Bytes arrived since the last keepalive ping: the peer is alive even if its pong is still queued.
     heard_since_ping: bool,
+    /// How the connection ended, once it has (boxed: one word while it runs).
+    outcome: Option<Box<Outcome>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -225,7 +291,9 @@ impl Connection {
             pong_deadline: None,
             close_deadline: None,
             pings_sent: 0,
+            lingered: 0,
             heard_since_ping: false,
+            outcome: None,
         }
     }
 
@@ -266,11 +334,15 @@ impl Connection {
 
     // ----- inputs -----
 
-    /// Hands the core bytes read from the transport. Events become available from
+    /// Hands the core bytes read from the transport at `now`. Events become available from
     /// [`Connection::poll_event`]; replies (pongs, close echoes, HTTP responses) are queued in
-    /// [`Connection::output`]. Bytes after the end of the connection are ignored.
-    pub fn receive(&mut self, data: &[u8]) {
+    /// [`Connection::output`]. Timers that the bytes start (a close frame's, the keepalive once the
+    /// handshake completes) count from `now`, also for frames parsed later by `poll_event`. After the
+    /// connection ended, input is discarded (the lingering close; see [`Connection`]).
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
+        self.advance_clock(now);
         if matches!(self.phase, Phase::Done) {
+            self.linger(data.len());
             return;
         }
         self.sync_split();
@@ -281,22 +353,24 @@ impl Connection {
     }
 
     /// Reads input straight into the receive buffer, saving the copy [`Connection::receive`] makes,
-    /// while the payload of a large frame is arriving (at least 16 KiB of it still to come; see
-    /// [`Connection::wants_direct_read`]). `read` gets zeroed room at the end of the buffer and returns how
-    /// many bytes it wrote there (0 when none arrived) along with anything the caller wants back; the
-    /// bytes are then processed as `receive` would. The room is at most `max` bytes, no more than the
-    /// frame still needs, and no more than the frame has already brought (so a peer that declares a
-    /// huge frame and stalls cannot make the buffer grow ahead of what it sent).
+    /// while the payload of a large frame is arriving (at least 16 KiB of it still to come). `read` gets
+    /// zeroed room at the end of the buffer and returns how many bytes it wrote there (0 when none
+    /// arrived) along with anything the caller wants back; the bytes are then processed as `receive`
+    /// would, at `now`. The room is at most `max` bytes, no more than the frame still needs, and no
+    /// more than the frame has already brought (so a peer that declares a huge frame and stalls cannot
+    /// make the buffer grow ahead of what it sent).
     ///
     /// Returns `None` without calling `read` when no such frame is in progress: read elsewhere and call
     /// [`Connection::receive`].
     pub fn receive_direct<R>(
         &mut self,
         max: usize,
+        now: Instant,
         read: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Option<R> {
-        self.sync_split();
         let room = self.direct_room(max)?;
+        self.advance_clock(now);
+        self.sync_split();
         let start = self.rx.len();
         self.rx.resize(start + room, 0);
         let (n, result) = read(&mut self.rx[start..]);
@@ -307,11 +381,6 @@ impl Connection {
             self.process();
         }
         Some(result)
-    }
-
-    /// Whether [`Connection::receive_direct`] would read straight into the receive buffer now.
-    pub fn wants_direct_read(&self) -> bool {
-        self.direct_room(usize::MAX).is_some()
     }
 
     /// The room a direct read gets (see [`Connection::receive_direct`]), if one applies.
@@ -329,8 +398,12 @@ impl Connection {
         (room > 0).then_some(room)
     }
 
-    /// Tells the core the peer closed its write side (a read returned 0 bytes).
-    pub fn receive_eof(&mut self) {
+    /// Tells the core, at `now`, that the transport ended: the peer closed its write side (a read
+    /// returned 0 bytes) or the transport broke (a read or write failed). Before the close handshake
+    /// completed this fails the connection with [`crate::Error::UnexpectedEof`] (once the events
+    /// already buffered are polled); after it, the core asks for our write side to be shut too.
+    pub fn receive_eof(&mut self, now: Instant) {
+        self.advance_clock(now);
         self.eof = true;
         if self.terminated {
             // The peer closed its side after the close handshake: close ours too.
@@ -353,6 +426,24 @@ impl Connection {
         self.fail(crate::Error::UnexpectedEof);
     }
 
+    /// Records `now` (time never goes backwards: an earlier `now` is ignored).
+    fn advance_clock(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// Input that arrived after the connection ended is discarded; past [`LINGER_MAX_BYTES`] the
+    /// connection stops waiting for the peer's end of stream.
+    fn linger(&mut self, n: usize) {
+        self.lingered = self.lingered.saturating_add(n.try_into().unwrap_or(u32::MAX));
+        if self.terminated && self.lingered as usize > LINGER_MAX_BYTES {
+            self.linger_over = true;
+            self.want_shutdown = true;
+            self.close_deadline = None;
+        }
+    }
+
     // ----- outputs -----
 
     /// The next event, if any.
@@ -371,67 +462,25 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// Whether events are waiting in [`Connection::poll_event`] (adapters batch replies while they are).
-    pub fn has_pending_events(&self) -> bool {
-        !self.events.is_empty() || self.has_complete_frame()
-    }
-
-    /// Whether the receive buffer holds a complete frame (or a bad header) that `poll_event` would act on.
-    fn has_complete_frame(&self) -> bool {
-        if !matches!(self.phase, Phase::Frames) || self.rx.is_empty() {
-            return false;
-        }
-        let (header_len, payload_len, done) = match self.frame {
-            Some(frame) if frame.encoded => {
-                return self.rx.len() >= frame.header.payload_len as usize - frame.done;
-            }
-            Some(frame) => (0, frame.header.payload_len, 0),
-            None => match FrameHeader::decode(&self.rx) {
-                Ok(Some((header, len))) => (len, header.payload_len, 0),
-                Ok(None) => return false,
-                Err(_) => return true,
-            },
-        };
-        (self.rx.len() - done) as u64 >= header_len as u64 + payload_len
-    }
-
-    /// The next contiguous run of bytes waiting to be written (empty when nothing waits). Write some,
-    /// call [`Connection::advance_output`] with how many were written, and ask again until it is empty.
-    ///
-    /// Output is usually one run; a large payload sent as shared [`bytes::Bytes`] (a [`crate::Message`])
-    /// by a server is queued by reference, making the frame's header and its payload two runs. Writers
-    /// that can gather use [`Connection::output_chunks`] to write every run in one system call.
-    pub fn output(&self) -> &[u8] {
-        self.tx.out.first()
-    }
-
-    /// Fills `dst` with the runs of bytes waiting to be written, in order, for a vectored write; returns
-    /// how many entries it filled (fewer than `dst.len()` when that is all there is, 0 when nothing
-    /// waits). Then call [`Connection::advance_output`] with the total written.
-    pub fn output_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
-        self.tx.out.chunks(dst)
-    }
-
-    /// Whether the waiting bytes are more than one run ([`Connection::output`] is then not all of them).
-    pub fn output_is_split(&self) -> bool {
-        self.tx.out.is_split()
-    }
-
-    /// How many bytes wait to be written, in all runs.
-    pub fn output_len(&self) -> usize {
-        self.tx.out.len()
-    }
-
-    /// Marks the first `n` waiting bytes as written (they may span several runs of a vectored write).
-    pub fn advance_output(&mut self, n: usize) {
-        self.tx.out.advance(n);
+    /// The bytes waiting to be written, as a [`bytes::Buf`] (see [`Output`]): write its chunks and
+    /// advance it by what the transport took. While a [`Sender`] is split off, the connection's own
+    /// frames wait here until [`Connection::hand_output_to`] moves them to the sender, whose output is
+    /// the one to write.
+    pub fn output(&mut self) -> Output<'_> {
+        Output::new(&mut self.tx.out, None)
     }
 
     /// Returns `true` once, when the transport's write side should be shut down (after all output is
     /// written, or when the close timeout gave up on a peer that does not read): a server after the close
     /// handshake (it closes TCP first, RFC 6455 section 7.1.1), any role after a failure, a client whose
-    /// server did not close in time, a client whose server closed TCP.
+    /// server did not close in time, a client whose server closed TCP. While a [`Sender`] is split off,
+    /// this is always `false`: [`Sender::poll_shutdown`] says it instead, once the sender's output (which
+    /// the connection's frames join) is written.
+    #[must_use = "true is returned once: the write side must then be shut"]
     pub fn poll_shutdown(&mut self) -> bool {
+        if self.is_split() {
+            return false;
+        }
         if self.want_shutdown
             && !self.shutdown_polled
             && (self.tx.out.is_empty() || self.linger_over)
@@ -444,18 +493,43 @@ impl Connection {
         false
     }
 
-    /// Whether the connection is over and the transport can be dropped: a terminal event was emitted and
-    /// either all output is written and the peer closed its side, or the close timeout ran out (then output
-    /// the peer did not read is abandoned: a peer that stopped reading cannot hold the connection open).
+    /// Whether the connection is over and the transport can be dropped: it ended ([`Connection::outcome`]
+    /// is set, the terminal event was polled) and either all output is written, the write side shut and
+    /// the peer's end of stream seen, or the lingering after a failure ran out of time or bytes, or the
+    /// close timeout gave up on a peer that does not read (output it did not take is abandoned). While a
+    /// [`Sender`] is split off, the sender's output counts too (the sender shut the write side).
     pub fn is_finished(&self) -> bool {
         if !self.terminated {
             return false;
         }
+        let shut = match self.link() {
+            Some(link) => link.state() & split::SHUT != 0,
+            None => self.shutdown_polled,
+        };
         self.linger_over
             || (self.events.is_empty()
                 && self.tx.out.is_empty()
                 && (self.eof || (self.want_shutdown && self.config.timeouts.close.is_none()))
-                && (!self.want_shutdown || self.shutdown_polled))
+                && (!self.want_shutdown || shut))
+    }
+
+    /// Whether the connection wants input now (see [`ReadInterest`]).
+    pub fn read_interest(&self) -> ReadInterest {
+        if self.eof
+            || !self.events.is_empty()
+            || matches!(self.phase, Phase::ServerAwaitDecision(_))
+            || (self.terminated && self.linger_over)
+        {
+            ReadInterest::None
+        } else if self.is_backpressured() {
+            if matches!(self.phase, Phase::Done) {
+                ReadInterest::None
+            } else {
+                ReadInterest::WhileSending
+            }
+        } else {
+            ReadInterest::Read
+        }
     }
 
     // ----- getters -----
@@ -463,6 +537,11 @@ impl Connection {
     /// Client or server.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// How the connection ended, once it has (the terminal event, kept).
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_deref()
     }
 
     /// The connection's state.
@@ -499,38 +578,22 @@ impl Connection {
         self.tx.out.len() >= self.config.limits.max_queued_output
     }
 
-    /// Whether the core wants more input. False once the peer's EOF was seen; while backpressured (so a
-    /// peer that does not read cannot make us queue unbounded pongs); while events wait to be polled (they
-    /// are parsed lazily, so input would only pile up); and on a server waiting for `accept`/`reject`.
-    pub fn wants_read(&self) -> bool {
-        !(self.eof
-            || self.is_backpressured()
-            || !self.events.is_empty()
-            || matches!(self.phase, Phase::ServerAwaitDecision(_))
-            || (self.terminated && self.linger_over))
-    }
-
-    /// Whether reading may go on while a send waits for backpressure to clear: true unless the peer's EOF
-    /// was seen or events wait to be polled. Reading then parses at most up to the next event, so a peer
-    /// cannot grow our output with pings, and two peers that both send more than the socket buffers hold do
-    /// not wait on each other forever.
-    pub fn wants_read_while_sending(&self) -> bool {
-        !(self.eof
-            || !self.events.is_empty()
-            || matches!(self.phase, Phase::ServerAwaitDecision(_) | Phase::Done))
-    }
-
-    /// The time the caller last passed in.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
     // ----- shared internals -----
 
     /// Emits the one terminal event and stops the keepalive timers.
     fn terminate(&mut self, event: Event) {
         debug_assert!(!self.terminated && event.is_terminal());
         self.terminated = true;
+        let outcome = match &event {
+            Event::Closed(frame) => Outcome::Closed(frame.clone()),
+            Event::Failed(error) => Outcome::Failed {
+                error: error.clone(),
+                close_code: None,
+            },
+            Event::Rejected(response) => Outcome::Rejected(response.clone()),
+            _ => unreachable!("not a terminal event"),
+        };
+        self.outcome = Some(Box::new(outcome));
         self.events.push_back(event);
         self.handshake_deadline = None;
         self.ping_deadline = None;
@@ -550,6 +613,7 @@ impl Connection {
         }
         use crate::Error as E;
         self.sync_split();
+        let mut close_code = None;
         match self.phase {
             Phase::Frames if !self.close_sent => {
                 if matches!(
@@ -561,7 +625,9 @@ impl Connection {
                 ) {
                     let reason = alloc::format!("{error}");
                     let cut = floor_char_boundary(&reason, crate::CloseFrame::MAX_REASON_LEN);
-                    self.write_close(error.close_code(), &reason[..cut]);
+                    if self.write_close(error.close_code(), &reason[..cut]) {
+                        close_code = Some(error.close_code());
+                    }
                 }
             }
             Phase::ServerAwaitRequest => {
@@ -574,6 +640,9 @@ impl Connection {
         self.rx = BytesMut::new();
         self.want_shutdown = true;
         self.terminate(Event::Failed(error));
+        if let Some(Outcome::Failed { close_code: sent, .. }) = self.outcome.as_deref_mut() {
+            *sent = close_code;
+        }
     }
 }
 
@@ -585,6 +654,10 @@ impl Connection {
 fn release_when_empty(capacity: usize) -> bool {
     !(KEEP_BUFFER_MIN..=KEEP_BUFFER_MAX).contains(&capacity)
 }
+
+/// After the connection ended, at most this many bytes are read and discarded while waiting for the
+/// peer's end of stream (the lingering close).
+const LINGER_MAX_BYTES: usize = 1024 * 1024;
 
 /// A frame must still need this many bytes for [`Connection::receive_direct`] to read into its buffer.
 const DIRECT_READ_MIN: usize = 16 * 1024;

@@ -3,12 +3,119 @@
 //! Most output is copied into one contiguous buffer, so a burst of small frames leaves in one write. A
 //! large unmasked payload the application handed over as [`Bytes`] is not copied: it is queued as a
 //! shared slice between the bytes before and after it, and written with a vectored write (header and
-//! payload in one system call) by adapters that use [`Output::chunks`].
+//! payload in one system call) by writers that gather ([`bytes::Buf::chunks_vectored`] on [`Output`]).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes};
+
+use crate::time::Instant;
+
+/// The bytes a [`super::Connection`] or a [`super::Sender`] has queued for the transport, as a
+/// [`bytes::Buf`]: the one way to take output.
+///
+/// - Blocking or readiness-based writes: write [`Buf::chunk`] (the next contiguous run), then
+///   [`Buf::advance`] by the number of bytes the transport took; repeat while [`Buf::has_remaining`].
+/// - Vectored writes (`writev`): [`Buf::chunks_vectored`] fills `IoSlice`s with every run (feature `std`),
+///   then [`Buf::advance`] by the total written.
+/// - Completion-based I/O that wants owned buffers (io_uring style): [`Buf::copy_to_bytes`] hands out
+///   the next bytes as an owned [`Bytes`]; a large payload queued by reference comes out without a copy.
+///
+/// Output is usually one run; a large payload a server sends as shared [`Bytes`] is queued by
+/// reference, making a frame's header and its payload two runs. Bytes are taken off the queue only by
+/// `advance` (or `copy_to_bytes`): a write that failed leaves them queued.
+pub struct Output<'a> {
+    queue: &'a mut Queue,
+    /// The sender's stall timer, restarted by progress (see `stall.rs`).
+    progress: Option<&'a mut Option<Instant>>,
+}
+
+impl<'a> Output<'a> {
+    pub(super) fn new(queue: &'a mut Queue, progress: Option<&'a mut Option<Instant>>) -> Self {
+        Output { queue, progress }
+    }
+
+    /// Records progress: `n` bytes left.
+    fn progressed(&mut self, n: usize) {
+        if n > 0 {
+            if let Some(progress) = self.progress.as_deref_mut() {
+                *progress = None;
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for Output<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Output")
+            .field("remaining", &self.queue.len())
+            .field("runs", &if self.queue.is_split() { "several" } else { "one" })
+            .finish()
+    }
+}
+
+impl Buf for Output<'_> {
+    fn remaining(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.queue.first()
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.queue.advance(n);
+        self.progressed(n);
+    }
+
+    #[cfg(feature = "std")]
+    fn chunks_vectored<'b>(&'b self, dst: &mut [std::io::IoSlice<'b>]) -> usize {
+        if dst.is_empty() {
+            return 0;
+        }
+        if !self.queue.is_split() {
+            let run = self.queue.first();
+            if run.is_empty() {
+                return 0;
+            }
+            dst[0] = std::io::IoSlice::new(run);
+            return 1;
+        }
+        let mut runs: [&[u8]; MAX_RUNS] = [&[]; MAX_RUNS];
+        let limit = dst.len().min(MAX_RUNS);
+        let n = self.queue.chunks(&mut runs[..limit]);
+        for (slot, run) in dst.iter_mut().zip(&runs[..n]) {
+            *slot = std::io::IoSlice::new(run);
+        }
+        n
+    }
+
+    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
+        let bytes = match self.queue.take_shared(len) {
+            Some(shared) => shared,
+            None => {
+                assert!(len <= self.remaining(), "copy_to_bytes past the end of the output");
+                let mut out = bytes::BytesMut::with_capacity(len);
+                let mut left = len;
+                while left > 0 {
+                    let run = self.queue.first();
+                    let n = run.len().min(left);
+                    out.extend_from_slice(&run[..n]);
+                    self.queue.advance(n);
+                    left -= n;
+                }
+                out.freeze()
+            }
+        };
+        self.progressed(len);
+        bytes
+    }
+}
+
+/// The most runs one vectored write gathers (a header and its shared payload per large message).
+#[cfg(feature = "std")]
+const MAX_RUNS: usize = 64;
 
 /// Payloads at least this long are queued by reference instead of copied (when they need no masking).
 /// Below it the copy costs less than the extra piece a write has to gather.
@@ -51,6 +158,7 @@ impl SharedRuns {
         }
     }
 
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     fn iter(&self) -> impl Iterator<Item = &Shared> {
         self.0.iter().flat_map(|runs| runs.iter())
     }
@@ -72,7 +180,7 @@ impl SharedRuns {
 
 /// Bytes waiting to be written: a copy buffer with shared payloads spliced in.
 #[derive(Debug, Default)]
-pub(super) struct Output {
+pub(super) struct Queue {
     buf: Vec<u8>,
     /// Bytes of `buf` already written.
     pos: usize,
@@ -82,7 +190,7 @@ pub(super) struct Output {
     shared_len: usize,
 }
 
-impl Output {
+impl Queue {
     /// The buffer to append copied bytes to (frame headers, small payloads, HTTP heads). Compacts
     /// first when more than half of it was already written.
     pub(super) fn buf_mut(&mut self) -> &mut Vec<u8> {
@@ -133,6 +241,7 @@ impl Output {
     }
 
     /// Fills `dst` with the waiting bytes, run after run, in order; returns how many entries it filled.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(super) fn chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
         let mut filled = 0;
         let mut pos = self.pos;
@@ -152,7 +261,26 @@ impl Output {
         filled
     }
 
-    /// Marks the first `n` waiting bytes as written (at most [`Output::len`]). Returns whether the queue
+    /// Takes the first `len` waiting bytes without a copy when they are all in a shared payload at the
+    /// front of the queue.
+    fn take_shared(&mut self, len: usize) -> Option<Bytes> {
+        let pos = self.pos;
+        let shared = self.shared.front_mut()?;
+        if shared.at != pos || shared.data.len() < len || len == 0 {
+            return None;
+        }
+        let taken = shared.data.split_to(len);
+        self.shared_len -= len;
+        if shared.data.is_empty() {
+            self.shared.pop_front();
+        }
+        if self.is_empty() {
+            self.advance(0);
+        }
+        Some(taken)
+    }
+
+    /// Marks the first `n` waiting bytes as written (at most [`Queue::len`]). Returns whether the queue
     /// is now empty.
     pub(super) fn advance(&mut self, mut n: usize) -> bool {
         if self.shared.is_empty() {
@@ -196,7 +324,7 @@ impl Output {
     }
 
     /// Moves everything waiting in `other` behind what waits here (shared payloads stay shared).
-    pub(super) fn append(&mut self, other: &mut Output) {
+    pub(super) fn append(&mut self, other: &mut Queue) {
         if other.is_empty() {
             return;
         }
@@ -228,7 +356,7 @@ impl Output {
 mod tests {
     use super::*;
 
-    fn drain_by(out: &mut Output, step: usize) -> Vec<u8> {
+    fn drain_by(out: &mut Queue, step: usize) -> Vec<u8> {
         let mut got = Vec::new();
         while !out.is_empty() {
             let piece = out.first();
@@ -239,8 +367,8 @@ mod tests {
         got
     }
 
-    fn sample() -> (Output, Vec<u8>) {
-        let mut out = Output::default();
+    fn sample() -> (Queue, Vec<u8>) {
+        let mut out = Queue::default();
         let mut expected = Vec::new();
         for round in 0..3u8 {
             let head = [round; 3];
@@ -284,7 +412,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_shared_payloads_in_place() {
-        let mut out = Output::default();
+        let mut out = Queue::default();
         out.buf_mut().extend_from_slice(b"0123456789");
         out.advance(8);
         out.push_shared(Bytes::from_static(b"SHARED"));
@@ -298,7 +426,7 @@ mod tests {
     fn append_moves_every_run_in_order() {
         for written in [0, 4, 9] {
             let (mut tail, tail_bytes) = sample();
-            let mut head = Output::default();
+            let mut head = Queue::default();
             head.buf_mut().extend_from_slice(b"head");
             head.push_shared(Bytes::from_static(b"SHARED"));
             head.advance(written.min(head.len()));

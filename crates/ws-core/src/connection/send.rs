@@ -12,6 +12,7 @@ use crate::http::Headers;
 use crate::http::Response;
 use crate::http::server::{Accept, accept_headers_are_valid, encode_accept};
 use crate::message::{Event, Message};
+use crate::time::Instant;
 
 /// Per-message send options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,27 +41,13 @@ impl Connection {
     /// Queues a message with per-message options.
     ///
     /// A server queues a large payload (8 KiB or more) that goes out unencoded by reference, not by
-    /// copy: the message's [`Bytes`] stay shared until written (see [`Connection::output_chunks`]).
+    /// copy: the message's [`Bytes`] stay shared until written (see [`super::Output`]).
     pub fn send_with(&mut self, message: &Message, options: SendOptions) -> Result<(), SendError> {
         self.send_data(
             DataKind::of(message),
             (message.as_bytes(), Some(message.shared())),
             options,
         )
-    }
-
-    /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(
-            DataKind::Text,
-            (text.as_bytes(), None),
-            SendOptions::default(),
-        )
-    }
-
-    /// Queues a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(DataKind::Binary, (data, None), SendOptions::default())
     }
 
     fn send_data(
@@ -107,8 +94,9 @@ impl Connection {
     /// the peer's close frame, which ends the connection with [`Event::Closed`]; if it does not come within
     /// [`crate::Timeouts::close`], the connection fails with a close timeout.
     ///
-    /// [`CloseCode::NO_STATUS`] sends a close frame with no payload.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    /// [`CloseCode::NO_STATUS`] sends a close frame with no payload. The close timer starts at `now`.
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), SendError> {
+        self.advance_clock(now);
         self.sync_split();
         if self.terminated || self.close_sent {
             return Err(SendError::Closed);
@@ -125,8 +113,9 @@ impl Connection {
 
     /// Server: accepts the upgrade request from [`Event::Request`]: queues the 101 response (negotiating
     /// extensions from [`crate::Config::extensions`]), emits [`Event::Open`], and processes any frames the
-    /// client sent early.
-    pub fn accept(&mut self, accept: Accept) -> Result<(), SendError> {
+    /// client sent early. The keepalive timer starts at `now`.
+    pub fn accept(&mut self, accept: Accept, now: Instant) -> Result<(), SendError> {
+        self.advance_clock(now);
         let Phase::ServerAwaitDecision(request) = &self.phase else {
             return Err(SendError::NoPendingRequest);
         };
@@ -156,8 +145,10 @@ impl Connection {
     }
 
     /// Server: rejects the upgrade request from [`Event::Request`] with a non-101 response (for example
-    /// 403 for a bad Origin). The response is queued, [`Event::Rejected`] is emitted, and the connection ends.
-    pub fn reject(&mut self, response: Response) -> Result<(), SendError> {
+    /// 403 for a bad Origin). The response is queued, [`Event::Rejected`] is emitted, and the connection ends
+    /// (waiting from `now` for the client to close, up to [`crate::Timeouts::close`]).
+    pub fn reject(&mut self, response: Response, now: Instant) -> Result<(), SendError> {
+        self.advance_clock(now);
         if !matches!(self.phase, Phase::ServerAwaitDecision(_)) {
             return Err(SendError::NoPendingRequest);
         }

@@ -12,11 +12,12 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use bytes::Bytes;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use rand_chacha::ChaCha12Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::framer::{self, Framer};
+use super::output::Output;
 use super::{Connection, DataKind, SendError, SendOptions, State};
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -36,6 +37,9 @@ pub(super) struct SplitState {
 #[derive(Default)]
 pub(super) struct Link {
     pub(super) state: AtomicU8,
+    /// When the sender queued its close frame ([`Instant::to_raw`]; 0 until then): the connection's close
+    /// timer counts from it.
+    closed_at: AtomicU64,
 }
 
 /// The sender queued the close frame.
@@ -44,6 +48,14 @@ const CLOSED_BY_SENDER: u8 = 1;
 const CLOSED_BY_CONNECTION: u8 = 2;
 /// The connection has ended (closed or failed).
 pub(super) const ENDED: u8 = 4;
+/// The connection wants the write side shut once the sender's output is written.
+const WANT_SHUTDOWN: u8 = 8;
+/// The connection gave up on a peer that does not read: the sender's output is dropped.
+const ABANDON: u8 = 16;
+/// The sender said to shut the write side ([`Sender::poll_shutdown`]).
+pub(super) const SHUT: u8 = 32;
+/// The bits that close the sender for sends.
+const CLOSED: u8 = CLOSED_BY_SENDER | CLOSED_BY_CONNECTION | ENDED;
 
 impl Link {
     pub(super) fn state(&self) -> u8 {
@@ -81,7 +93,7 @@ impl core::fmt::Debug for Sender {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Sender")
             .field("queued_output", &self.tx.out.len())
-            .field("closed", &self.is_closed())
+            .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
@@ -100,20 +112,6 @@ impl Sender {
             (message.as_bytes(), Some(message.shared())),
             options,
         )
-    }
-
-    /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(
-            DataKind::Text,
-            (text.as_bytes(), None),
-            SendOptions::default(),
-        )
-    }
-
-    /// Queues a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(DataKind::Binary, (data, None), SendOptions::default())
     }
 
     fn send_data(
@@ -160,12 +158,18 @@ impl Sender {
 
     /// Queues the close frame that starts the close handshake (see [`Connection::close`]), after every
     /// message queued so far. The connection learns of it at its next step (any input, `poll_event`,
-    /// `handle_time` or `hand_output_to`): it then stops its keepalive, starts its close timer, and ends
-    /// when the peer's close frame arrives. Fails with [`SendError::Closed`] if either half already
-    /// queued a close frame.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    /// `handle_time` or `hand_output_to`): it then stops its keepalive, starts its close timer (counting
+    /// from `now`), and ends when the peer's close frame arrives. Fails with [`SendError::Closed`] if
+    /// either half already queued a close frame.
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), SendError> {
         framer::check_close(code, reason)?;
-        if self.link.state() & ENDED != 0 || !self.link.claim_close(CLOSED_BY_SENDER) {
+        if self.link.state() & ENDED != 0 {
+            return Err(SendError::Closed);
+        }
+        // The time first: the connection reads it once it sees the claim.
+        let previous = self.link.closed_at.swap(now.to_raw(), Ordering::AcqRel);
+        if !self.link.claim_close(CLOSED_BY_SENDER) {
+            self.link.closed_at.store(previous, Ordering::Release);
             return Err(SendError::Closed);
         }
         self.tx.write_close(code, reason);
@@ -178,45 +182,39 @@ impl Sender {
         let state = self.link.state();
         if state & ENDED != 0 {
             State::Closed
-        } else if state != 0 {
+        } else if state & CLOSED != 0 {
             State::Closing
         } else {
             State::Open
         }
     }
 
-    /// Whether a close frame was queued (by either half) or the connection ended: sends then fail.
-    pub fn is_closed(&self) -> bool {
-        self.link.state() != 0
-    }
-
-    /// The next contiguous run of bytes to write (see [`Connection::output`]).
-    pub fn output(&self) -> &[u8] {
-        self.tx.out.first()
-    }
-
-    /// Fills `dst` with the runs of bytes to write, for a vectored write (see
-    /// [`Connection::output_chunks`]).
-    pub fn output_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
-        self.tx.out.chunks(dst)
-    }
-
-    /// Whether the waiting bytes are more than one run.
-    pub fn output_is_split(&self) -> bool {
-        self.tx.out.is_split()
-    }
-
-    /// How many bytes wait to be written.
-    pub fn output_len(&self) -> usize {
-        self.tx.out.len()
-    }
-
-    /// Marks the first `n` waiting bytes as written.
-    pub fn advance_output(&mut self, n: usize) {
-        self.tx.out.advance(n);
-        if n > 0 {
-            self.stalled_since = None;
+    /// The bytes to write to the transport, as a [`bytes::Buf`] (see [`Output`]): the sender's messages
+    /// and the connection's frames handed over with [`Connection::hand_output_to`].
+    pub fn output(&mut self) -> Output<'_> {
+        if self.link.state() & ABANDON != 0 {
+            self.tx.out.clear();
         }
+        Output::new(&mut self.tx.out, Some(&mut self.stalled_since))
+    }
+
+    /// Returns `true` once, when the transport's write side should be shut down: the connection asked
+    /// for it (see [`Connection::poll_shutdown`]) and everything queued here is written, or the
+    /// connection gave up on a peer that does not read (what is queued is then dropped).
+    #[must_use = "true is returned once: the write side must then be shut"]
+    pub fn poll_shutdown(&mut self) -> bool {
+        let state = self.link.state();
+        if state & WANT_SHUTDOWN == 0 || state & SHUT != 0 {
+            return false;
+        }
+        if state & ABANDON != 0 {
+            self.tx.out.clear();
+        }
+        if !self.tx.out.is_empty() {
+            return false;
+        }
+        self.link.state.fetch_or(SHUT, Ordering::AcqRel);
+        true
     }
 
     /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: make sends wait, and
@@ -226,7 +224,7 @@ impl Sender {
     }
 
     fn check_open(&self) -> Result<(), SendError> {
-        if self.is_closed() {
+        if self.link.state() & CLOSED != 0 {
             return Err(SendError::Closed);
         }
         Ok(())
@@ -247,7 +245,7 @@ impl Connection {
     ///   [`SendError::Split`]); pings, pongs and `close` still work on either half;
     /// - the connection's own frames wait in [`Connection::output`] until [`Connection::hand_output_to`]
     ///   moves them into the sender's queue: write only the sender's output to the transport;
-    /// - shut the transport down when [`Connection::poll_shutdown_with`] says so;
+    /// - shut the transport down when [`Sender::poll_shutdown`] says so;
     /// - [`Connection::reunite`] takes the sender back.
     ///
     /// Fails unless the connection is open ([`SendError::NotOpen`], [`SendError::Closed`]), with
@@ -257,24 +255,23 @@ impl Connection {
     ///
     /// ```
     /// use ws_core::{Config, Connection, Event, Instant, Message};
-    /// # let mut server = Connection::server(Config::default(), Instant::ZERO);
+    /// # let now = Instant::ZERO;
+    /// # let mut server = Connection::server(Config::default(), now);
     /// # server.receive(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", now);
     /// # let Some(Event::Request(_)) = server.poll_event() else { unreachable!() };
-    /// # server.accept(Default::default()).unwrap();
+    /// # server.accept(Default::default(), now).unwrap();
     /// # let _ = server.poll_event();
+    /// use bytes::Buf;
     /// // `server` is an open connection.
     /// let mut sender = server.split_sender().unwrap();
     /// sender.send(&Message::from("from the sending half")).unwrap();
     /// // A ping arrives on the receiving half; its pong follows the message out.
-    /// server.receive(&[0x89, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    /// server.receive(&[0x89, 0x82, 0, 0, 0, 0, b'h', b'i'], now);
     /// assert!(matches!(server.poll_event(), Some(Event::Ping(_))));
     /// server.hand_output_to(&mut sender);
-    /// let mut wire = Vec::new();
-    /// while !sender.output().is_empty() {
-    ///     wire.extend_from_slice(sender.output());
-    ///     sender.advance_output(sender.output().len());
-    /// }
+    /// let mut out = sender.output();
+    /// let wire = out.copy_to_bytes(out.remaining());
     /// assert!(wire.ends_with(&[0x8a, 2, b'h', b'i']));
     /// ```
     pub fn split_sender(&mut self) -> Result<Sender, SendError> {
@@ -316,7 +313,8 @@ impl Connection {
 
     /// Moves the frames this connection queued (pongs, close replies, keepalive pings) into `sender`'s
     /// output, behind what it queued so far; drops them instead if the sender already queued a close
-    /// frame (nothing may follow it). Call it under whatever keeps the two halves from writing at once,
+    /// frame (nothing may follow it). Also passes on the connection's wish to shut the write side (see
+    /// [`Sender::poll_shutdown`]). Call it under whatever keeps the two halves from writing at once,
     /// after each step that may queue output (input, `poll_event`, `handle_time`, `close`, `ping`).
     /// Does nothing for a sender split off another connection.
     pub fn hand_output_to(&mut self, sender: &mut Sender) {
@@ -329,27 +327,16 @@ impl Connection {
         } else {
             sender.tx.out.append(&mut self.tx.out);
         }
-    }
-
-    /// [`Connection::poll_shutdown`] for a split connection: hands the output to `sender` first, and
-    /// returns `true` once, when the transport's write side should be shut down (all of the sender's
-    /// output written, or the close timeout gave up on the peer: the sender's output is then dropped).
-    pub fn poll_shutdown_with(&mut self, sender: &mut Sender) -> bool {
-        self.hand_output_to(sender);
-        if !self.is_linked_to(sender) {
-            return false;
+        let mut bits = 0;
+        if self.want_shutdown {
+            bits |= WANT_SHUTDOWN;
         }
-        if sender.tx.out.is_empty() || self.linger_over {
-            sender.tx.out.clear();
-            return self.poll_shutdown();
+        if self.linger_over {
+            bits |= ABANDON | WANT_SHUTDOWN;
         }
-        false
-    }
-
-    /// [`Connection::is_finished`] for a split connection: also waits for the sender's output to be
-    /// written (unless the close timeout gave up on the peer).
-    pub fn is_finished_with(&self, sender: &Sender) -> bool {
-        self.is_finished() && (self.linger_over || sender.tx.out.is_empty())
+        if bits != 0 {
+            sender.link.state.fetch_or(bits, Ordering::AcqRel);
+        }
     }
 
     /// Takes back a sender split off this connection: its queued output (ahead of the connection's
@@ -362,6 +349,7 @@ impl Connection {
             return Err(sender);
         }
         self.hand_output_to(&mut sender);
+        self.shutdown_polled |= sender.link.state() & SHUT != 0;
         core::mem::swap(&mut self.tx.out, &mut sender.tx.out);
         self.tx.sending = sender.tx.sending;
         self.split = sender.encoder.map(|encoder| {
@@ -378,7 +366,7 @@ impl Connection {
         self.link().is_some()
     }
 
-    fn link(&self) -> Option<&Arc<Link>> {
+    pub(super) fn link(&self) -> Option<&Arc<Link>> {
         self.split.as_ref()?.link.as_ref()
     }
 
@@ -400,15 +388,19 @@ impl Connection {
     }
 
     /// Takes in what the sender did: after its close frame, the connection is closing (keepalive
-    /// stopped, close timer started).
+    /// stopped, close timer started from when the sender closed).
     pub(super) fn sync_split(&mut self) {
         if self.close_sent || self.terminated || !self.split_closed() {
             return;
         }
+        let closed_at = self
+            .link()
+            .and_then(|link| Instant::from_raw(link.closed_at.load(Ordering::Acquire)))
+            .unwrap_or(self.now);
         self.close_sent = true;
         self.ping_deadline = None;
         self.pong_deadline = None;
-        self.close_deadline = self.config.timeouts.close.map(|t| self.now + t);
+        self.close_deadline = self.config.timeouts.close.map(|t| closed_at + t);
     }
 
     /// Tells the sender the connection ended: its sends fail from now on.

@@ -23,13 +23,14 @@ impl Sender {
     /// ```
     /// use core::time::Duration;
     /// use ws_core::{Config, Connection, Error, Event, Instant, Message, State, Timeout};
+    /// # use bytes::Buf;
     /// # let mut server = Connection::server(Config::default(), Instant::ZERO);
     /// # server.receive(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", Instant::ZERO);
     /// # let Some(Event::Request(_)) = server.poll_event() else { unreachable!() };
-    /// # server.accept(Default::default()).unwrap();
+    /// # server.accept(Default::default(), Instant::ZERO).unwrap();
     /// # let _ = server.poll_event();
-    /// # while !server.output().is_empty() { server.advance_output(server.output().len()); }
+    /// # let mut out = server.output(); let n = out.remaining(); out.advance(n);
     /// let mut sender = server.split_sender().unwrap();
     /// drop(server); // The receiving half is let go.
     /// sender.send(&Message::from("nobody reads this")).unwrap();
@@ -40,7 +41,7 @@ impl Sender {
     /// assert_eq!(deadline, t0 + Duration::from_secs(20)); // `Timeouts::pong`
     /// assert!(matches!(sender.handle_time(deadline), Err(Error::Timeout(Timeout::Pong))));
     /// assert_eq!(sender.state(), State::Closed);
-    /// assert_eq!(sender.output_len(), 0);
+    /// assert_eq!(sender.output().remaining(), 0);
     /// ```
     pub fn handle_time(&mut self, now: Instant) -> Result<(), Error> {
         if self.tx.out.is_empty() || !self.connection_gone() || self.is_ended() {

@@ -10,9 +10,7 @@ impl Connection {
     /// pong timeout, close timeout). Call it whenever [`Connection::next_deadline`] passes; calling it more
     /// often is harmless. Time never goes backwards: an earlier `now` is ignored.
     pub fn handle_time(&mut self, now: Instant) {
-        if now > self.now {
-            self.now = now;
-        }
+        self.advance_clock(now);
         self.sync_split();
         let now = self.now;
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
