@@ -29,6 +29,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use bytes::Buf;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ws_core::mask::apply_mask;
 use ws_core::utf8::Utf8Validator;
@@ -68,18 +69,19 @@ fn open_pair() -> (Connection, Connection) {
     let mut server = Connection::server(config(), now);
     pump(&mut client, &mut server);
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-    server.accept(Accept::new()).expect("accept");
+    server.accept(Accept::new(), now).expect("accept");
     assert!(matches!(server.poll_event(), Some(Event::Open(_))));
     pump(&mut server, &mut client);
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-    assert!(client.output().is_empty() && server.output().is_empty());
+    assert!(!client.output().has_remaining() && !server.output().has_remaining());
     (client, server)
 }
 
 fn pump(from: &mut Connection, to: &mut Connection) {
-    let n = from.output().len();
-    to.receive(from.output());
-    from.advance_output(n);
+    let mut out = from.output();
+    let n = out.chunk().len();
+    to.receive(out.chunk(), Instant::ZERO);
+    out.advance(n);
 }
 
 /// Deterministic chat-like text of exactly `size` bytes: mostly ASCII, with some 2-, 3- and 4-byte
@@ -149,12 +151,12 @@ impl Receive {
         for _ in 0..frames {
             if text {
                 let text = std::str::from_utf8(payload).expect("text payload");
-                client.send_text(text).expect("send");
+                client.send(text).expect("send");
             } else {
-                client.send_binary(payload).expect("send");
+                client.send(payload).expect("send");
             }
         }
-        let batch = client.output().to_vec();
+        let batch = client.output().chunk().to_vec();
         let mut bench = Receive {
             server,
             batch,
@@ -162,7 +164,7 @@ impl Receive {
         };
         // Check once that every frame comes out as the expected message and nothing else happens.
         let mut got = 0;
-        bench.server.receive(&bench.batch);
+        bench.server.receive(&bench.batch, Instant::ZERO);
         while let Some(event) = bench.server.poll_event() {
             match event {
                 Event::Message(message) => {
@@ -174,14 +176,17 @@ impl Receive {
             }
         }
         assert_eq!(got, frames);
-        assert!(bench.server.output().is_empty(), "no replies expected");
+        assert!(
+            !bench.server.output().has_remaining(),
+            "no replies expected"
+        );
         bench
     }
 
     /// One iteration: the whole batch in, every message out.
     #[inline]
     fn run(&mut self) -> usize {
-        self.server.receive(black_box(&self.batch));
+        self.server.receive(black_box(&self.batch), Instant::ZERO);
         let mut got = 0;
         while let Some(event) = self.server.poll_event() {
             if let Event::Message(message) = event {
@@ -208,8 +213,8 @@ const READ_SIZE: usize = 64 * 1024;
 impl Reads {
     fn new(payload: &[u8]) -> Self {
         let (mut client, server) = open_pair();
-        client.send_binary(payload).expect("send");
-        let wire = client.output().to_vec();
+        client.send(payload).expect("send");
+        let wire = client.output().chunk().to_vec();
         Reads {
             server,
             wire,
@@ -228,7 +233,7 @@ impl Reads {
                 (n, n)
             };
             let offered = if direct {
-                self.server.receive_direct(READ_SIZE, read)
+                self.server.receive_direct(READ_SIZE, Instant::ZERO, read)
             } else {
                 None
             };
@@ -236,7 +241,7 @@ impl Reads {
                 Some(n) => n,
                 None => {
                     let (n, _) = read(&mut self.read_buf);
-                    self.server.receive(&self.read_buf[..n]);
+                    self.server.receive(&self.read_buf[..n], Instant::ZERO);
                     n
                 }
             };
@@ -280,7 +285,7 @@ fn core(c: &mut Criterion) {
             group.throughput(Throughput::Bytes((size * frames) as u64));
             group.bench_function(BenchmarkId::new(name, label), |b| b.iter(|| receive.run()));
             assert_eq!(receive.run(), frames);
-            assert!(receive.server.output().is_empty());
+            assert!(!receive.server.output().has_remaining());
             group.throughput(Throughput::Bytes(size as u64));
         }
 
@@ -313,13 +318,14 @@ fn core(c: &mut Criterion) {
         ] {
             group.bench_function(BenchmarkId::new(name, label), |b| {
                 b.iter(|| {
-                    conn.send_binary(black_box(&binary)).expect("send");
-                    let n = conn.output().len();
-                    black_box(conn.output());
-                    conn.advance_output(n);
+                    conn.send(black_box(&binary)).expect("send");
+                    let mut out = conn.output();
+                    let n = out.chunk().len();
+                    black_box(out.chunk());
+                    out.advance(n);
                 })
             });
-            assert!(conn.output().is_empty());
+            assert!(!conn.output().has_remaining());
         }
 
         if size >= 1024 * 1024 {
@@ -336,12 +342,14 @@ fn core(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("encode_server_shared", label), |b| {
             b.iter(|| {
                 server.send(black_box(&message)).expect("send");
-                let mut runs = [&[][..]; 4];
-                black_box(server.output_chunks(&mut runs));
-                server.advance_output(server.output_len());
+                let mut out = server.output();
+                let mut runs = [std::io::IoSlice::new(&[]); 4];
+                black_box(out.chunks_vectored(&mut runs));
+                let n = out.remaining();
+                out.advance(n);
             })
         });
-        assert_eq!(server.output_len(), 0);
+        assert_eq!(server.output().remaining(), 0);
     }
     group.finish();
 }

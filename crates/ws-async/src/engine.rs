@@ -2,13 +2,14 @@
 //! sleeps until the core's deadlines. Every method is a poll function over state kept in the struct, so the
 //! futures built on them can be dropped at any await point without losing data.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use bytes::Buf;
 use futures_io::{AsyncRead, AsyncWrite};
-use ws_core::{CloseFrame, Connection, Event, Response};
+use ws_core::{CloseFrame, Connection, Event, Instant, Message, Outcome, ReadInterest};
 
 use crate::early::EarlyReplies;
 use crate::error::Error;
@@ -25,15 +26,6 @@ thread_local! {
     /// Reads done on this thread by any connection (wrapping): a connection whose read finds the count
     /// just one past its own previous read's has had the thread to itself in between.
     static READS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// How a connection ended, kept until the application has seen it.
-#[derive(Debug)]
-pub(crate) enum Ending {
-    Closed(Option<CloseFrame>),
-    Failed(ws_core::Error),
-    Rejected(Box<Response>),
-    Io(io::Error),
 }
 
 /// What [`Engine::poll_event`] produced.
@@ -55,10 +47,9 @@ pub(crate) trait Handoff<T> {
         true
     }
 
-    /// Whether a connection that [`Connection::is_finished`] is finished with `io` too (what it took
-    /// is written, or the close timeout gave up on the peer).
-    fn finished(_io: &T, _conn: &Connection) -> bool {
-        true
+    /// Whether the write side should be shut now: the connection says so, or (split) its sender does.
+    fn poll_shutdown(_io: &mut T, conn: &mut Connection, _cx: &mut Context<'_>) -> bool {
+        conn.poll_shutdown()
     }
 
     /// The connection gives up on a peer that does not read: what `io` still holds is dropped.
@@ -79,8 +70,6 @@ pub(crate) struct Engine<T, R: Timer, H = ()> {
     write_closed: bool,
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
-    /// Boxed: set once, at the end, and idle connections should not carry its room.
-    pub(crate) ending: Option<Box<Ending>>,
     /// The server's shutdown switch, when the connection was given one.
     pub(crate) shutdown: Option<crate::shutdown::Guard>,
     /// Replies written at once after a read while the connection has its thread to itself.
@@ -99,7 +88,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             shutdown_pending: false,
             write_closed: false,
             broken: None,
-            ending: None,
             shutdown: None,
             early: EarlyReplies::default(),
             handoff: PhantomData,
@@ -118,7 +106,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             shutdown_pending: self.shutdown_pending,
             write_closed: self.write_closed,
             broken: self.broken,
-            ending: self.ending,
             shutdown: self.shutdown,
             early: self.early,
             handoff: PhantomData,
@@ -140,18 +127,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     fn poll_write_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         H::take(&mut self.io, &mut self.conn);
         let mut wrote = !H::written(&self.io);
-        while !self.conn.output().is_empty() {
+        while self.conn.output().has_remaining() {
             let n = ready!(self.poll_write_some(cx))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.conn.advance_output(n);
             wrote = true;
         }
         if wrote {
             ready!(Pin::new(&mut self.io).poll_flush(cx))?;
         }
-        if self.conn.poll_shutdown() {
+        if H::poll_shutdown(&mut self.io, &mut self.conn, cx) {
             self.shutdown_pending = true;
         }
         if self.shutdown_pending {
@@ -163,24 +149,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         Poll::Ready(Ok(()))
     }
 
-    /// The connection, with the core's clock brought up to date first: a command such as `close` or
-    /// `ping` starts timers from the core's idea of "now", which must not be the time of the last read.
-    /// (Sends start no timer and go to `conn` directly; the flush that writes them reads the clock.)
-    pub(crate) fn command(&mut self) -> &mut Connection {
-        self.tick();
-        &mut self.conn
+    /// The time on the engine's clock, for commands that start timers.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
     }
 
-    /// One write of queued output: a plain write when it is one run, a vectored write of every run
-    /// ([`crate::write_runs`]) when a large payload is queued by reference between headers.
+    /// One write of queued output, advancing it by what was written (see [`poll_write_buf`]).
     fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if !self.conn.output_is_split() {
-            return Pin::new(&mut self.io).poll_write(cx, self.conn.output());
-        }
-        let io = &mut self.io;
-        crate::write_runs(&self.conn, |runs| {
-            Pin::new(io).poll_write_vectored(cx, runs)
-        })
+        let mut out = self.conn.output();
+        let n = ready!(poll_write_buf(Pin::new(&mut self.io), cx, &out))?;
+        out.advance(n);
+        Poll::Ready(Ok(n))
     }
 
     /// Brings the core's clock up to date (firing due timers). The clock is read only where the time
@@ -197,10 +176,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         if self.conn.state() == ws_core::State::Closed {
             return Poll::Ready(Err(Error::Send(ws_core::SendError::Closed)));
         }
-        let high_water = self.conn.config().limits.max_queued_output;
-        if self.conn.output_len() < high_water {
+        if !self.conn.is_backpressured() {
             return Poll::Ready(Ok(()));
         }
+        let high_water = self.conn.config().limits.max_queued_output;
         self.poll_drain(cx, high_water.saturating_sub(1))
     }
 
@@ -209,7 +188,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// event), so two peers that both send more than the socket buffers hold do not wait on each other.
     fn poll_drain(&mut self, cx: &mut Context<'_>, target: usize) -> Poll<Result<(), Error>> {
         loop {
-            if self.conn.output_len() <= target {
+            if self.conn.output().remaining() <= target {
                 return Poll::Ready(Ok(()));
             }
             if let Some(e) = &self.broken {
@@ -222,14 +201,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             }
             match self.poll_write_some(cx) {
                 Poll::Ready(Ok(0)) => self.broken = Some(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => self.conn.advance_output(n),
+                Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => self.broken = Some(e),
                 Poll::Pending => {
                     if self.poll_timer(cx).is_ready() {
                         self.tick();
                         continue;
                     }
-                    if !self.conn.wants_read_while_sending() {
+                    if self.conn.read_interest() == ReadInterest::None {
                         return Poll::Pending;
                     }
                     ready!(self.poll_read(cx));
@@ -255,26 +234,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             }
             if self.broken.is_some() {
                 if !self.conn.is_finished() && self.conn.state() != ws_core::State::Closed {
-                    // Let the core record the loss (it emits the terminal event).
-                    self.conn.receive_eof();
+                    // The transport broke: the core records the loss (it emits the terminal event).
+                    self.conn.receive_eof(self.clock.now());
                     continue;
                 }
                 return Poll::Ready(Step::Finished);
             }
-            if self.conn.is_finished() && H::finished(&self.io, &self.conn) {
+            if self.conn.is_finished() {
                 self.abandon(cx);
-                return Poll::Ready(Step::Finished);
-            }
-            if self.failed() && self.conn.output().is_empty() && self.write_closed {
-                // A failed connection has nothing more to say: once its close frame (or HTTP error) is
-                // written and the write side shut, report the failure instead of waiting for the peer.
                 return Poll::Ready(Step::Finished);
             }
             if self.poll_timer(cx).is_ready() {
                 self.tick();
                 continue;
             }
-            if !self.conn.wants_read() {
+            if self.conn.read_interest() != ReadInterest::Read {
                 return Poll::Pending;
             }
             ready!(self.poll_read(cx));
@@ -284,7 +258,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// Writes what the application queued since the last event at once, rather than with the rest of
     /// the read's replies, when it is one of the early replies ([`EarlyReplies`]).
     fn poll_early_reply(&mut self, cx: &mut Context<'_>) {
-        if self.broken.is_none() && self.early.take(self.conn.output_len()) {
+        if self.broken.is_none() && self.early.take(self.conn.output().remaining()) {
             // Not ready: the write goes on with the batch (its waker is registered).
             let _ = self.poll_write_out(cx);
         }
@@ -293,7 +267,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// Shuts the write side down if the core still asks for it although output is left: the close timeout
     /// gave up on a peer that does not read. Best effort, one attempt: the connection is over.
     fn abandon(&mut self, cx: &mut Context<'_>) {
-        if self.conn.poll_shutdown() {
+        if H::poll_shutdown(&mut self.io, &mut self.conn, cx) {
             H::abandon(&mut self.io);
             let _ = Pin::new(&mut self.io).poll_close(cx);
         }
@@ -331,22 +305,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// frame's payload so far anyway (no copy out of the shared buffer). `None` when no such frame is
     /// in progress.
     fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
-        if !self.conn.wants_direct_read() {
-            return None;
-        }
-        // Input may start timers: read the clock first (a direct read is at least 16 KiB of payload).
-        self.conn.handle_time(self.clock.now());
         let io = &mut self.io;
-        let polled =
-            self.conn
-                .receive_direct(READ_SIZE, |room| match Pin::new(io).poll_read(cx, room) {
-                    Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
-                    other => (0, other),
-                })?;
+        let clock = &self.clock;
+        let conn = &mut self.conn;
+        // The clock is read only once a direct read applies (at least 16 KiB of payload to come).
+        let polled = conn.receive_direct(READ_SIZE, clock.now(), |room| {
+            match Pin::new(io).poll_read(cx, room) {
+                Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
+                other => (0, other),
+            }
+        })?;
         Some(match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0)) => {
-                self.conn.receive_eof();
+                self.conn.receive_eof(self.clock.now());
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
@@ -359,11 +331,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         READ_BUF.with_borrow_mut(|buf| {
             let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
             // Input may start timers (a close frame, the peer's EOF): from the time it arrived.
-            self.conn.handle_time(self.clock.now());
+            let now = self.clock.now();
             if n == 0 {
-                self.conn.receive_eof();
+                self.conn.receive_eof(now);
             } else {
-                self.conn.receive(&buf[..n]);
+                self.conn.receive(&buf[..n], now);
             }
             Poll::Ready(Ok(()))
         })
@@ -377,23 +349,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         Poll::Ready(Ok(()))
     }
 
-    /// Whether the connection ended in failure or rejection (not a clean close).
-    fn failed(&self) -> bool {
-        matches!(
-            self.ending.as_deref(),
-            Some(Ending::Failed(_) | Ending::Rejected(_))
-        )
+    /// What `recv` returns once the connection is finished: `None` after a clean close, else why it
+    /// ended (the transport's own error when the transport broke).
+    pub(crate) fn ending(&self) -> Option<Result<Message, Error>> {
+        match self.conn.outcome()? {
+            Outcome::Closed(_) => None,
+            Outcome::Failed { error, .. } => Some(Err(match (error, &self.broken) {
+                (ws_core::Error::UnexpectedEof, Some(e)) => {
+                    Error::Io(io::Error::new(e.kind(), e.to_string()))
+                }
+                _ => Error::Protocol(error.clone()),
+            })),
+            Outcome::Rejected(response) => Some(Err(Error::Rejected(response.clone()))),
+            _ => Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof))),
+        }
     }
 
-    /// Records a terminal event.
-    pub(crate) fn record_ending(&mut self, event: Event) {
-        let ending = match event {
-            Event::Closed(frame) => Ending::Closed(frame),
-            Event::Failed(e) => Ending::Failed(e),
-            Event::Rejected(r) => Ending::Rejected(r),
-            _ => return,
-        };
-        self.ending.get_or_insert_with(|| Box::new(ending));
+    /// The peer's close frame, once the connection closed cleanly.
+    pub(crate) fn close_frame(&self) -> Option<&CloseFrame> {
+        match self.conn.outcome()? {
+            Outcome::Closed(frame) => frame.as_ref(),
+            _ => None,
+        }
     }
 
     /// The transport, mutably.
@@ -419,5 +396,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// Consumes the engine, returning the transport.
     pub(crate) fn into_transport(self) -> T {
         self.io
+    }
+}
+
+/// The most runs of output one vectored write gathers (each large payload the core queued by reference
+/// makes two: its header and itself).
+const MAX_RUNS: usize = 16;
+
+/// One write of `out`'s bytes: a plain write when they are one run, a vectored write of every run (up to
+/// 16) when a large payload is queued by reference between headers. The caller advances `out` by the
+/// count returned.
+pub(crate) fn poll_write_buf<W: AsyncWrite + ?Sized>(
+    io: Pin<&mut W>,
+    cx: &mut Context<'_>,
+    out: &impl Buf,
+) -> Poll<io::Result<usize>> {
+    let mut runs = [IoSlice::new(&[]); MAX_RUNS];
+    match out.chunks_vectored(&mut runs) {
+        0 => Poll::Ready(Ok(0)),
+        1 => io.poll_write(cx, out.chunk()),
+        n => io.poll_write_vectored(cx, &runs[..n]),
     }
 }

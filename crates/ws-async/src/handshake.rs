@@ -100,8 +100,14 @@ where
                 };
                 match decide(*request).await {
                     // `decide` may have taken a while: timers (keepalive) start from now.
-                    Ok(accept) => engine.command().accept(accept)?,
-                    Err(response) => engine.command().reject(response)?,
+                    Ok(accept) => {
+                        let now = engine.now();
+                        engine.conn.accept(accept, now)?
+                    }
+                    Err(response) => {
+                        let now = engine.now();
+                        engine.conn.reject(response, now)?
+                    }
                 }
             }
             Step::Event(Event::Open(_)) => {
@@ -109,12 +115,10 @@ where
                 return Ok(WebSocket::from_engine(engine));
             }
             Step::Event(Event::Rejected(response)) => {
-                engine.record_ending(Event::Rejected(response.clone()));
                 finish(&mut engine).await;
                 return Err(Error::Rejected(response));
             }
             Step::Event(Event::Failed(e)) => {
-                engine.record_ending(Event::Failed(e.clone()));
                 finish(&mut engine).await;
                 return Err(broken_or(&mut engine, e));
             }

@@ -23,12 +23,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker, ready};
 
 use atomic_waker::AtomicWaker;
+use bytes::Buf;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 
-use crate::engine::{Engine, Handoff};
+use crate::engine::{Engine, Handoff, poll_write_buf};
 use crate::error::{Error, Result};
 use crate::split_io::SplitIo;
 use crate::timer::{Alarm, Clock, Timer};
@@ -114,21 +115,15 @@ impl<W: AsyncWrite + Unpin> WriteSide<W> {
         };
         let mut wrote = false;
         while match until {
-            Until::Empty => sender.output_len() > 0,
+            Until::Empty => sender.output().has_remaining(),
             Until::BelowHighWater => sender.is_backpressured(),
         } {
-            let n = if sender.output_is_split() {
-                let io = &mut self.io;
-                ready!(
-                    crate::write_runs(&*sender, |runs| Pin::new(io).poll_write_vectored(cx, runs))
-                )?
-            } else {
-                ready!(Pin::new(&mut self.io).poll_write(cx, sender.output()))?
-            };
+            let mut out = sender.output();
+            let n = ready!(poll_write_buf(Pin::new(&mut self.io), cx, &out))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            sender.advance_output(n);
+            out.advance(n);
             wrote = true;
         }
         if wrote {
@@ -174,10 +169,10 @@ pub(crate) struct ReaderIo<Rd, W> {
 /// The split reader's [`Handoff`]: its connection's frames go to the sender's queue.
 pub(crate) struct ToSender;
 
-impl<Rd, W> Handoff<ReaderIo<Rd, W>> for ToSender {
+impl<Rd, W: AsyncWrite + Unpin> Handoff<ReaderIo<Rd, W>> for ToSender {
     fn take(io: &mut ReaderIo<Rd, W>, conn: &mut Connection) {
         let orphaned = io.shared.orphaned.load(Ordering::Acquire);
-        if conn.output().is_empty() && !orphaned {
+        if !conn.output().has_remaining() && !orphaned {
             return;
         }
         if orphaned {
@@ -187,7 +182,7 @@ impl<Rd, W> Handoff<ReaderIo<Rd, W>> for ToSender {
         if let Some(sender) = side.sender.as_mut() {
             conn.hand_output_to(sender);
             // Written (with whatever the writer left) by the engine's flush.
-            io.handed = sender.output_len() > 0;
+            io.handed = sender.output().has_remaining();
         }
     }
 
@@ -200,14 +195,28 @@ impl<Rd, W> Handoff<ReaderIo<Rd, W>> for ToSender {
         io.handed = false;
     }
 
-    fn finished(io: &ReaderIo<Rd, W>, conn: &Connection) -> bool {
-        if !io.handed {
-            return true;
+    fn poll_shutdown(
+        io: &mut ReaderIo<Rd, W>,
+        conn: &mut Connection,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        if conn.state() != ws_core::State::Closed {
+            return false; // Only an ended connection asks for it: no lock before.
         }
-        let side = io.shared.lock_quiet();
-        side.sender
-            .as_ref()
-            .is_none_or(|sender| conn.is_finished_with(sender))
+        let shared = &io.shared;
+        let mut side = shared.lock(READER, cx);
+        let Some(sender) = side.sender.as_mut() else {
+            return conn.poll_shutdown();
+        };
+        conn.hand_output_to(sender);
+        if sender.output().has_remaining() {
+            // What the writer left goes first; the shutdown waits for it.
+            let mut both = Context::from_waker(&shared.waker);
+            if side.poll_reader_queue(&mut both).is_pending() {
+                return false;
+            }
+        }
+        side.sender.as_mut().is_some_and(Sender::poll_shutdown)
     }
 }
 
@@ -364,10 +373,7 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<ws_core::CloseFrame> {
-        match self.engine.ending.as_deref() {
-            Some(crate::engine::Ending::Closed(frame)) => frame.clone(),
-            _ => None,
-        }
+        self.engine.close_frame().cloned()
     }
 
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
@@ -438,7 +444,8 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer
     /// answers (or the close timeout runs out).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        match self.queue(|sender| sender.close(code, reason)).await {
+        let now = Clock::start().now();
+        match self.queue(|sender| sender.close(code, reason, now)).await {
             Ok(()) | Err(Error::Send(SendError::Closed)) => {}
             Err(e) => return Err(e),
         }
@@ -523,7 +530,12 @@ fn poll_drain<W: AsyncWrite + Unpin, R: Timer>(
     };
     match polled {
         Poll::Ready(result) => {
-            if reader_waits && side.sender.as_ref().is_some_and(|s| s.output_len() == 0) {
+            if reader_waits
+                && side
+                    .sender
+                    .as_mut()
+                    .is_some_and(|s| !s.output().has_remaining())
+            {
                 // The reader's frames went out with ours.
                 side.reader_waits = false;
                 shared.wake.wakers[READER].wake();
@@ -576,7 +588,8 @@ impl<T: SplitIo, R: Timer> Sink<Message> for Writer<T, R> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        let closed = this.with_sender(|sender| sender.close(CloseCode::NORMAL, ""));
+        let now = Clock::start().now();
+        let closed = this.with_sender(|sender| sender.close(CloseCode::NORMAL, "", now));
         if closed.is_ok() {
             this.shared.wake.wakers[READER].wake();
         }

@@ -1,7 +1,6 @@
 //! The connection type every async adapter hands out: `send`/`recv`/`close`, `Stream` + `Sink`, `split`.
 
 use std::future::{Future, poll_fn};
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -10,7 +9,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_core::{CloseCode, CloseFrame, Connection, Event, Message, SendOptions, State};
 
-use crate::engine::{Ending, Engine, Handoff, Step};
+use crate::engine::{Engine, Handoff, Step};
 use crate::error::{Error, Result};
 use crate::split::{Reader, Writer, split};
 use crate::timer::Timer;
@@ -106,7 +105,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     /// Sends a ping (payload at most 125 bytes); the pong is consumed by `recv`.
     pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.engine.command().ping(payload)?;
+        self.engine.conn.ping(payload)?;
         self.flush().await
     }
 
@@ -118,7 +117,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     /// Closes: sends a close frame with `code` and `reason`, then keeps reading (discarding messages) until
     /// the peer's close frame arrives and the transport closes, or the close timeout runs out.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        match self.engine.command().close(code, reason) {
+        let now = self.engine.now();
+        match self.engine.conn.close(code, reason, now) {
             Ok(()) | Err(ws_core::SendError::Closed) => {}
             Err(e) => return Err(e.into()),
         }
@@ -130,10 +130,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<&CloseFrame> {
-        match self.engine.ending.as_deref() {
-            Some(Ending::Closed(frame)) => frame.as_ref(),
-            _ => None,
-        }
+        self.engine.close_frame()
     }
 
     /// The connection's state.
@@ -219,34 +216,18 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<
         None => false,
     };
     if shutting_down && engine.conn.state() == State::Open {
+        let now = engine.now();
         let _ = engine
-            .command()
-            .close(CloseCode::GOING_AWAY, "server shutting down");
+            .conn
+            .close(CloseCode::GOING_AWAY, "server shutting down", now);
     }
     loop {
         match ready!(engine.poll_event(cx)) {
             Step::Event(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
-            Step::Event(event) if event.is_terminal() => engine.record_ending(event),
             Step::Event(_) => {}
             Step::Finished => {
                 *done = true;
-                if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) =
-                    (engine.ending.as_deref(), &engine.broken)
-                {
-                    engine.ending = Some(Box::new(Ending::Io(io::Error::new(
-                        e.kind(),
-                        e.to_string(),
-                    ))));
-                }
-                return Poll::Ready(match engine.ending.as_deref() {
-                    Some(Ending::Closed(_)) => None,
-                    Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
-                    Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
-                    Some(Ending::Io(e)) => {
-                        Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))))
-                    }
-                    None => None,
-                });
+                return Poll::Ready(engine.ending());
             }
         }
     }
@@ -277,7 +258,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> Sink<Message> for WebSocket<T,
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         if this.engine.conn.state() == State::Open {
-            let _ = this.engine.command().close(CloseCode::NORMAL, "");
+            let now = this.engine.now();
+            let _ = this.engine.conn.close(CloseCode::NORMAL, "", now);
         }
         loop {
             match ready!(this.poll_recv(cx)) {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `ws` binary: every test runs it as subprocesses (servers on free loopback
 //! ports) and bounds every wait, killing what it started.
 
+use bytes::Buf;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -631,7 +632,7 @@ fn ping_recorder(window: Duration) -> (u16, thread::JoinHandle<Vec<String>>) {
         'serve: while start.elapsed() < window {
             match stream.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => conn.receive(&buf[..n]),
+                Ok(n) => conn.receive(&buf[..n], now()),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -641,7 +642,9 @@ fn ping_recorder(window: Duration) -> (u16, thread::JoinHandle<Vec<String>>) {
             }
             while let Some(event) = conn.poll_event() {
                 match event {
-                    ws_core::Event::Request(_) => conn.accept(ws_core::Accept::new()).unwrap(),
+                    ws_core::Event::Request(_) => {
+                        conn.accept(ws_core::Accept::new(), now()).unwrap()
+                    }
                     ws_core::Event::Ping(payload) => {
                         pings.push(String::from_utf8_lossy(&payload).into_owned())
                     }
@@ -649,11 +652,11 @@ fn ping_recorder(window: Duration) -> (u16, thread::JoinHandle<Vec<String>>) {
                     _ => {}
                 }
             }
-            let out = conn.output();
-            if !out.is_empty() {
-                let n = out.len();
-                stream.write_all(out).unwrap();
-                conn.advance_output(n);
+            let mut out = conn.output();
+            while out.has_remaining() {
+                let n = out.chunk().len();
+                stream.write_all(out.chunk()).unwrap();
+                out.advance(n);
             }
         }
         pings

@@ -1,11 +1,12 @@
 //! The blocking run loop's building blocks, shared by [`crate::WebSocket`] and the split halves: the core
 //! with what the application has not seen yet, the read buffer, and socket timeouts derived from deadlines.
 
-use std::io;
+use std::io::{self, IoSlice, Write};
 use std::time::Duration;
 
+use bytes::Buf;
 use ws_async::{Clock, Error, Result};
-use ws_core::{CloseFrame, Connection, Event, Message, Response, State};
+use ws_core::{CloseFrame, Connection, Event, Message, Outcome, ReadInterest, State};
 
 use crate::stream::DeadlineStream;
 
@@ -16,14 +17,6 @@ use crate::stream::DeadlineStream;
 /// holds its stack anyway); connections that only see small messages stay at 4 KiB.
 const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 256 * 1024;
-
-/// How a connection ended, kept until the application has seen it.
-#[derive(Debug)]
-pub(crate) enum Ending {
-    Closed(Option<CloseFrame>),
-    Failed(ws_core::Error),
-    Rejected(Box<Response>),
-}
 
 /// What the loop does after writing.
 pub(crate) enum Next {
@@ -49,7 +42,6 @@ pub(crate) enum Got {
 pub(crate) struct Core {
     pub(crate) conn: Connection,
     pub(crate) clock: Clock,
-    pub(crate) ending: Option<Ending>,
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
     /// The stream's write side was shut down.
@@ -61,24 +53,15 @@ impl Core {
         Core {
             conn,
             clock,
-            ending: None,
             broken: None,
             shut: false,
         }
     }
 
-    /// Fires due timers and takes the next event, recording a terminal one.
+    /// Fires due timers and takes the next event.
     pub(crate) fn poll(&mut self) -> Option<Event> {
         self.conn.handle_time(self.clock.now());
-        let event = self.conn.poll_event()?;
-        let ending = match &event {
-            Event::Closed(frame) => Ending::Closed(frame.clone()),
-            Event::Failed(e) => Ending::Failed(e.clone()),
-            Event::Rejected(r) => Ending::Rejected(r.clone()),
-            _ => return Some(event),
-        };
-        self.ending.get_or_insert(ending);
-        Some(event)
+        self.conn.poll_event()
     }
 
     /// Time left until the next deadline (`None`: no timer runs).
@@ -93,8 +76,8 @@ impl Core {
     pub(crate) fn next(&mut self) -> Next {
         if self.broken.is_some() {
             if !self.conn.is_finished() && self.conn.state() != State::Closed {
-                // Let the core record the loss (it emits the terminal event).
-                self.conn.receive_eof();
+                // The transport broke: the core records the loss (it emits the terminal event).
+                self.conn.receive_eof(self.clock.now());
                 return Next::Again;
             }
             return Next::Finished;
@@ -102,18 +85,10 @@ impl Core {
         if self.conn.is_finished() {
             return Next::Finished;
         }
-        if matches!(self.ending, Some(Ending::Failed(_) | Ending::Rejected(_)))
-            && self.conn.output().is_empty()
-            && self.shut
-        {
-            // A failed connection has nothing more to say: once its close frame (or HTTP error) is written
-            // and the write side shut, report the failure instead of waiting for the peer.
-            return Next::Finished;
-        }
         let wait = self.wait();
         if wait == Some(Duration::ZERO) {
             Next::Again
-        } else if !self.conn.wants_read() {
+        } else if self.conn.read_interest() != ReadInterest::Read {
             Next::Stuck
         } else {
             Next::Read(wait)
@@ -123,8 +98,8 @@ impl Core {
     /// Hands what a read produced to the core.
     pub(crate) fn feed(&mut self, got: Got, buf: &ReadBuf) {
         match got {
-            Got::Data(n) => self.conn.receive(&buf.buf[..n]),
-            Got::Eof => self.conn.receive_eof(),
+            Got::Data(n) => self.conn.receive(&buf.buf[..n], self.clock.now()),
+            Got::Eof => self.conn.receive_eof(self.clock.now()),
             Got::Nothing => {}
             Got::Failed(e) => self.broken = Some(e),
         }
@@ -168,17 +143,17 @@ impl Core {
         self.broken.as_ref().map(copy_error)
     }
 
-    /// What `recv` returns once the connection is finished: `None` after a clean close, else the error.
+    /// What `recv` returns once the connection is finished: `None` after a clean close, else the error
+    /// (the transport's own error when the transport broke).
     pub(crate) fn result(&mut self) -> Option<Result<Message>> {
-        if let (Some(Ending::Failed(ws_core::Error::UnexpectedEof)), Some(e)) =
-            (&self.ending, &self.broken)
-        {
-            return Some(Err(Error::Io(copy_error(e))));
-        }
-        match &self.ending {
-            Some(Ending::Closed(_)) | None => None,
-            Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
-            Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
+        match self.conn.outcome()? {
+            Outcome::Closed(_) => None,
+            Outcome::Failed { error, .. } => Some(Err(match (error, &self.broken) {
+                (ws_core::Error::UnexpectedEof, Some(e)) => Error::Io(copy_error(e)),
+                _ => Error::Protocol(error.clone()),
+            })),
+            Outcome::Rejected(r) => Some(Err(Error::Rejected(r.clone()))),
+            _ => Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof))),
         }
     }
 
@@ -192,8 +167,8 @@ impl Core {
 
     /// The peer's close frame, once the connection closed cleanly.
     pub(crate) fn close_frame(&self) -> Option<&CloseFrame> {
-        match &self.ending {
-            Some(Ending::Closed(frame)) => frame.as_ref(),
+        match self.conn.outcome()? {
+            Outcome::Closed(frame) => frame.as_ref(),
             _ => None,
         }
     }
@@ -267,4 +242,20 @@ fn is_retry(e: &io::Error) -> bool {
 /// `io::Error` is not `Clone`: keeps the kind and the message.
 pub(crate) fn copy_error(e: &io::Error) -> io::Error {
     io::Error::new(e.kind(), e.to_string())
+}
+
+/// The most runs of output one vectored write gathers (each large payload the core queued by reference
+/// makes two: its header and itself).
+const MAX_RUNS: usize = 16;
+
+/// One write of `out`'s bytes: a plain write when they are one run, a vectored write of every run (up to
+/// 16) when a large payload is queued by reference between headers. The caller advances `out` by the
+/// count returned.
+pub(crate) fn write_buf(io: &mut impl Write, out: &impl Buf) -> io::Result<usize> {
+    let mut runs = [IoSlice::new(&[]); MAX_RUNS];
+    match out.chunks_vectored(&mut runs) {
+        0 => Ok(0),
+        1 => io.write(out.chunk()),
+        n => io.write_vectored(&runs[..n]),
+    }
 }

@@ -195,8 +195,14 @@ where
                     continue;
                 };
                 match decide(*request) {
-                    Ok(accept) => ws.core.conn.accept(accept)?,
-                    Err(response) => ws.core.conn.reject(response)?,
+                    Ok(accept) => {
+                        let now = ws.core.clock.now();
+                        ws.core.conn.accept(accept, now)?
+                    }
+                    Err(response) => {
+                        let now = ws.core.clock.now();
+                        ws.core.conn.reject(response, now)?
+                    }
                 }
             }
             Step::Event(Event::Open(_)) => {

@@ -29,9 +29,10 @@ use ws_core::{
     CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
 };
 
-use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error};
+use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error, write_buf};
 use crate::stream::{DeadlineStream, SplitStream};
 use crate::websocket::WebSocket;
+use bytes::Buf;
 
 /// What the halves share: the writing side, and whether the reader has finished.
 struct Shared<S> {
@@ -59,16 +60,13 @@ impl<S: DeadlineStream> Out<S> {
             ..
         } = self;
         timeout.set(wait, |t| io.set_write_timeout(t))?;
-        let n = if sender.output_is_split() {
-            ws_async::write_runs(&*sender, |runs| io.write_vectored(runs))?
-        } else {
-            io.write(sender.output())?
-        };
+        let mut out = sender.output();
+        let n = write_buf(io, &out)?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        sender.advance_output(n);
-        if sender.output().is_empty() {
+        out.advance(n);
+        if !out.has_remaining() {
             io.flush()?;
         }
         Ok(n)
@@ -189,7 +187,7 @@ impl<S: SplitStream> Reader<S> {
     /// for the socket, bounded by the connection's deadlines), or as the reader does before it reads
     /// (neither). Shuts the write side down when the connection asks.
     fn write_own(&mut self, patient: bool) -> Flushed {
-        let nothing_to_do = self.core.conn.output().is_empty()
+        let nothing_to_do = !self.core.conn.output().has_remaining()
             && !self.core.conn.is_finished()
             && self.core.conn.state() != State::Closed;
         if nothing_to_do && !patient {
@@ -210,14 +208,15 @@ impl<S: SplitStream> Reader<S> {
         }
         let core = &mut self.core;
         loop {
-            let shutdown = core.conn.poll_shutdown_with(&mut out.sender)
-                || (core.conn.is_finished_with(&out.sender) && core.broken.is_none());
+            core.conn.hand_output_to(&mut out.sender);
+            let shutdown =
+                out.sender.poll_shutdown() || (core.conn.is_finished() && core.broken.is_none());
             if shutdown && !core.shut {
                 core.shut = true;
                 // Errors here (the peer already gone) do not matter: we are closing anyway.
                 let _ = out.io.shutdown_write();
             }
-            if out.sender.output().is_empty() {
+            if !out.sender.output().has_remaining() {
                 return Flushed::Done;
             }
             let wait = if patient {
@@ -335,7 +334,8 @@ impl<S: SplitStream> Writer<S> {
     /// answers (or the close timeout runs out, counted from when the reader next looks at the
     /// connection).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        let mut out = match self.queue(|sender| sender.close(code, reason)) {
+        let now = Clock::start().now();
+        let mut out = match self.queue(|sender| sender.close(code, reason, now)) {
             Ok(out) => out,
             Err(Error::Send(SendError::Closed)) => lock(&self.shared.out),
             Err(e) => return Err(e),
@@ -388,7 +388,7 @@ fn drain<S: DeadlineStream>(
         let done = if below_high_water {
             !out.sender.is_backpressured()
         } else {
-            out.sender.output().is_empty()
+            !out.sender.output().has_remaining()
         };
         if done {
             return Ok(());

@@ -6,9 +6,10 @@ use std::time::Duration;
 use ws_async::{Clock, EarlyReplies, Error, Result};
 use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
 
-use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error};
+use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error, write_buf};
 use crate::split::{Reader, Writer};
 use crate::stream::{DeadlineStream, SplitStream};
+use bytes::Buf;
 
 /// What [`WebSocket::next_event`] produced.
 pub(crate) enum Step {
@@ -86,7 +87,7 @@ impl<S: DeadlineStream> WebSocket<S> {
 
     /// Drives the connection until it has an event or is finished.
     pub(crate) fn next_event(&mut self) -> Step {
-        if self.core.broken.is_none() && self.early.take(self.core.conn.output_len()) {
+        if self.core.broken.is_none() && self.early.take(self.core.conn.output().remaining()) {
             let _ = self.write_out();
         }
         loop {
@@ -126,20 +127,16 @@ impl<S: DeadlineStream> WebSocket<S> {
 
     fn write_inner(&mut self) -> std::io::Result<()> {
         let mut wrote = false;
-        while !self.core.conn.output().is_empty() {
+        while self.core.conn.output().has_remaining() {
             let io = &mut self.io;
             self.write_timeout
                 .set(self.core.wait(), |t| io.set_write_timeout(t))?;
-            let written = if self.core.conn.output_is_split() {
-                let io = &mut self.io;
-                ws_async::write_runs(&self.core.conn, |runs| io.write_vectored(runs))
-            } else {
-                self.io.write(self.core.conn.output())
-            };
+            let mut out = self.core.conn.output();
+            let written = write_buf(&mut self.io, &out);
             match written {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
-                    self.core.conn.advance_output(n);
+                    out.advance(n);
                     wrote = true;
                 }
                 Err(e) => self.core.write_failed(e)?,
@@ -210,7 +207,8 @@ impl<S: DeadlineStream> WebSocket<S> {
     /// Closes: sends a close frame with `code` and `reason`, then keeps reading (discarding messages) until
     /// the peer's close frame arrives and the stream ends, or the close timeout runs out.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        match self.core.conn.close(code, reason) {
+        let now = self.core.clock.now();
+        match self.core.conn.close(code, reason, now) {
             Ok(()) | Err(ws_core::SendError::Closed) => {}
             Err(e) => return Err(e.into()),
         }

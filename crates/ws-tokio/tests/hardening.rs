@@ -230,12 +230,12 @@ async fn a_peer_that_stops_reading_makes_send_wait_with_bounded_memory() {
         }
     }
     let stalled_after = started.elapsed();
-    let queued = ws.connection().output().len();
+    let queued = ws.connection().queued_output();
     // Still waiting, and nothing more queued: sends wait rather than grow the queue.
     let again = timeout(ms(500), ws.send(message.clone())).await;
     assert!(again.is_err(), "a second send completed: {again:?}");
     assert_eq!(
-        ws.connection().output().len(),
+        ws.connection().queued_output(),
         queued,
         "a waiting send queued more"
     );

@@ -32,7 +32,7 @@ use crate::utf8::Utf8Validator;
 
 pub use crate::error::SendError;
 pub use output::Output;
-pub use send::SendOptions;
+pub use send::{MessageRef, SendOptions};
 pub use split::Sender;
 
 /// Which end of the connection this is.
@@ -196,7 +196,7 @@ struct OutMessage {
 ///   not), [`Connection::is_finished`] (drop the transport).
 /// - **getters**: [`Connection::state`], [`Connection::outcome`], [`Connection::role`],
 ///   [`Connection::subprotocol`], [`Connection::extensions`], [`Connection::config`],
-///   [`Connection::is_backpressured`].
+///   [`Connection::queued_output`], [`Connection::is_backpressured`].
 ///
 /// A run loop, until [`Connection::is_finished`]:
 ///
@@ -436,7 +436,9 @@ impl Connection {
     /// Input that arrived after the connection ended is discarded; past [`LINGER_MAX_BYTES`] the
     /// connection stops waiting for the peer's end of stream.
     fn linger(&mut self, n: usize) {
-        self.lingered = self.lingered.saturating_add(n.try_into().unwrap_or(u32::MAX));
+        self.lingered = self
+            .lingered
+            .saturating_add(n.try_into().unwrap_or(u32::MAX));
         if self.terminated && self.lingered as usize > LINGER_MAX_BYTES {
             self.linger_over = true;
             self.want_shutdown = true;
@@ -572,6 +574,12 @@ impl Connection {
         &self.config
     }
 
+    /// How many bytes wait in the output (for statistics and backpressure; take them with
+    /// [`Connection::output`]).
+    pub fn queued_output(&self) -> usize {
+        self.tx.out.len()
+    }
+
     /// Whether queued output is at or above [`crate::Limits::max_queued_output`]: adapters make sends wait
     /// (and stop reading) until it drains.
     pub fn is_backpressured(&self) -> bool {
@@ -640,7 +648,10 @@ impl Connection {
         self.rx = BytesMut::new();
         self.want_shutdown = true;
         self.terminate(Event::Failed(error));
-        if let Some(Outcome::Failed { close_code: sent, .. }) = self.outcome.as_deref_mut() {
+        if let Some(Outcome::Failed {
+            close_code: sent, ..
+        }) = self.outcome.as_deref_mut()
+        {
             *sent = close_code;
         }
     }

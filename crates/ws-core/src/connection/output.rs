@@ -50,7 +50,14 @@ impl core::fmt::Debug for Output<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Output")
             .field("remaining", &self.queue.len())
-            .field("runs", &if self.queue.is_split() { "several" } else { "one" })
+            .field(
+                "runs",
+                &if self.queue.is_split() {
+                    "several"
+                } else {
+                    "one"
+                },
+            )
             .finish()
     }
 }
@@ -95,7 +102,10 @@ impl Buf for Output<'_> {
         let bytes = match self.queue.take_shared(len) {
             Some(shared) => shared,
             None => {
-                assert!(len <= self.remaining(), "copy_to_bytes past the end of the output");
+                assert!(
+                    len <= self.remaining(),
+                    "copy_to_bytes past the end of the output"
+                );
                 let mut out = bytes::BytesMut::with_capacity(len);
                 let mut left = len;
                 while left > 0 {

@@ -28,26 +28,113 @@ impl Default for SendOptions {
     }
 }
 
+/// A message to send, borrowed: what [`Connection::send`] and [`super::Sender::send`] take. Made from a
+/// [`Message`] (its shared [`Bytes`] stay shared), a `&str` or `&String` (text), or a `&[u8]`,
+/// `&[u8; N]`, `&Vec<u8>` or `&Bytes` (binary); nothing is allocated to make one.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageRef<'a> {
+    kind: DataKind,
+    data: &'a [u8],
+    shared: Option<&'a Bytes>,
+}
+
+impl<'a> From<&'a Message> for MessageRef<'a> {
+    fn from(message: &'a Message) -> Self {
+        MessageRef {
+            kind: DataKind::of(message),
+            data: message.as_bytes(),
+            shared: Some(message.shared()),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for MessageRef<'a> {
+    fn from(text: &'a str) -> Self {
+        MessageRef {
+            kind: DataKind::Text,
+            data: text.as_bytes(),
+            shared: None,
+        }
+    }
+}
+
+impl<'a> From<&'a alloc::string::String> for MessageRef<'a> {
+    fn from(text: &'a alloc::string::String) -> Self {
+        MessageRef::from(text.as_str())
+    }
+}
+
+impl<'a> From<&'a [u8]> for MessageRef<'a> {
+    fn from(data: &'a [u8]) -> Self {
+        MessageRef {
+            kind: DataKind::Binary,
+            data,
+            shared: None,
+        }
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for MessageRef<'a> {
+    fn from(data: &'a [u8; N]) -> Self {
+        MessageRef::from(&data[..])
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for MessageRef<'a> {
+    fn from(data: &'a Vec<u8>) -> Self {
+        MessageRef::from(data.as_slice())
+    }
+}
+
+impl<'a> From<&'a Bytes> for MessageRef<'a> {
+    fn from(data: &'a Bytes) -> Self {
+        MessageRef {
+            kind: DataKind::Binary,
+            data,
+            shared: Some(data),
+        }
+    }
+}
+
+impl<'a> MessageRef<'a> {
+    /// Text or binary.
+    pub fn kind(&self) -> DataKind {
+        self.kind
+    }
+
+    /// The payload.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data
+    }
+
+    pub(super) fn parts(self) -> (DataKind, (&'a [u8], Option<&'a Bytes>)) {
+        (self.kind, (self.data, self.shared))
+    }
+}
+
 impl Connection {
-    /// Queues a message.
+    /// Queues a message: a [`Message`], or borrowed text (`&str`) or binary data (`&[u8]`) that is
+    /// framed (copied into the output) without an allocation of its own.
     ///
     /// Fails only for local misuse: before the handshake completes, after a close frame was sent, while a
     /// fragmented message is being sent, or while a [`super::Sender`] split off this connection sends its
     /// data messages.
-    pub fn send(&mut self, message: &Message) -> Result<(), SendError> {
+    pub fn send<'a>(&mut self, message: impl Into<MessageRef<'a>>) -> Result<(), SendError> {
         self.send_with(message, SendOptions::default())
     }
 
     /// Queues a message with per-message options.
     ///
-    /// A server queues a large payload (8 KiB or more) that goes out unencoded by reference, not by
-    /// copy: the message's [`Bytes`] stay shared until written (see [`super::Output`]).
-    pub fn send_with(&mut self, message: &Message, options: SendOptions) -> Result<(), SendError> {
-        self.send_data(
-            DataKind::of(message),
-            (message.as_bytes(), Some(message.shared())),
-            options,
-        )
+    /// A server queues a large payload (8 KiB or more) that it got as shared [`Bytes`] (in a [`Message`]
+    /// or as `&Bytes`) and that goes out unencoded by reference, not by copy: the bytes stay shared until
+    /// written (see [`super::Output`]).
+    pub fn send_with<'a>(
+        &mut self,
+        message: impl Into<MessageRef<'a>>,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        let (kind, payload) = message.into().parts();
+        self.send_data(kind, payload, options)
     }
 
     fn send_data(

@@ -18,12 +18,11 @@ use rand_core::{RngCore, SeedableRng};
 
 use super::framer::{self, Framer};
 use super::output::Output;
-use super::{Connection, DataKind, SendError, SendOptions, State};
+use super::{Connection, DataKind, MessageRef, SendError, SendOptions, State};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::extension::Extension;
 use crate::frame::OpCode;
-use crate::message::Message;
 use crate::time::Instant;
 
 /// The connection's split state: the link to its sender while split, and the extension's encoding half
@@ -101,17 +100,18 @@ impl core::fmt::Debug for Sender {
 impl Sender {
     /// Queues a message (see [`Connection::send`]). Fails with [`SendError::Closed`] once either half
     /// queued a close frame or the connection ended.
-    pub fn send(&mut self, message: &Message) -> Result<(), SendError> {
+    pub fn send<'a>(&mut self, message: impl Into<MessageRef<'a>>) -> Result<(), SendError> {
         self.send_with(message, SendOptions::default())
     }
 
     /// Queues a message with per-message options (see [`Connection::send_with`]).
-    pub fn send_with(&mut self, message: &Message, options: SendOptions) -> Result<(), SendError> {
-        self.send_data(
-            DataKind::of(message),
-            (message.as_bytes(), Some(message.shared())),
-            options,
-        )
+    pub fn send_with<'a>(
+        &mut self,
+        message: impl Into<MessageRef<'a>>,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        let (kind, payload) = message.into().parts();
+        self.send_data(kind, payload, options)
     }
 
     fn send_data(
