@@ -431,3 +431,22 @@ fn write_outputs(args: &Args, results: &Results, markdown: &str) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_alone_writes_the_benches_readme_which_has_the_markers() {
+        let args = Args::try_parse_from(["echo-compare", "--readme"]).unwrap();
+        assert_eq!(args.readme.as_deref(), Some(Path::new(DEFAULT_README)));
+        assert!(DEFAULT_README.ends_with("benches/README.md"));
+        let text = std::fs::read_to_string(DEFAULT_README).unwrap();
+        assert!(readme::replace_section(&text, "x").is_some());
+
+        let args = Args::try_parse_from(["echo-compare", "--readme", "other.md"]).unwrap();
+        assert_eq!(args.readme.as_deref(), Some(Path::new("other.md")));
+        let args = Args::try_parse_from(["echo-compare", "--quick"]).unwrap();
+        assert_eq!(args.readme, None);
+    }
+}
