@@ -2,7 +2,7 @@
 """Print criterion results as a markdown table (standard library only).
 
 Usage:
-    python3 benches/criterion_table.py [CRITERION_DIR] [--readme FILE]
+    python3 benches/criterion_table.py [CRITERION_DIR] [--readme [FILE]]
 
 CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion.
 Every `<group>/<bench>/<size>/new/` directory below it that holds both
@@ -16,7 +16,9 @@ per byte as copying it). `--note TEXT` puts a line of text above the table.
 
 With `--readme FILE` the table also replaces the lines between
 `<!-- bench:micro:begin -->` and `<!-- bench:micro:end -->` in FILE; a file
-without both markers (in that order) is left untouched.
+without both markers (in that order) is left untouched. `--readme` without a
+file writes benches/README.md (next to this script), where the full tables
+live; the top-level README only summarises them.
 """
 
 import argparse
@@ -26,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+DEFAULT_README = Path(__file__).resolve().parent / "README.md"
 BEGIN = "<!-- bench:micro:begin -->"
 END = "<!-- bench:micro:end -->"
 BASELINE_GROUP = "core"
@@ -158,8 +161,9 @@ def main(argv=None):
     default_dir = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
     parser.add_argument("criterion_dir", nargs="?", default=default_dir,
                         help=f"criterion output directory (default: {default_dir})")
-    parser.add_argument("--readme", metavar="FILE",
-                        help=f"also replace the lines between {BEGIN} and {END} in FILE")
+    parser.add_argument("--readme", metavar="FILE", nargs="?", const=str(DEFAULT_README),
+                        help=f"also replace the lines between {BEGIN} and {END} in FILE "
+                             f"(without FILE: {DEFAULT_README})")
     parser.add_argument("--note", metavar="TEXT",
                         help="a line printed above the table (e.g. the machine and its load average)")
     args = parser.parse_args(argv)

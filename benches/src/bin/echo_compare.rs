@@ -3,7 +3,8 @@
 //! Builds nothing: it starts each already-built server (pinned to CPU 0),
 //! runs `loadgen` over the matrix and `idlemem` once per server (pinned to
 //! CPU 1), and prints one markdown report, optionally written into the
-//! `<!-- bench:echo:begin -->` … `<!-- bench:echo:end -->` section of a README.
+//! `<!-- bench:echo:begin -->` … `<!-- bench:echo:end -->` section of a file:
+//! `--readme` alone writes `benches/README.md`, where the full tables live.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +25,10 @@ use ws_benches::procfs;
 
 /// Largest connection count a cell may use.
 const MAX_CELL_CONNECTIONS: usize = 10_000;
+
+/// Where `--readme` without a file writes: `benches/README.md`, which holds the
+/// full echo tables (the top-level README only summarises them).
+const DEFAULT_README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 
 #[derive(Debug, Parser)]
 #[command(about = "Side-by-side WebSocket echo benchmark: one command, one markdown report")]
@@ -63,8 +68,9 @@ struct Args {
     /// Server whose msgs/s the others are compared to.
     #[arg(long, default_value = "ws-tokio")]
     baseline: String,
-    /// Rewrite the bench:echo section of this file with the report.
-    #[arg(long, value_name = "FILE")]
+    /// Rewrite the bench:echo section of this file with the report
+    /// (`--readme` without a file: this package's README, benches/README.md).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = DEFAULT_README)]
     readme: Option<PathBuf>,
     /// Also write all results as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -424,4 +430,23 @@ fn write_outputs(args: &Args, results: &Results, markdown: &str) -> Result<(), S
         std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_alone_writes_the_benches_readme_which_has_the_markers() {
+        let args = Args::try_parse_from(["echo-compare", "--readme"]).unwrap();
+        assert_eq!(args.readme.as_deref(), Some(Path::new(DEFAULT_README)));
+        assert!(DEFAULT_README.ends_with("benches/README.md"));
+        let text = std::fs::read_to_string(DEFAULT_README).unwrap();
+        assert!(readme::replace_section(&text, "x").is_some());
+
+        let args = Args::try_parse_from(["echo-compare", "--readme", "other.md"]).unwrap();
+        assert_eq!(args.readme.as_deref(), Some(Path::new("other.md")));
+        let args = Args::try_parse_from(["echo-compare", "--quick"]).unwrap();
+        assert_eq!(args.readme, None);
+    }
 }

@@ -1,8 +1,10 @@
 //! Time as the core sees it: a point on a clock the caller owns.
 //!
-//! The core never reads a clock. Every adapter keeps an epoch (for example a `std::time::Instant` taken when
-//! the connection starts) and passes [`Instant`]s measured from it; tests pass any values they like, which is
-//! how keepalive and timeouts are tested in microseconds without sleeping.
+//! The core never reads a clock. The caller picks an epoch and passes [`Instant`]s measured from it: in the
+//! adapters every `ws_async::Clock` shares the process's epoch (set by the first one started), so a
+//! connection's clock takes no room; tests pass any values they like, which is how keepalive and timeouts are
+//! tested in microseconds without sleeping. An [`Instant`] is nanoseconds since the epoch in one word
+//! (`NonZeroU64`).
 
 use core::num::NonZeroU64;
 use core::ops::Add;

@@ -1,4 +1,5 @@
-//! Layer 2 of DESIGN.md section 5: a client core and a server core wired together in memory.
+//! Layer 2 of the tests (docs/architecture.md, "Tests, in layers"): a client core and a server core
+//! wired together in memory.
 //!
 //! Every test is named after the RFC 6455 section whose behaviour it checks.
 

@@ -1,4 +1,5 @@
-//! Layer 2 of DESIGN.md section 5: hand-written faulty input fed to a server and to a client.
+//! Layer 2 of the tests (docs/architecture.md, "Tests, in layers"): hand-written faulty input fed to a
+//! server and to a client.
 //!
 //! For every rule the checks are the same: the right close code (or HTTP status) is in the output bytes,
 //! exactly one terminal event is emitted, later input is ignored, and `poll_shutdown()` is true.

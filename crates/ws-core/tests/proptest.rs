@@ -1,4 +1,4 @@
-//! Layer 3 of DESIGN.md section 5: property tests.
+//! Layer 3 of the tests (docs/architecture.md, "Tests, in layers"): property tests.
 //!
 //! (a) any message sequence, sent by either role, the byte stream cut anywhere, arrives intact and in order;
 //! (b) any byte sequence, in any chunks, with any time steps, never panics, ends with at most one terminal

@@ -1,4 +1,5 @@
-//! Layer 2 of DESIGN.md section 5: the core's timers, driven by a virtual clock (no sleeping).
+//! Layer 2 of the tests (docs/architecture.md, "Tests, in layers"): the core's timers, driven by a
+//! virtual clock (no sleeping).
 
 mod common;
 

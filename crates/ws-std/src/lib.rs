@@ -17,8 +17,9 @@
 //! ## The run loop, blocking
 //!
 //! `recv` drains the core's events; when none is waiting it writes the queued output (pongs, close echoes,
-//! sends that were held back while messages were waiting: many small sends cost one write), sets the read
-//! timeout to the time left until the core's next deadline, and reads. A read that times out hands the time
+//! messages queued with [`feed`](WebSocket::feed): many small replies cost one write), sets the read
+//! timeout to the time left until the core's next deadline, and reads. [`send`](WebSocket::send) writes at
+//! once. A read that times out hands the time
 //! to the core, which sends keepalive pings and fails the connection when a pong or close reply does not
 //! come in time. Sends block while the queued output is above the high-water mark ([`Limits`]).
 //!
@@ -50,9 +51,12 @@
 //!
 //! ## Threads
 //!
-//! A [`WebSocket`] is used from one thread at a time. For a reader thread and a writer thread, split it:
-//! the halves share the protocol state behind a mutex that is never held during a blocking system call.
-//! TLS connections cannot be split (see [`SplitStream`]); use one thread, or a channel into it.
+//! A [`WebSocket`] is used from one thread at a time. For a reader thread and a writer thread, split it.
+//! The split is the core's ([`ws_core::Connection::split_sender`]): the [`Reader`] owns the connection and
+//! its own handle of the stream, and reads and parses with no lock. The [`Writer`]'s `Sender` sits with the
+//! writing handle behind one write mutex, which the reader takes only for its own pongs and close replies
+//! (and keepalive pings). TLS connections cannot be split (see [`SplitStream`]); use one thread, or a
+//! channel into it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

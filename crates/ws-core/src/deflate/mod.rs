@@ -54,8 +54,10 @@
 //!   (window 8..=15) is accepted; references to data never sent are
 //!   [`InflateError::Invalid`].
 //! * **Level** 1 by default ([`DEFAULT_COMPRESSION_LEVEL`]) and **threshold**
-//!   32 bytes ([`DEFAULT_COMPRESSION_THRESHOLD`]); the measurements behind
-//!   them are in the [`DeflateConfig`] field docs.
+//!   0 ([`DEFAULT_COMPRESSION_THRESHOLD`]): every message is compressed, however
+//!   small; only messages shorter than a threshold the application sets are
+//!   sent uncompressed. The measurements behind both are in the
+//!   [`DeflateConfig`] field docs.
 //! * **Edge cases on receive:** an empty compressed payload is an empty
 //!   message (the LZ77 state is left alone); a DEFLATE block with BFINAL set
 //!   ends the zlib stream and the rest of the message, if any, starts a new
