@@ -10,9 +10,8 @@ use std::task::{Context, Poll, ready};
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_core::{CloseFrame, Connection, Event, Response};
 
-use crate::early::EarlyReplies;
-use crate::error::Error;
-use crate::timer::{Alarm, Clock, Timer};
+use crate::timer::{Alarm, Timer};
+use crate::{Clock, EarlyReplies, Error};
 
 /// Size of the per-thread read buffer (one per thread, not per connection). Large enough that one read
 /// brings several 64 KiB messages, answered with one vectored write: with 64 KiB, each read brought one

@@ -29,10 +29,10 @@ use futures_sink::Sink;
 use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 
 use crate::engine::{Engine, Handoff};
-use crate::error::{Error, Result};
 use crate::split_io::SplitIo;
-use crate::timer::{Alarm, Clock, Timer};
+use crate::timer::{Alarm, Timer};
 use crate::websocket::{WebSocket, poll_recv};
+use crate::{Clock, Error, Result};
 
 /// Which half registered a waker.
 const READER: usize = 0;

@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Duration;
 
-use ws_async::{Clock, Error, Result};
+use ws_adapter::{Clock, Error, Result};
 use ws_core::{CloseFrame, Connection, Event, Message, Response, State};
 
 use crate::stream::DeadlineStream;

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use ws_async::{Clock, Error, Result};
+use ws_adapter::{Clock, Error, Result};
 use ws_core::{
     CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
 };
@@ -60,7 +60,7 @@ impl<S: DeadlineStream> Out<S> {
         } = self;
         timeout.set(wait, |t| io.set_write_timeout(t))?;
         let n = if sender.output_is_split() {
-            ws_async::write_runs(&*sender, |runs| io.write_vectored(runs))?
+            ws_adapter::write_runs(&*sender, |runs| io.write_vectored(runs))?
         } else {
             io.write(sender.output())?
         };

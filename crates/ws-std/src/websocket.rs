@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use ws_async::{Clock, EarlyReplies, Error, Result};
+use ws_adapter::{Clock, EarlyReplies, Error, Result};
 use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
 
 use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error};
@@ -132,7 +132,7 @@ impl<S: DeadlineStream> WebSocket<S> {
                 .set(self.core.wait(), |t| io.set_write_timeout(t))?;
             let written = if self.core.conn.output_is_split() {
                 let io = &mut self.io;
-                ws_async::write_runs(&self.core.conn, |runs| io.write_vectored(runs))
+                ws_adapter::write_runs(&self.core.conn, |runs| io.write_vectored(runs))
             } else {
                 self.io.write(self.core.conn.output())
             };
