@@ -134,6 +134,6 @@ fn broken_or<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
 ) -> Error {
     match engine.broken.take() {
         Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
-        _ => Error::Protocol(e),
+        _ => Error::Failed(e),
     }
 }

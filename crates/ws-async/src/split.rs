@@ -539,7 +539,7 @@ fn poll_drain<W: AsyncWrite + Unpin, R: Timer>(
             };
             if let Err(e) = sender.handle_time(Clock::start().now()) {
                 side.abandoned = true;
-                return Poll::Ready(Err(Error::Protocol(e)));
+                return Poll::Ready(Err(Error::Failed(e)));
             }
             let deadline = sender.next_deadline();
             drop(side);

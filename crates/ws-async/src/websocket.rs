@@ -240,7 +240,7 @@ pub(crate) fn poll_recv<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<
                 }
                 return Poll::Ready(match engine.ending.as_deref() {
                     Some(Ending::Closed(_)) => None,
-                    Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
+                    Some(Ending::Failed(e)) => Some(Err(Error::Failed(e.clone()))),
                     Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
                     Some(Ending::Io(e)) => {
                         Some(Err(Error::Io(io::Error::new(e.kind(), e.to_string()))))

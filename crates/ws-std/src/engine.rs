@@ -177,7 +177,7 @@ impl Core {
         }
         match &self.ending {
             Some(Ending::Closed(_)) | None => None,
-            Some(Ending::Failed(e)) => Some(Err(Error::Protocol(e.clone()))),
+            Some(Ending::Failed(e)) => Some(Err(Error::Failed(e.clone()))),
             Some(Ending::Rejected(r)) => Some(Err(Error::Rejected(r.clone()))),
         }
     }
@@ -186,7 +186,7 @@ impl Core {
     pub(crate) fn handshake_error(&mut self, e: ws_core::Error) -> Error {
         match self.broken.take() {
             Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
-            _ => Error::Protocol(e),
+            _ => Error::Failed(e),
         }
     }
 

@@ -246,7 +246,7 @@ where
     let mut tls = StreamOwned::new(conn, stream);
     let deadline = config.timeouts.handshake.map(|t| Instant::now() + t);
     tls_handshake(&mut tls, deadline, || {
-        Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
+        Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
     })?;
     accept_with(tls, config, decide)
 }

@@ -405,7 +405,7 @@ fn drain<S: DeadlineStream>(
                 // With the reader dropped, the sender's own timer gives up on the peer.
                 out.sender
                     .handle_time(Clock::start().now())
-                    .map_err(Error::Protocol)?;
+                    .map_err(Error::Failed)?;
             }
             Err(e) => {
                 out.broken = Some(copy_error(&e));
