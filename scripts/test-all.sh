@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: formatting, lints, unit/integration/doc tests, docs, the no_std build of
-# ws-core, the dependency check of the core, and the Autobahn conformance suite on every adapter in both
-# roles, the browser test of the demo and a short run of every fuzz target. Installs what it needs itself
-# (kosoku in a venv under target/, Chromium via apt-get, playwright-core via npm, cargo-fuzz via cargo
-# install). Exits non-zero on any failure.
+# ws-core, the check that ws-core, ws-adapter and ws-std pull in no async crate, and the Autobahn
+# conformance suite on every adapter in both roles, the browser test of the demo and a short run of every
+# fuzz target. Installs what it needs itself (kosoku in a venv under target/, Chromium via apt-get,
+# playwright-core via npm, cargo-fuzz via cargo install). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +15,15 @@ cargo fmt --all -- --check
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "ws-core builds as no_std + alloc, and without runtime dependencies"
+step "ws-core builds as no_std + alloc; ws-core, ws-adapter and ws-std have no async dependency"
 cargo build -p ws-core --no-default-features
-if cargo tree -p ws-core -e normal --prefix none | grep -E '^(tokio|futures|async-std|smol|async-io) ' ; then
-  echo "ws-core must not depend on a runtime" >&2
-  exit 1
-fi
+# Matches tokio, futures, async-std, smol, async-io and their family (futures-util, tokio-rustls, ...).
+for crate in ws-core ws-adapter ws-std; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(tokio|futures|async-std|smol|async-io)[- ]' ; then
+    echo "$crate must not depend on a runtime or an async crate" >&2
+    exit 1
+  fi
+done
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -509,7 +509,7 @@ async fn handshake_timeout<R: Rt>() {
                 Ok(Accept::new())
             }));
             match result {
-                Err(Error::Protocol(ws_core::Error::Timeout(Timeout::Handshake))) => {}
+                Err(Error::Failed(ws_core::Error::Timeout(Timeout::Handshake))) => {}
                 Err(e) => panic!("expected a handshake timeout, got {e:?}"),
                 Ok(_) => panic!("expected a handshake timeout, got an open connection"),
             }
@@ -562,13 +562,12 @@ async fn tls_handshake_timeout<R: Rt>() {
     let _silent = t!(R::connect_tcp(addr)).unwrap();
     let (err, took) = t!(server);
     // ws-async reports the TLS stage's timeout as ConnectTimeout, the WebSocket stage's as
-    // Protocol(Timeout(Handshake)); either is a timeout.
+    // Failed(Timeout(Handshake)); either is a timeout.
     assert!(
         matches!(
             err,
             Some(
-                Error::ConnectTimeout
-                    | Error::Protocol(ws_core::Error::Timeout(Timeout::Handshake))
+                Error::ConnectTimeout | Error::Failed(ws_core::Error::Timeout(Timeout::Handshake))
             )
         ),
         "expected a handshake timeout, got {err:?}"
@@ -611,7 +610,7 @@ async fn keepalive_timeout_client<R: Rt>() {
     let (mut ws, _) = t!(R::connect_with(&builder)).unwrap();
     let start = Instant::now();
     match t!(ws.recv()) {
-        Some(Err(Error::Protocol(ws_core::Error::Timeout(Timeout::Pong)))) => {}
+        Some(Err(Error::Failed(ws_core::Error::Timeout(Timeout::Pong)))) => {}
         other => panic!("expected a pong timeout, got {other:?}"),
     }
     let took = start.elapsed();
@@ -658,9 +657,7 @@ async fn keepalive_timeout_server<R: Rt>() {
     assert!(
         matches!(
             err,
-            Some(Some(Error::Protocol(ws_core::Error::Timeout(
-                Timeout::Pong
-            ))))
+            Some(Some(Error::Failed(ws_core::Error::Timeout(Timeout::Pong))))
         ),
         "expected a pong timeout, got {err:?}"
     );

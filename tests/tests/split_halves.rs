@@ -285,7 +285,7 @@ async fn reader_dropped() {
     assert!(
         matches!(
             sent,
-            Err(ws_async::Error::Protocol(ws_core::Error::Timeout(
+            Err(ws_async::Error::Failed(ws_core::Error::Timeout(
                 ws_core::Timeout::Pong
             )))
         ),

@@ -406,7 +406,7 @@ bounded_tests! {
                 let (tcp, _) = listener.accept().unwrap();
                 let start = Instant::now();
                 match ws_std::accept_with(tcp, config.clone(), |_| Ok(Accept::new())) {
-                    Err(Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Handshake))) => {}
+                    Err(Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake))) => {}
                     Err(e) => panic!("expected a handshake timeout, got {e:?}"),
                     Ok(_) => panic!("expected a handshake timeout, got an open connection"),
                 }
@@ -448,7 +448,7 @@ bounded_tests! {
         assert!(
             matches!(
                 err,
-                Some(Error::ConnectTimeout | Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Handshake)))
+                Some(Error::ConnectTimeout | Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake)))
             ),
             "expected a handshake timeout, got {err:?}"
         );
@@ -480,7 +480,7 @@ bounded_tests! {
         let (mut ws, _) = ws_std::connect_with(&builder).unwrap();
         let start = Instant::now();
         match ws.recv() {
-            Some(Err(Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Pong)))) => {}
+            Some(Err(Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Pong)))) => {}
             other => panic!("expected a pong timeout, got {other:?}"),
         }
         let took = start.elapsed();
@@ -519,7 +519,7 @@ bounded_tests! {
         assert_eq!(code, Some(1011));
         let (err, took) = join(server);
         assert!(
-            matches!(err, Some(Some(Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Pong))))),
+            matches!(err, Some(Some(Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Pong))))),
             "expected a pong timeout, got {err:?}"
         );
         assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "took {took:?}");

@@ -9,14 +9,17 @@ use std::task::Poll;
 use std::time::Instant as StdInstant;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use ws_core::{Accept, Config, Opened, Request, Response};
+use ws_core::Opened;
+#[cfg(feature = "rustls")]
+use ws_core::{Accept, Config, Request, Response};
 
-use crate::client::ClientBuilder;
-use crate::error::{Error, Result};
-use crate::handshake::{accept_with, client_handshake};
+#[cfg(feature = "rustls")]
+use crate::handshake::accept_with;
+use crate::handshake::client_handshake;
 use crate::stream::MaybeTlsStream;
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
+use crate::{ClientBuilder, Error, Result};
 
 /// Connects to the builder's URL: resolves the host, connects TCP (trying each address), sets up TLS for
 /// `wss://`, all within the connect timeout, then runs the handshake.
@@ -56,15 +59,7 @@ where
         }
         #[cfg(feature = "rustls")]
         {
-            let connector = futures_rustls::TlsConnector::from(builder.tls());
-            let name = crate::tls::server_name(&url.host)?;
-            let tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| Error::Tls(e.to_string()))?;
-            Ok(MaybeTlsStream::Tls(Box::new(
-                futures_rustls::TlsStream::Client(tls),
-            )))
+            crate::tls::connect(tcp, &url.host, builder.tls()).await
         }
         #[cfg(not(feature = "rustls"))]
         Err(Error::Tls("wss:// needs the `rustls` feature".into()))
@@ -83,7 +78,7 @@ where
 #[cfg(feature = "rustls")]
 pub async fn accept_tls<S, R, F, Fut>(
     stream: S,
-    tls: std::sync::Arc<rustls::ServerConfig>,
+    tls: std::sync::Arc<crate::tls::rustls::ServerConfig>,
     config: Config,
     timer: R,
     decide: F,
@@ -94,16 +89,13 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Accept, Response>>,
 {
-    let acceptor = futures_rustls::TlsAcceptor::from(tls);
-    let handshake = acceptor.accept(stream);
-    let tls_stream = match config.timeouts.handshake {
+    let handshake = crate::tls::accept(stream, tls);
+    let stream = match config.timeouts.handshake {
         Some(limit) => within(&timer, StdInstant::now() + limit, handshake)
             .await
-            .ok_or(Error::ConnectTimeout)?,
-        None => handshake.await,
-    }
-    .map_err(|e| Error::Tls(e.to_string()))?;
-    let stream = MaybeTlsStream::Tls(Box::new(futures_rustls::TlsStream::Server(tls_stream)));
+            .ok_or(Error::ConnectTimeout)??,
+        None => handshake.await?,
+    };
     accept_with(stream, config, timer, decide).await
 }
 

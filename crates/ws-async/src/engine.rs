@@ -11,9 +11,8 @@ use bytes::Buf;
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_core::{CloseFrame, Connection, Event, Instant, Message, Outcome, ReadInterest};
 
-use crate::early::EarlyReplies;
-use crate::error::Error;
-use crate::timer::{Alarm, Clock, Timer};
+use crate::timer::{Alarm, Timer};
+use crate::{Clock, EarlyReplies, Error};
 
 /// Size of the per-thread read buffer (one per thread, not per connection). Large enough that one read
 /// brings several 64 KiB messages, answered with one vectored write: with 64 KiB, each read brought one
@@ -358,10 +357,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
                 (ws_core::Error::UnexpectedEof, Some(e)) => {
                     Error::Io(io::Error::new(e.kind(), e.to_string()))
                 }
-                _ => Error::Protocol(error.clone()),
+                _ => Error::Failed(error.clone()),
             })),
             Outcome::Rejected(response) => Some(Err(Error::Rejected(response.clone()))),
-            _ => Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof))),
+            _ => Some(Err(Error::Failed(ws_core::Error::UnexpectedEof))),
         }
     }
 

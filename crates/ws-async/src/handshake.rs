@@ -6,11 +6,10 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
 
-use crate::client::{ClientBuilder, random_seed};
 use crate::engine::{Engine, Step};
-use crate::error::{Error, Result};
-use crate::timer::{Clock, Timer};
+use crate::timer::Timer;
 use crate::websocket::WebSocket;
+use crate::{ClientBuilder, Clock, Error, Result, random_seed};
 
 /// Client: sends the upgrade request over `io` (already connected, TLS already set up) and waits for the
 /// 101. Frames the server sends right after its response are kept for `recv`.
@@ -139,6 +138,6 @@ fn broken_or<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
 ) -> Error {
     match engine.broken.take() {
         Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
-        _ => Error::Protocol(e),
+        _ => Error::Failed(e),
     }
 }

@@ -9,17 +9,18 @@
 //! The shape every adapter shares: `connect(url)` / `connect_with(ClientBuilder)` return a [`WebSocket`];
 //! `accept(stream)` / `accept_with(stream, callback)` on the server; [`WebSocket::send`],
 //! [`WebSocket::recv`], [`WebSocket::close`], `futures` `Stream` + `Sink`, and [`WebSocket::split`].
+//!
+//! What the blocking adapter (`ws-std`) shares with this one ([`Error`], [`ClientBuilder`], [`Clock`],
+//! [`EarlyReplies`], the rustls configuration in `tls`) lives in `ws-adapter`, which
+//! depends on no async crate, and is re-exported here.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "async-io")]
 mod async_io_timer;
-mod client;
 mod connect;
-mod early;
 mod engine;
-mod error;
 mod glue;
 mod handshake;
 mod shutdown;
@@ -33,30 +34,23 @@ mod websocket;
 
 #[cfg(feature = "async-io")]
 pub use async_io_timer::{AsyncIoTimer, SleepUntil};
-pub use client::{ClientBuilder, random_seed};
 #[cfg(feature = "rustls")]
 pub use connect::accept_tls;
 pub use connect::connect_with;
-pub use early::EarlyReplies;
-pub use error::{Error, Result};
 pub use handshake::{accept, accept_with, client_handshake};
 pub use shutdown::{Shutdown, serve_until};
 pub use split::{Reader, Writer};
 pub use split_io::{MaybeTlsRead, MaybeTlsWrite, SplitIo};
 pub use stream::MaybeTlsStream;
-pub use timer::{Clock, Timer};
+pub use timer::Timer;
 pub use websocket::WebSocket;
+
+// Shared with the blocking adapter (`ws-std`): written once in `ws-adapter`.
+pub use ws_adapter::{
+    ClientBuilder, Clock, EarlyReplies, Error, Result, default_config, random_seed,
+};
 
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
     Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
 };
-
-/// The adapters' default configuration: the core's safe defaults plus permessage-deflate (with the
-/// `deflate` feature, on by default).
-pub fn default_config() -> Config {
-    let config = Config::default();
-    #[cfg(feature = "deflate")]
-    let config = config.with_deflate();
-    config
-}

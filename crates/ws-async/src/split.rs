@@ -30,10 +30,10 @@ use futures_sink::Sink;
 use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 
 use crate::engine::{Engine, Handoff, poll_write_buf};
-use crate::error::{Error, Result};
 use crate::split_io::SplitIo;
-use crate::timer::{Alarm, Clock, Timer};
+use crate::timer::{Alarm, Timer};
 use crate::websocket::{WebSocket, poll_recv};
+use crate::{Clock, Error, Result};
 
 /// Which half registered a waker.
 const READER: usize = 0;
@@ -551,7 +551,7 @@ fn poll_drain<W: AsyncWrite + Unpin, R: Timer>(
             };
             if let Err(e) = sender.handle_time(Clock::start().now()) {
                 side.abandoned = true;
-                return Poll::Ready(Err(Error::Protocol(e)));
+                return Poll::Ready(Err(Error::Failed(e)));
             }
             let deadline = sender.next_deadline();
             drop(side);

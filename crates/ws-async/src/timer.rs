@@ -1,8 +1,10 @@
-//! The runtime seam: how the engine sleeps until the core's next deadline, and the clock it reads.
+//! The runtime seam: how the engine sleeps until the core's next deadline (the clock it reads is
+//! [`Clock`], shared with the blocking adapter).
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::time::Instant as StdInstant;
+
+use ws_adapter::Clock;
 
 /// A runtime's timer. Adapters implement it in a few lines (`tokio::time::sleep_until`,
 /// `async_io::Timer::at`).
@@ -11,38 +13,6 @@ pub trait Timer: Clone + Send + Sync + Unpin + 'static {
     type Sleep: Future<Output = ()> + Send;
     /// A future that completes at `deadline`.
     fn sleep_until(&self, deadline: StdInstant) -> Self::Sleep;
-}
-
-/// Converts between the process clock and the core's [`ws_core::Instant`] (time since the epoch every
-/// clock of the process shares: the first start of one). A connection's clock takes no room.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    _shared: (),
-}
-
-/// The epoch of every [`Clock`].
-static EPOCH: OnceLock<StdInstant> = OnceLock::new();
-
-impl Clock {
-    /// A clock (setting the process's epoch, if it is the first).
-    pub fn start() -> Self {
-        EPOCH.get_or_init(StdInstant::now);
-        Clock { _shared: () }
-    }
-
-    fn epoch(&self) -> StdInstant {
-        *EPOCH.get_or_init(StdInstant::now)
-    }
-
-    /// The current time for the core.
-    pub fn now(&self) -> ws_core::Instant {
-        ws_core::Instant::from_since_epoch(self.epoch().elapsed())
-    }
-
-    /// The process-clock time of a core instant.
-    pub fn to_std(&self, instant: ws_core::Instant) -> StdInstant {
-        self.epoch() + instant.since_epoch()
-    }
 }
 
 /// A sleep until a core deadline, made again when the deadline moves.

@@ -10,9 +10,9 @@ use futures_sink::Sink;
 use ws_core::{CloseCode, CloseFrame, Connection, Event, Message, SendOptions, State};
 
 use crate::engine::{Engine, Handoff, Step};
-use crate::error::{Error, Result};
 use crate::split::{Reader, Writer, split};
 use crate::timer::Timer;
+use crate::{Error, Result};
 
 /// An open WebSocket connection over transport `T` on a runtime whose timer is `R`.
 ///

@@ -87,8 +87,8 @@ pub fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
         Error::Io(e) => Failure::io(format!("{} ({target})", describe_io(e))),
         Error::ConnectTimeout => Failure::io(format!("connect timed out ({target})")),
         Error::Tls(e) => Failure::io(format!("TLS error: {e} ({target})")),
-        Error::Protocol(e) => Failure::io(format!("handshake failed: {e} ({target})")),
-        Error::Send(e) => Failure::io(format!("{e} ({target})")),
+        // Failed (the handshake failed or timed out) and the rest: the error says what happened.
+        other => Failure::io(format!("{other} ({target})")),
     }
 }
 
@@ -96,7 +96,6 @@ pub fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
 pub fn connection_failure(e: &Error) -> Failure {
     match e {
         Error::Io(e) => Failure::io(format!("connection lost: {}", describe_io(e))),
-        Error::Protocol(e) => Failure::io(format!("connection failed: {e}")),
         other => Failure::io(other.to_string()),
     }
 }
@@ -126,5 +125,11 @@ mod tests {
         );
         let bad = ClientBuilder::new("http://x/").unwrap_err();
         assert_eq!(connect_failure(&bad, "http://x/", "").code, EXIT_USAGE);
+        let slow = Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake));
+        let f = connect_failure(&slow, "ws://127.0.0.1:9/", &t);
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            (1, "handshake timed out (127.0.0.1:9)")
+        );
     }
 }

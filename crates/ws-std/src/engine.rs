@@ -5,7 +5,7 @@ use std::io::{self, IoSlice, Write};
 use std::time::Duration;
 
 use bytes::Buf;
-use ws_async::{Clock, Error, Result};
+use ws_adapter::{Clock, Error, Result};
 use ws_core::{CloseFrame, Connection, Event, Message, Outcome, ReadInterest, State};
 
 use crate::stream::DeadlineStream;
@@ -150,10 +150,10 @@ impl Core {
             Outcome::Closed(_) => None,
             Outcome::Failed { error, .. } => Some(Err(match (error, &self.broken) {
                 (ws_core::Error::UnexpectedEof, Some(e)) => Error::Io(copy_error(e)),
-                _ => Error::Protocol(error.clone()),
+                _ => Error::Failed(error.clone()),
             })),
             Outcome::Rejected(r) => Some(Err(Error::Rejected(r.clone()))),
-            _ => Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof))),
+            _ => Some(Err(Error::Failed(ws_core::Error::UnexpectedEof))),
         }
     }
 
@@ -161,7 +161,7 @@ impl Core {
     pub(crate) fn handshake_error(&mut self, e: ws_core::Error) -> Error {
         match self.broken.take() {
             Some(io) if e == ws_core::Error::UnexpectedEof => Error::Io(io),
-            _ => Error::Protocol(e),
+            _ => Error::Failed(e),
         }
     }
 

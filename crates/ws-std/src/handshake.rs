@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::{ConnectionCommon, SideData, StreamOwned};
-use ws_async::{ClientBuilder, Clock, Error, Result, random_seed};
+use ws_adapter::{ClientBuilder, Clock, Error, Result, random_seed};
 use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
 
 use crate::stream::{DeadlineStream, MaybeTlsStream, TlsServerStream};
@@ -45,7 +45,7 @@ pub fn connect_with(builder: &ClientBuilder) -> Result<(WebSocket<MaybeTlsStream
     let deadline = builder.get_connect_timeout().map(|t| Instant::now() + t);
     let tcp = connect_tcp(&url.host, url.port, deadline)?;
     let stream = if url.secure {
-        let name = ws_async::tls::server_name(&url.host)?;
+        let name = ws_adapter::tls::server_name(&url.host)?;
         let conn = rustls::ClientConnection::new(builder.tls(), name)
             .map_err(|e| Error::Tls(e.to_string()))?;
         let mut tls = StreamOwned::new(conn, tcp);
@@ -158,7 +158,7 @@ pub fn client_handshake<S: DeadlineStream>(
 /// Server: reads the upgrade request from `stream` and accepts it with the default configuration and no
 /// subprotocol.
 pub fn accept<S: DeadlineStream>(stream: S) -> Result<WebSocket<S>> {
-    accept_with(stream, ws_async::default_config(), |_| Ok(Accept::new()))
+    accept_with(stream, ws_adapter::default_config(), |_| Ok(Accept::new()))
 }
 
 /// Server: reads the upgrade request from `stream` and lets `decide` accept it (choosing a subprotocol,
@@ -252,7 +252,7 @@ where
     let mut tls = StreamOwned::new(conn, stream);
     let deadline = config.timeouts.handshake.map(|t| Instant::now() + t);
     tls_handshake(&mut tls, deadline, || {
-        Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
+        Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
     })?;
     accept_with(tls, config, decide)
 }

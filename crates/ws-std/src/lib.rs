@@ -4,7 +4,8 @@
 //! rustls over TCP for `wss://`, or any other `Read + Write` stream ([`DeadlineStream`]). No protocol rule
 //! lives here: framing, masking, UTF-8, close codes, handshake checks and timers are all the core's. The
 //! adapter moves bytes, maps the core's deadlines to socket timeouts, and maps types; errors, the client
-//! builder and the TLS helpers are the ones `ws-async` uses, so every adapter has the same shape:
+//! builder and the TLS helpers come from `ws-adapter` and are the ones the async adapters use (without
+//! any async crate), so every adapter has the same shape:
 //!
 //! - client: [`connect`] / [`connect_with`] (DNS, TCP with a connect timeout, rustls, the upgrade), or
 //!   [`client_handshake`] over a stream you connected yourself;
@@ -76,7 +77,7 @@ pub use stream::{
 };
 pub use websocket::WebSocket;
 
-pub use ws_async::{ClientBuilder, Error, Result, default_config, random_seed, tls};
+pub use ws_adapter::{ClientBuilder, Error, Result, default_config, random_seed, tls};
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
     Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,

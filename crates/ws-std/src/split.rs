@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use ws_async::{Clock, Error, Result};
+use ws_adapter::{Clock, Error, Result};
 use ws_core::{
     CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
 };
@@ -405,7 +405,7 @@ fn drain<S: DeadlineStream>(
                 // With the reader dropped, the sender's own timer gives up on the peer.
                 out.sender
                     .handle_time(Clock::start().now())
-                    .map_err(Error::Protocol)?;
+                    .map_err(Error::Failed)?;
             }
             Err(e) => {
                 out.broken = Some(copy_error(&e));

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use ws_async::{Clock, EarlyReplies, Error, Result};
+use ws_adapter::{Clock, EarlyReplies, Error, Result};
 use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
 
 use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error, write_buf};

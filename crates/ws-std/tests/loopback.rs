@@ -239,7 +239,7 @@ fn pong_timeout_fails_with_1011_within_bounded_time() {
         let mut raw = raw_accept(&listener);
         let (result, elapsed, then_none) = client.join().unwrap();
         match result {
-            Some(Err(Error::Protocol(e))) => {
+            Some(Err(Error::Failed(e))) => {
                 assert_eq!(e, ws_core::Error::Timeout(ws_core::Timeout::Pong));
                 assert_eq!(e.close_code(), CloseCode::INTERNAL_ERROR);
             }
@@ -311,7 +311,7 @@ fn a_peer_that_stops_reading_fails_a_blocked_send_in_bounded_time() {
         assert!(
             matches!(
                 recv,
-                Some(Err(Error::Protocol(ws_core::Error::Timeout(
+                Some(Err(Error::Failed(ws_core::Error::Timeout(
                     ws_core::Timeout::Pong
                 ))))
             ),
@@ -344,7 +344,7 @@ fn a_peer_that_stops_reading_fails_a_split_connection_in_bounded_time() {
         assert!(
             matches!(
                 recv,
-                Some(Err(Error::Protocol(ws_core::Error::Timeout(
+                Some(Err(Error::Failed(ws_core::Error::Timeout(
                     ws_core::Timeout::Pong
                 ))))
             ),
@@ -380,7 +380,7 @@ fn a_split_writer_whose_reader_was_dropped_gives_up_on_a_peer_that_stopped_readi
         assert!(
             matches!(
                 error,
-                Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Pong))
+                Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Pong))
             ),
             "{error:?}"
         );
@@ -417,7 +417,7 @@ fn server_handshake_timeout_with_a_silent_client() {
         assert!(
             matches!(
                 err,
-                Error::Protocol(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
+                Error::Failed(ws_core::Error::Timeout(ws_core::Timeout::Handshake))
             ),
             "{err:?}"
         );
@@ -491,7 +491,7 @@ fn peer_vanishing_is_an_error_once() {
         assert!(
             matches!(
                 first,
-                Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof)))
+                Some(Err(Error::Failed(ws_core::Error::UnexpectedEof)))
             ),
             "{first:?}"
         );

@@ -103,7 +103,7 @@ async fn ws_pair(server: Config) -> (WebSocket, WebSocket) {
 }
 
 fn is_failure(result: &Option<ws_tokio::Result<Message>>, expected: ws_core::Error) -> bool {
-    matches!(result, Some(Err(Error::Protocol(e))) if *e == expected)
+    matches!(result, Some(Err(Error::Failed(e))) if *e == expected)
 }
 
 /// The memory probe the bounds below rely on sees a peak that is already gone.
@@ -185,7 +185,7 @@ async fn slowloris_is_cut_at_the_handshake_timeout() {
 
     let (result, accept_took) = timeout(LIMIT, server).await.unwrap().unwrap();
     match result {
-        Err(Error::Protocol(ws_core::Error::Timeout(Timeout::Handshake))) => {}
+        Err(Error::Failed(ws_core::Error::Timeout(Timeout::Handshake))) => {}
         other => panic!("accept ended with {other:?}, not a handshake timeout"),
     }
     assert!(
@@ -303,7 +303,7 @@ async fn a_peer_that_resets_mid_frame_ends_recv_with_an_error() {
     let took = started.elapsed();
     let kind = match &result {
         Some(Err(Error::Io(e))) => format!("Io({:?})", e.kind()),
-        Some(Err(Error::Protocol(ws_core::Error::UnexpectedEof))) => "UnexpectedEof".to_string(),
+        Some(Err(Error::Failed(ws_core::Error::UnexpectedEof))) => "UnexpectedEof".to_string(),
         other => panic!("recv gave {other:?}"),
     };
     assert!(took < ms(500), "recv took {took:?}");

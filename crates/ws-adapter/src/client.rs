@@ -10,7 +10,7 @@ use crate::error::Result;
 /// runtime.
 ///
 /// ```
-/// let builder = ws_async::ClientBuilder::new("ws://127.0.0.1:9001/chat")
+/// let builder = ws_adapter::ClientBuilder::new("ws://127.0.0.1:9001/chat")
 ///     .unwrap()
 ///     .subprotocol("chat")
 ///     .origin("http://localhost")

@@ -1,0 +1,42 @@
+//! # ws-adapter: what every `ws-core` adapter shares
+//!
+//! The sans-IO [`ws_core::Connection`] is run by several adapters: the async run loop (`ws-async`, and
+//! through it `ws-tokio`, `ws-smol` and `ws-async-std`) and the blocking one (`ws-std`). This crate holds
+//! the pieces they all use, written once so every adapter has the same shape and the same errors:
+//!
+//! - [`Error`] and [`Result`]: transport and setup failures next to the core's verdicts;
+//! - [`ClientBuilder`]: the URL, request headers, core configuration, connect timeout and TLS settings a
+//!   client connects with, and [`random_seed`] for its masks and key;
+//! - [`default_config`]: the adapters' default core configuration;
+//! - [`Clock`]: the process clock as the core's [`ws_core::Instant`];
+//! - [`EarlyReplies`]: which replies to a read are written at once rather than coalesced;
+//! - [`tls`] (feature `rustls`): rustls client and server configurations (webpki roots, PEM loading).
+//!
+//! It depends on no async crate (no `futures-*`, tokio, async-io, smol or async-std), so the blocking
+//! adapter can use it without pulling a runtime in; the async crates re-export these items.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod clock;
+mod early;
+mod error;
+#[cfg(feature = "rustls")]
+pub mod tls;
+
+pub use client::{ClientBuilder, random_seed};
+pub use clock::Clock;
+pub use early::EarlyReplies;
+pub use error::{Error, Result};
+
+use ws_core::Config;
+
+/// The adapters' default configuration: the core's safe defaults plus permessage-deflate (with the
+/// `deflate` feature, on by default).
+pub fn default_config() -> Config {
+    let config = Config::default();
+    #[cfg(feature = "deflate")]
+    let config = config.with_deflate();
+    config
+}
