@@ -90,7 +90,7 @@ pub struct DeflateConfig {
     /// value offered by the client is echoed.
     pub client_max_window_bits: Option<u8>,
     /// Messages shorter than this many bytes are sent uncompressed (RSV1
-    /// clear), see [`Compressor::should_compress`]. Default
+    /// clear). Default
     /// [`DEFAULT_COMPRESSION_THRESHOLD`] (0: every message is compressed, as
     /// browsers and python-websockets do; some peers mishandle uncompressed
     /// messages on a compressed connection, kosoku 0.1.0 among them). With

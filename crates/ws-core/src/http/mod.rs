@@ -3,11 +3,15 @@
 
 pub mod client;
 mod headers;
+#[cfg(feature = "internals")]
 pub mod key;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod key;
 pub mod server;
 mod url;
 
-pub use headers::{Headers, token_list_contains, tokens};
+pub use headers::Headers;
+pub(crate) use headers::{token_list_contains, tokens};
 pub use url::{UrlError, WsUrl};
 
 use alloc::vec::Vec;
