@@ -5,6 +5,9 @@
 //!   a vanished peer need no answer. It reaches the application once, as [`crate::Event::Failed`].
 //! - [`SendError`]: the application misused the connection (sent after close, chose a subprotocol that was not
 //!   offered). Returned by commands; the connection is unaffected.
+//!
+//! Every enum here is `#[non_exhaustive]`: later versions may tell more cases apart, so a `match` needs a
+//! wildcard arm (use [`Error::close_code`] or [`HandshakeError::http_status`] to handle unknown ones).
 
 use core::fmt;
 
@@ -12,6 +15,7 @@ use crate::close::CloseCode;
 
 /// A rule of RFC 6455 the peer broke. Answered with close code 1002.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// An opcode reserved for future use (0x3-0x7, 0xB-0xF).
     ReservedOpcode(u8),
@@ -78,6 +82,7 @@ impl fmt::Display for ProtocolError {
 
 /// Which limit of [`crate::Limits`] a peer went past.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Limit {
     /// [`crate::Limits::max_head_bytes`].
     HeadBytes,
@@ -93,6 +98,7 @@ pub enum Limit {
 
 /// A handshake that cannot go on. On the server, the core answers with [`HandshakeError::http_status`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The HTTP head does not parse.
     Malformed,
@@ -121,6 +127,7 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The HTTP status a server answers this error with: 426 for a missing upgrade or wrong version,
     /// 400 otherwise.
+    #[must_use]
     pub const fn http_status(&self) -> u16 {
         match self {
             HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedVersion => 426,
@@ -153,6 +160,7 @@ impl fmt::Display for HandshakeError {
 
 /// Which timer ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Timeout {
     /// The opening handshake took longer than [`crate::Timeouts::handshake`].
     Handshake,
@@ -164,6 +172,7 @@ pub enum Timeout {
 
 /// Why a connection failed. See the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The peer broke a framing rule (close code 1002).
     Protocol(ProtocolError),
@@ -181,6 +190,7 @@ pub enum Error {
 
 impl Error {
     /// The close code sent to the peer (or, for 1006 and timeouts, the code that describes the closure).
+    #[must_use]
     pub const fn close_code(&self) -> CloseCode {
         match self {
             Error::Protocol(_) => CloseCode::PROTOCOL_ERROR,
@@ -222,6 +232,7 @@ impl From<HandshakeError> for Error {
 
 /// A command the application should not have given. The connection is unaffected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// The handshake has not completed yet.
     NotOpen,

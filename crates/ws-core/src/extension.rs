@@ -12,6 +12,7 @@ use bytes::BytesMut;
 
 /// Why an extension could not decode a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The decoded message would exceed the limit passed in (close code 1009).
     TooBig,

@@ -14,12 +14,9 @@
 //! use std::sync::Arc;
 //! use ws_core::Config;
 //! use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
-//! let mut deflate = DeflateConfig::default();
-//! deflate.compression_level = 3;
-//! deflate.client_no_context_takeover = true;
+//! let deflate = DeflateConfig::default().compression_level(3).client_no_context_takeover(true);
 //! assert_eq!(deflate.validate(), Ok(()));
-//! let mut config = Config::default();
-//! config.extensions = Some(Arc::new(PerMessageDeflate::new(deflate)));
+//! let config = Config::default().extensions(Some(Arc::new(PerMessageDeflate::new(deflate))));
 //! assert_eq!(config.extensions.as_ref().map(|e| e.name()), Some("permessage-deflate"));
 //! ```
 //!
@@ -100,19 +97,21 @@ pub use params::{
 pub use codec::{CodecParams, Compressor, Decompressor, InflateError};
 #[cfg(not(feature = "internals"))]
 pub(crate) use codec::{Compressor, Decompressor, InflateError};
+#[cfg(not(feature = "internals"))]
+pub(crate) use header::parse_extensions;
 #[cfg(feature = "internals")]
 pub use header::{
     Extension, ExtensionParam, HeaderParseError, HeaderParseErrorKind, parse_extensions,
 };
-#[cfg(not(feature = "internals"))]
-pub(crate) use header::parse_extensions;
 #[cfg(feature = "internals")]
 pub use params::{
     Negotiated, NegotiationError, client_accept_response, client_accept_response_from,
     client_handle_response_header, client_offer, client_offers, server_negotiate,
 };
 #[cfg(not(feature = "internals"))]
-pub(crate) use params::{Negotiated, client_handle_response_header, client_offers, server_negotiate};
+pub(crate) use params::{
+    Negotiated, client_handle_response_header, client_offers, server_negotiate,
+};
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use crate::error::{Error, HandshakeError, Limit};
 /// path, Origin, cookies and offered subprotocols, then [`crate::Connection::accept`] or
 /// [`crate::Connection::reject`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request {
     /// The request target (path and query), e.g. `/chat?room=1`.
     pub resource: String,
@@ -51,6 +52,7 @@ impl Request {
     }
 
     /// Whether the client offered `protocol`.
+    #[must_use]
     pub fn offers_subprotocol(&self, protocol: &str) -> bool {
         self.subprotocols.iter().any(|p| p == protocol)
     }
@@ -70,6 +72,7 @@ impl Request {
     /// assert!(request.origin_allowed(&["http://chat.example:8080"]));
     /// assert!(!request.origin_allowed(&["https://other.example"]));
     /// ```
+    #[must_use]
     pub fn origin_allowed(&self, allowed: &[&str]) -> bool {
         let Some(origin) = self.origin() else {
             return true;
@@ -115,7 +118,10 @@ impl Request {
 /// let accept = ws_core::http::server::Accept::new().subprotocol("chat").header("Set-Cookie", "id=1");
 /// assert_eq!(accept.subprotocol.as_deref(), Some("chat"));
 /// ```
+///
+/// `#[non_exhaustive]`: build one with [`Accept::new`] and the builder methods.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Accept {
     /// The subprotocol to answer with; it must be one the client offered.
     pub subprotocol: Option<String>,
@@ -130,12 +136,14 @@ impl Accept {
     }
 
     /// Chooses a subprotocol.
+    #[must_use]
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocol = Some(protocol.into());
         self
     }
 
     /// Adds a response header.
+    #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers.append(name, value);
         self

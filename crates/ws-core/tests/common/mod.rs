@@ -40,10 +40,7 @@ pub fn default_request() -> ClientRequest {
 
 /// A config with no timers at all.
 pub fn quiet_config() -> Config {
-    Config {
-        timeouts: Timeouts::none(),
-        ..Config::default()
-    }
+    Config::default().timeouts(Timeouts::none())
 }
 
 pub fn secs(s: u64) -> Duration {
