@@ -180,7 +180,7 @@ pub(crate) fn parse_request(
         return Err(HandshakeError::MethodNotGet.into());
     }
     if req.version != Some(1) {
-        return Err(HandshakeError::HttpVersion.into());
+        return Err(HandshakeError::UnsupportedHttpVersion.into());
     }
     let resource = req.path.unwrap_or("/").to_string();
     let headers = Headers::from_httparse(req.headers);
@@ -205,7 +205,7 @@ pub(crate) fn parse_request(
 
 fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
     if headers.get_all("host").count() != 1 {
-        return Err(HandshakeError::MissingHost);
+        return Err(HandshakeError::InvalidHost);
     }
     if !headers.has_token("upgrade", "websocket") {
         return Err(HandshakeError::NotWebSocketUpgrade);
@@ -221,7 +221,7 @@ fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
     let mut versions = headers.get_all("sec-websocket-version");
     match (versions.next(), versions.next()) {
         (Some(v), None) if v.trim_ascii() == b"13" => Ok(()),
-        _ => Err(HandshakeError::UnsupportedVersion),
+        _ => Err(HandshakeError::UnsupportedWebSocketVersion),
     }
 }
 
@@ -333,10 +333,13 @@ mod tests {
     fn rfc6455_4_2_1_requirements() {
         let cases = [
             (with("GET", "POST"), HandshakeError::MethodNotGet),
-            (with("HTTP/1.1", "HTTP/1.0"), HandshakeError::HttpVersion),
+            (
+                with("HTTP/1.1", "HTTP/1.0"),
+                HandshakeError::UnsupportedHttpVersion,
+            ),
             (
                 with("Host: server.example.com\r\n", ""),
-                HandshakeError::MissingHost,
+                HandshakeError::InvalidHost,
             ),
             (
                 with("Upgrade: websocket", "Upgrade: h2c"),
@@ -352,7 +355,7 @@ mod tests {
             ),
             (
                 with("Version: 13", "Version: 8"),
-                HandshakeError::UnsupportedVersion,
+                HandshakeError::UnsupportedWebSocketVersion,
             ),
         ];
         for (text, expected) in cases {
@@ -362,7 +365,10 @@ mod tests {
                 "{expected:?}"
             );
         }
-        assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
+        assert_eq!(
+            HandshakeError::UnsupportedWebSocketVersion.http_status(),
+            426
+        );
     }
 
     #[test]
@@ -437,7 +443,9 @@ mod tests {
 
     #[test]
     fn version_mismatch_response_names_version_13() {
-        let r = error_response(&Error::Handshake(HandshakeError::UnsupportedVersion));
+        let r = error_response(&Error::Handshake(
+            HandshakeError::UnsupportedWebSocketVersion,
+        ));
         assert_eq!(
             (r.status, r.headers.get_str("sec-websocket-version")),
             (426, Some("13"))
