@@ -49,16 +49,14 @@ const SIZES: [(usize, &str); 4] = [
 const BATCH_BYTES: usize = 64 * 1024;
 
 fn config() -> Config {
-    Config {
-        limits: Limits {
-            max_frame_size: 16 << 20,
-            max_message_size: 64 << 20,
-            max_queued_output: 64 << 20,
-            ..Limits::default()
-        },
-        timeouts: Timeouts::none(),
-        ..Config::default()
-    }
+    Config::default()
+        .limits(
+            Limits::default()
+                .max_frame_size(16 << 20)
+                .max_message_size(64 << 20)
+                .max_queued_output(64 << 20),
+        )
+        .timeouts(Timeouts::none())
 }
 
 /// A client and a server connection with the handshake done and no output pending.

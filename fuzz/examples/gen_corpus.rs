@@ -397,11 +397,9 @@ fn peer(to_server: bool, frames: &[(u8, &[u8])]) -> Vec<u8> {
 /// Traffic recorded from the core: (client wire, server wire) after the handshake, for the given sends.
 fn recorded(deflate: bool, script: impl Fn(&mut Connection)) -> (Vec<u8>, Vec<u8>) {
     let config = || {
-        let c = Config {
-            timeouts: Timeouts::none(),
-            max_send_frame_size: Some(1000),
-            ..Config::default()
-        };
+        let c = Config::default()
+            .timeouts(Timeouts::none())
+            .max_send_frame_size(Some(1000));
         if deflate { c.with_deflate() } else { c }
     };
     let mut client = Connection::client(

@@ -14,11 +14,7 @@ use ws_fuzz::{fnv, same_events};
 const LIMITS: Limits = ws_fuzz::HANDSHAKE_LIMITS;
 
 fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>) {
-    let config = Config {
-        limits: LIMITS,
-        ..Config::default()
-    }
-    .with_deflate();
+    let config = Config::default().limits(LIMITS).with_deflate();
     let mut server = Connection::server(config, Instant::ZERO);
     let mut events = Vec::new();
     let mut output = Vec::new();

@@ -110,14 +110,12 @@ impl Side {
 }
 
 fn config(deflate: Option<DeflateConfig>, frame: Option<u16>) -> Config {
-    Config {
-        timeouts: Timeouts::none(),
-        max_send_frame_size: frame.map(|n| n as usize % 4096),
-        extensions: deflate.map(|d| {
+    Config::default()
+        .timeouts(Timeouts::none())
+        .max_send_frame_size(frame.map(|n| n as usize % 4096))
+        .extensions(deflate.map(|d| {
             Arc::new(PerMessageDeflate::new(d)) as Arc<dyn ws_core::extension::ExtensionFactory>
-        }),
-        ..Config::default()
-    }
+        }))
 }
 
 /// Moves up to `n` bytes from `from` to `to` in pieces of `piece` bytes.
@@ -175,7 +173,7 @@ fn send(conn: &mut Connection, message: &Message, how: &How) {
     match how {
         How::Whole => conn.send(message).unwrap(),
         How::Uncompressed => conn
-            .send_with(message, SendOptions { compress: false })
+            .send_with(message, SendOptions::default().compress(false))
             .unwrap(),
         How::Fragments(cuts) => {
             let bytes = message.as_bytes();

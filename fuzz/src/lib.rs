@@ -12,14 +12,13 @@
 #![allow(clippy::new_without_default)]
 
 /// The small limits the handshake targets run with, so that every limit is reached by short inputs.
-pub const HANDSHAKE_LIMITS: ws_core::Limits = ws_core::Limits {
-    max_head_bytes: 1024,
-    max_headers: 16,
-    max_frame_size: 1024,
-    max_message_size: 2048,
-    max_fragments: 8,
-    max_queued_output: 4096,
-};
+pub const HANDSHAKE_LIMITS: ws_core::Limits = ws_core::Limits::new()
+    .max_head_bytes(1024)
+    .max_headers(16)
+    .max_frame_size(1024)
+    .max_message_size(2048)
+    .max_fragments(8)
+    .max_queued_output(4096);
 
 pub mod deflate_knobs;
 pub mod differential;

@@ -160,8 +160,5 @@ pub fn big_config() -> ws_async::Config {
 
 /// The same without permessage-deflate.
 pub fn plain_config() -> ws_async::Config {
-    ws_async::Config {
-        extensions: None,
-        ..ws_testkit::echo_config()
-    }
+    ws_testkit::echo_config().extensions(None)
 }

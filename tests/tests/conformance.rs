@@ -188,7 +188,7 @@ async fn handshake_rejected_403<R: Rt>() {
     let server = R::spawn(async move {
         let tcp = t!(R::accept_tcp(&listener)).unwrap();
         let result = t!(R::accept_with(tcp, Config::default(), |_| async {
-            Err(Response::new(403, "no entry without a token").with_header("X-Why", "token"))
+            Err(Response::new(403, "no entry without a token").header("X-Why", "token"))
         }));
         match result {
             Err(Error::Rejected(r)) => assert_eq!(r.status, 403),
@@ -386,11 +386,9 @@ async fn client_ping_answered<R: Rt>() {
     let (addr, server) = echo_server::<R>(Config::default()).await;
     let tcp = t!(R::connect_tcp(addr)).map(R::into_tcp).unwrap();
     let (tap, stats) = Tap::new(tcp);
-    let timeouts = Timeouts {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        pong: Some(Duration::from_secs(2)),
-        ..Timeouts::default()
-    };
+    let timeouts = Timeouts::default()
+        .keepalive_interval(Some(Duration::from_millis(100)))
+        .pong(Some(Duration::from_secs(2)));
     let builder = ClientBuilder::new(&ws_url(addr, "/"))
         .unwrap()
         .timeouts(timeouts);
@@ -493,13 +491,8 @@ async fn close_from_server<R: Rt>() {
 /// the accept fails with the handshake timeout, in bounds, and the server closes the TCP connection.
 async fn handshake_timeout<R: Rt>() {
     let (listener, addr) = R::listen().await;
-    let config = Config {
-        timeouts: Timeouts {
-            handshake: Some(Duration::from_millis(300)),
-            ..Timeouts::default()
-        },
-        ..Config::default()
-    };
+    let config =
+        Config::default().timeouts(Timeouts::default().handshake(Some(Duration::from_millis(300))));
     let server = R::spawn(async move {
         let mut took = Vec::new();
         for _ in 0..2 {
@@ -544,13 +537,8 @@ async fn tls_handshake_timeout<R: Rt>() {
     let (listener, addr) = R::listen().await;
     let certs = Certs::localhost();
     let tls = certs.server_config();
-    let config = Config {
-        timeouts: Timeouts {
-            handshake: Some(Duration::from_millis(300)),
-            ..Timeouts::default()
-        },
-        ..Config::default()
-    };
+    let config =
+        Config::default().timeouts(Timeouts::default().handshake(Some(Duration::from_millis(300))));
     let server = R::spawn(async move {
         let tcp = t!(R::accept_tcp(&listener)).unwrap();
         let start = Instant::now();
@@ -579,11 +567,9 @@ async fn tls_handshake_timeout<R: Rt>() {
 }
 
 fn keepalive(interval_ms: u64, pong_ms: u64) -> Timeouts {
-    Timeouts {
-        keepalive_interval: Some(Duration::from_millis(interval_ms)),
-        pong: Some(Duration::from_millis(pong_ms)),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .keepalive_interval(Some(Duration::from_millis(interval_ms)))
+        .pong(Some(Duration::from_millis(pong_ms)))
 }
 
 /// Our client pings every 100 ms against a raw server that never answers: after the 200 ms pong timeout the
@@ -627,10 +613,7 @@ async fn keepalive_timeout_client<R: Rt>() {
 /// The same with our server against a raw client that never answers.
 async fn keepalive_timeout_server<R: Rt>() {
     let (listener, addr) = R::listen().await;
-    let config = Config {
-        timeouts: keepalive(100, 200),
-        ..Config::default()
-    };
+    let config = Config::default().timeouts(keepalive(100, 200));
     let server = R::spawn(async move {
         let mut ws = accept_one::<R>(&listener, config).await;
         let start = Instant::now();
@@ -939,7 +922,11 @@ async fn permessage_deflate<R: Rt>() {
     );
 
     let w1 = stats.bytes_written();
-    t!(ws.send_with(Message::from(text.clone()), SendOptions { compress: false })).unwrap();
+    t!(ws.send_with(
+        Message::from(text.clone()),
+        SendOptions::default().compress(false)
+    ))
+    .unwrap();
     assert!(recv_ok::<R>(&mut ws).await.as_text() == Some(text.as_str()));
     assert!(
         stats.bytes_written() - w1 > text.len(),

@@ -204,14 +204,11 @@ async fn cancelled_send() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let config = ws_async::Config {
-            limits: ws_async::Limits {
-                max_message_size: 2 * BIG,
-                max_frame_size: 2 * BIG,
-                ..ws_async::Limits::default()
-            },
-            ..ws_async::Config::default()
-        };
+        let config = ws_async::Config::default().limits(
+            ws_async::Limits::default()
+                .max_message_size(2 * BIG)
+                .max_frame_size(2 * BIG),
+        );
         let mut ws = ws_tokio::accept(tcp, config).await.unwrap();
         // Reads nothing until the client's send was cancelled half way.
         tokio::task::spawn_blocking(move || go_rx.recv().unwrap())
@@ -265,10 +262,7 @@ async fn reader_dropped() {
 
     let builder = ClientBuilder::new(&format!("ws://{addr}/"))
         .unwrap()
-        .timeouts(ws_async::Timeouts {
-            pong: Some(PONG),
-            ..ws_async::Timeouts::none()
-        });
+        .timeouts(ws_async::Timeouts::none().pong(Some(PONG)));
     let (ws, _) = ws_tokio::connect_with(&builder).await.unwrap();
     let (reader, mut writer) = ws.split();
     // Nobody runs the connection's timers from here on.

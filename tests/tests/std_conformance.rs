@@ -97,11 +97,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn keepalive(interval_ms: u64, pong_ms: u64) -> Timeouts {
-    Timeouts {
-        keepalive_interval: Some(Duration::from_millis(interval_ms)),
-        pong: Some(Duration::from_millis(pong_ms)),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .keepalive_interval(Some(Duration::from_millis(interval_ms)))
+        .pong(Some(Duration::from_millis(pong_ms)))
 }
 
 macro_rules! bounded_tests {
@@ -179,7 +177,7 @@ bounded_tests! {
     fn handshake_rejected_403() {
         let (addr, server) = serve_one(|tcp| {
             ws_std::accept_with(tcp, Config::default(), |_| {
-                Err(Response::new(403, "no entry without a token").with_header("X-Why", "token"))
+                Err(Response::new(403, "no entry without a token").header("X-Why", "token"))
             })
             .err()
         });
@@ -396,10 +394,7 @@ bounded_tests! {
     fn handshake_timeout() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config {
-            timeouts: Timeouts { handshake: Some(Duration::from_millis(300)), ..Timeouts::default() },
-            ..Config::default()
-        };
+        let config = Config::default().timeouts(Timeouts::default().handshake(Some(Duration::from_millis(300))));
         let server = std::thread::spawn(move || {
             let mut took = Vec::new();
             for _ in 0..2 {
@@ -434,10 +429,7 @@ bounded_tests! {
     fn tls_handshake_timeout() {
         let certs = Certs::localhost();
         let tls = certs.server_config();
-        let config = Config {
-            timeouts: Timeouts { handshake: Some(Duration::from_millis(300)), ..Timeouts::default() },
-            ..Config::default()
-        };
+        let config = Config::default().timeouts(Timeouts::default().handshake(Some(Duration::from_millis(300))));
         let (addr, server) = serve_one(move |tcp| {
             let start = Instant::now();
             let err = ws_std::accept_tls(tcp, tls, config, |_| Ok(Accept::new())).err();
@@ -493,7 +485,7 @@ bounded_tests! {
 
     /// The same with our server against a raw client that never answers.
     fn keepalive_timeout_server() {
-        let config = Config { timeouts: keepalive(100, 200), ..Config::default() };
+        let config = Config::default().timeouts(keepalive(100, 200));
         let (addr, server) = serve_one(move |tcp| {
             let mut ws = accept_all(tcp, config);
             let start = Instant::now();
@@ -612,7 +604,7 @@ bounded_tests! {
         eprintln!("[std] deflate: {} bytes sent as {sent}, echoed as {received}", text.len());
         assert!(sent < text.len() / 10 && received < text.len() / 10);
         let w1 = stats.bytes_written();
-        ws.send_with(Message::from(text.clone()), SendOptions { compress: false }).unwrap();
+        ws.send_with(Message::from(text.clone()), SendOptions::default().compress(false)).unwrap();
         assert!(ws.recv().unwrap().unwrap().as_text() == Some(text.as_str()));
         assert!(stats.bytes_written() - w1 > text.len());
         close_promptly(&mut ws, CloseCode::NORMAL, "");

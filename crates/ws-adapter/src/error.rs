@@ -74,6 +74,7 @@ fn describe_failure(e: &ws_core::Error, f: &mut fmt::Formatter<'_>) -> fmt::Resu
                 Limit::FrameSize => "a frame over the size limit",
                 Limit::MessageSize => "a message over the size limit",
                 Limit::Fragments => "a message in more fragments than the limit",
+                _ => "more than a limit allows",
             };
             write!(f, "connection failed: the peer sent {what}")
         }
@@ -86,6 +87,7 @@ fn describe_failure(e: &ws_core::Error, f: &mut fmt::Formatter<'_>) -> fmt::Resu
         E::UnexpectedEof => {
             f.write_str("connection failed: the peer closed the connection without a close frame")
         }
+        _ => write!(f, "connection failed: {e}"),
     }
 }
 

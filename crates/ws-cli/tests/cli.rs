@@ -622,10 +622,7 @@ fn ping_recorder(window: Duration) -> (u16, thread::JoinHandle<Vec<String>>) {
             .unwrap();
         let start = Instant::now();
         let now = || ws_core::Instant::from_since_epoch(start.elapsed());
-        let config = ws_core::Config {
-            timeouts: ws_core::Timeouts::none(),
-            ..ws_core::Config::default()
-        };
+        let config = ws_core::Config::default().timeouts(ws_core::Timeouts::none());
         let mut conn = ws_core::Connection::server(config, now());
         let mut pings = Vec::new();
         let mut buf = [0u8; 4096];

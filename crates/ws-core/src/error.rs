@@ -1,17 +1,24 @@
 //! Errors, split by who is at fault.
 //!
 //! - [`Error`]: the connection failed. Peer faults ([`ProtocolError`], invalid UTF-8, a [`Limit`] exceeded, a
-//!   bad handshake) carry the close code or HTTP status the core has already queued for the peer; timeouts and
-//!   a vanished peer need no answer. It reaches the application once, as [`crate::Event::Failed`].
+//!   bad handshake) carry the close code or HTTP status the core has already queued for the peer; so does a
+//!   peer that stopped answering pings ([`Timeout::Pong`], close code 1011). The other timeouts and a
+//!   vanished peer get no answer. It reaches the application once, as [`crate::Event::Failed`].
 //! - [`SendError`]: the application misused the connection (sent after close, chose a subprotocol that was not
-//!   offered). Returned by commands; the connection is unaffected.
+//!   offered). Returned by commands (sends, `accept`, `reject`, `close`, `split_sender`); the connection is
+//!   unaffected.
+//!
+//! Every enum here is `#[non_exhaustive]`: later versions may tell more cases apart, so a `match` needs a
+//! wildcard arm (use [`Error::close_code`] or [`HandshakeError::http_status`] to handle unknown ones).
 
 use core::fmt;
 
 use crate::close::CloseCode;
 
-/// A rule of RFC 6455 the peer broke. Answered with close code 1002.
+/// A framing rule the peer broke: one of RFC 6455, or of a negotiated extension (RFC 7692). Answered with
+/// close code 1002.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// An opcode reserved for future use (0x3-0x7, 0xB-0xF).
     ReservedOpcode(u8),
@@ -37,7 +44,7 @@ pub enum ProtocolError {
     CloseFrameTooShort,
     /// A close frame with a code that may not be sent (1004-1006, 1015, outside 1000-4999, ...).
     InvalidCloseCode(u16),
-    /// A compressed frame whose data does not inflate.
+    /// A compressed frame whose data does not inflate (permessage-deflate, RFC 7692).
     InvalidCompressedData,
     /// RSV1 on a continuation frame or a control frame while permessage-deflate is in use.
     CompressedContinuation,
@@ -78,6 +85,7 @@ impl fmt::Display for ProtocolError {
 
 /// Which limit of [`crate::Limits`] a peer went past.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Limit {
     /// [`crate::Limits::max_head_bytes`].
     HeadBytes,
@@ -93,23 +101,24 @@ pub enum Limit {
 
 /// A handshake that cannot go on. On the server, the core answers with [`HandshakeError::http_status`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The HTTP head does not parse.
     Malformed,
     /// The request method is not GET.
     MethodNotGet,
     /// The request is not HTTP/1.1 (or later).
-    HttpVersion,
-    /// No (or more than one) Host header.
-    MissingHost,
+    UnsupportedHttpVersion,
+    /// No Host header, or more than one.
+    InvalidHost,
     /// No `Upgrade: websocket`.
     NotWebSocketUpgrade,
     /// No `upgrade` token in Connection.
     MissingConnectionUpgrade,
     /// Sec-WebSocket-Key missing, repeated, or not 16 bytes in base64.
     InvalidKey,
-    /// Sec-WebSocket-Version is not 13.
-    UnsupportedVersion,
+    /// Sec-WebSocket-Version is missing, repeated, or not 13.
+    UnsupportedWebSocketVersion,
     /// Client: the server's Sec-WebSocket-Accept does not match our key.
     InvalidAccept,
     /// Client: the server chose a subprotocol we did not offer (or several).
@@ -119,11 +128,14 @@ pub enum HandshakeError {
 }
 
 impl HandshakeError {
-    /// The HTTP status a server answers this error with: 426 for a missing upgrade or wrong version,
-    /// 400 otherwise.
+    /// The HTTP status a server answers this error with: 426 for a missing upgrade or wrong WebSocket
+    /// version, 400 otherwise.
+    #[must_use]
     pub const fn http_status(&self) -> u16 {
         match self {
-            HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedWebSocketVersion => {
+                426
+            }
             _ => 400,
         }
     }
@@ -134,12 +146,14 @@ impl fmt::Display for HandshakeError {
         f.write_str(match self {
             HandshakeError::Malformed => "malformed HTTP head",
             HandshakeError::MethodNotGet => "request method is not GET",
-            HandshakeError::HttpVersion => "HTTP version is not 1.1",
-            HandshakeError::MissingHost => "missing or repeated Host header",
+            HandshakeError::UnsupportedHttpVersion => "HTTP version is not 1.1",
+            HandshakeError::InvalidHost => "missing or repeated Host header",
             HandshakeError::NotWebSocketUpgrade => "missing `Upgrade: websocket`",
             HandshakeError::MissingConnectionUpgrade => "missing `Connection: upgrade`",
             HandshakeError::InvalidKey => "invalid Sec-WebSocket-Key",
-            HandshakeError::UnsupportedVersion => "unsupported Sec-WebSocket-Version (13 required)",
+            HandshakeError::UnsupportedWebSocketVersion => {
+                "unsupported Sec-WebSocket-Version (13 required)"
+            }
             HandshakeError::InvalidAccept => "Sec-WebSocket-Accept does not match the key",
             HandshakeError::UnexpectedSubprotocol => {
                 "server chose a subprotocol that was not offered"
@@ -153,34 +167,66 @@ impl fmt::Display for HandshakeError {
 
 /// Which timer ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Timeout {
     /// The opening handshake took longer than [`crate::Timeouts::handshake`].
     Handshake,
-    /// A keepalive ping got no pong within [`crate::Timeouts::pong`] (close code 1011).
+    /// A keepalive ping got no pong within [`crate::Timeouts::pong`] (close code 1011). Also what
+    /// [`crate::Sender::handle_time`] returns when, its connection dropped, its output made no progress for
+    /// that long (the peer stopped reading).
     Pong,
-    /// The peer did not answer our close frame within [`crate::Timeouts::close`].
+    /// The peer did not answer our close frame within [`crate::Timeouts::close`] (or did not close TCP
+    /// after the close handshake).
     Close,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::HeadBytes => "HTTP head size",
+            Limit::Headers => "header count",
+            Limit::FrameSize => "frame size",
+            Limit::MessageSize => "message size",
+            Limit::Fragments => "fragments per message",
+        })
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Handshake => "opening handshake timed out",
+            Timeout::Pong => "no pong to a keepalive ping in time",
+            Timeout::Close => "close handshake timed out",
+        })
+    }
 }
 
 /// Why a connection failed. See the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The peer broke a framing rule (close code 1002).
     Protocol(ProtocolError),
-    /// A text message or close reason is not UTF-8 (close code 1007).
+    /// A text message or close reason from the peer is not UTF-8 (close code 1007).
     InvalidUtf8,
     /// The peer went past a limit (close code 1009; HTTP 431 during the handshake).
     LimitExceeded(Limit),
-    /// The opening handshake failed.
+    /// The opening handshake failed: the client's request (server side, answered with
+    /// [`HandshakeError::http_status`]) or the server's 101 response (client side) is invalid.
     Handshake(HandshakeError),
-    /// A timer ran out.
+    /// A timer ran out: not a fault the peer's bytes showed, but the peer took too long.
     Timeout(Timeout),
     /// The peer closed the connection without a close handshake (close code 1006, not sent).
     UnexpectedEof,
 }
 
 impl Error {
-    /// The close code sent to the peer (or, for 1006 and timeouts, the code that describes the closure).
+    /// The close code that describes the failure: the one already sent to the peer for a protocol error
+    /// (1002), invalid UTF-8 (1007), a limit (1009) and a pong timeout (1011); 1006 (Abnormal Closure,
+    /// never sent) for a failed handshake, the handshake and close timeouts and an unexpected end of
+    /// stream. (During the handshake a server answers with an HTTP status instead of a close frame.)
+    #[must_use]
     pub const fn close_code(&self) -> CloseCode {
         match self {
             Error::Protocol(_) => CloseCode::PROTOCOL_ERROR,
@@ -200,9 +246,9 @@ impl fmt::Display for Error {
         match self {
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
-            Error::LimitExceeded(limit) => write!(f, "limit exceeded: {limit:?}"),
+            Error::LimitExceeded(limit) => write!(f, "limit exceeded: {limit}"),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
-            Error::Timeout(t) => write!(f, "{t:?} timeout"),
+            Error::Timeout(t) => write!(f, "timeout: {t}"),
             Error::UnexpectedEof => f.write_str("connection closed without a close frame"),
         }
     }
@@ -222,6 +268,7 @@ impl From<HandshakeError> for Error {
 
 /// A command the application should not have given. The connection is unaffected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// The handshake has not completed yet.
     NotOpen,
@@ -273,3 +320,7 @@ impl std::error::Error for SendError {}
 impl std::error::Error for ProtocolError {}
 #[cfg(feature = "std")]
 impl std::error::Error for HandshakeError {}
+#[cfg(feature = "std")]
+impl std::error::Error for Limit {}
+#[cfg(feature = "std")]
+impl std::error::Error for Timeout {}

@@ -12,6 +12,7 @@ use bytes::BytesMut;
 
 /// Why an extension could not decode a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The decoded message would exceed the limit passed in (close code 1009).
     TooBig,
@@ -21,7 +22,7 @@ pub enum DecodeError {
 
 /// A negotiated extension, active on one connection.
 pub trait Extension: Send {
-    /// The RSV bits (as in the first header byte, e.g. [`crate::frame::RSV1`]) this extension sets on the
+    /// The RSV bits (as in the first header byte, e.g. `0x40` for RSV1) this extension sets on the
     /// first frame of a message it encoded.
     fn rsv_bits(&self) -> u8;
 

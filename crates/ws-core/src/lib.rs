@@ -89,10 +89,16 @@
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
 //! - `deflate`: permessage-deflate (RFC 7692), [`deflate::PerMessageDeflate`]; implies `std`.
+//! - `internals`: unstable internals for the project's fuzz targets and benches; not covered by semver.
+//!   It makes the frame codec (`frame`), masking (`mask`), the handshake keys (`http::key`), the
+//!   incremental UTF-8 validator (`utf8::Utf8Validator`) and the permessage-deflate codec and
+//!   negotiation (`deflate::Compressor`, `deflate::server_negotiate`, ...) public. Applications should
+//!   not enable it.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -105,9 +111,15 @@ mod connection;
 pub mod deflate;
 pub mod error;
 pub mod extension;
+#[cfg(feature = "internals")]
 pub mod frame;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod frame;
 pub mod http;
+#[cfg(feature = "internals")]
 pub mod mask;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod mask;
 pub mod message;
 pub mod time;
 pub mod utf8;

@@ -11,7 +11,7 @@ use crate::utf8::Utf8Bytes;
 use alloc::boxed::Box;
 use alloc::string::String;
 
-/// A complete data message.
+/// A complete data message. Exhaustive: RFC 6455 defines exactly two kinds of data (text and binary).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message (validated UTF-8).
@@ -86,7 +86,11 @@ impl From<alloc::vec::Vec<u8>> for Message {
 }
 
 /// What was agreed in the opening handshake.
+///
+/// `#[non_exhaustive]`: more may be reported in later versions. Built by the core; for tests, start from
+/// `Opened::default()` and assign the fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Opened {
     /// The negotiated subprotocol.
     pub subprotocol: Option<String>,
@@ -98,7 +102,11 @@ pub struct Opened {
 
 /// Something that happened on the connection. [`Event::Closed`], [`Event::Failed`] and [`Event::Rejected`]
 /// are terminal: exactly one of them ends every connection, and no event follows it.
+///
+/// `#[non_exhaustive]`: later versions may add events; a `match` should ignore the ones it does not know
+/// (use [`Event::is_terminal`] to tell whether one ends the connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// Server: a valid upgrade request waits for [`crate::Connection::accept`] or
     /// [`crate::Connection::reject`]. Frames the client pipelined stay buffered until then.
@@ -122,6 +130,7 @@ pub enum Event {
 
 impl Event {
     /// Whether this event ends the connection.
+    #[must_use]
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,

@@ -13,7 +13,6 @@
 //
 // Found by the `client_handshake` fuzz target; runs with the `deflate` feature.
 
-use ws_core::http::key::accept_key;
 use ws_core::{ClientRequest, Config, Connection, Error, Event, Instant, ProtocolError};
 
 fn open_deflate_client() -> Connection {
@@ -74,4 +73,14 @@ fn deflate_fault_class_depends_on_how_the_frame_was_read() {
         )
     );
     assert_eq!(split, (Error::InvalidUtf8, Some(1007)));
+}
+
+/// The Sec-WebSocket-Accept value for `key` (RFC 6455 section 4.2.2): base64(SHA-1(key + GUID)).
+fn accept_key(key: &[u8]) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }

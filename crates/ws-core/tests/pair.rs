@@ -9,8 +9,7 @@ use bytes::Bytes;
 use common::*;
 use ws_core::http::Response;
 use ws_core::{
-    Accept, ClientRequest, CloseCode, CloseFrame, Config, DataKind, Event, Message, SendError,
-    State,
+    Accept, ClientRequest, CloseCode, CloseFrame, DataKind, Event, Message, SendError, State,
 };
 
 // ----- section 4: the opening handshake -----
@@ -120,7 +119,7 @@ fn rfc6455_4_2_2_reject_with_403_reaches_the_client_with_status_headers_and_body
             other => panic!("{other:?}"),
         };
         assert_eq!(req.origin(), Some("http://evil.example"));
-        let response = Response::new(403, "forbidden origin").with_header("X-Reason", "origin");
+        let response = Response::new(403, "forbidden origin").header("X-Reason", "origin");
         pair.server.reject(response.clone()).unwrap();
         let server_events = pair.server_events();
         assert_eq!(server_events, [Event::Rejected(Box::new(response.clone()))]);
@@ -340,10 +339,7 @@ fn rfc6455_8_1_send_fragment_refuses_text_that_can_not_be_utf8() {
 
 #[test]
 fn rfc6455_5_4_max_send_frame_size_fragments_automatically() {
-    let config = Config {
-        max_send_frame_size: Some(10),
-        ..quiet_config()
-    };
+    let config = quiet_config().max_send_frame_size(Some(10));
     let mut pair = Pair::open_with(config.clone(), config);
     let text = "0123456789abcdefghij€€€"; // 29 bytes: frames of 10, 10, 9
     pair.client.send_text(text).unwrap();
@@ -394,10 +390,7 @@ fn rfc6455_5_4_max_send_frame_size_fragments_automatically() {
 
 #[test]
 fn rfc6455_5_4_max_send_frame_size_applies_to_each_fragment() {
-    let config = Config {
-        max_send_frame_size: Some(4),
-        ..quiet_config()
-    };
+    let config = quiet_config().max_send_frame_size(Some(4));
     let mut pair = Pair::open_with(config, quiet_config());
     pair.client
         .send_fragment(DataKind::Binary, b"abcdefghij", false)
@@ -838,10 +831,7 @@ fn conversation(chunk: usize) {
     let request = ClientRequest::new("example.com", "/c")
         .subprotocol("a")
         .subprotocol("b");
-    let config = Config {
-        max_send_frame_size: Some(3),
-        ..quiet_config()
-    };
+    let config = quiet_config().max_send_frame_size(Some(3));
     let mut pair = Pair::new(&request, config, quiet_config()).chunked(chunk);
     let (_, opened) = pair.handshake(Accept::new().subprotocol("b"));
     assert_eq!(opened.subprotocol.as_deref(), Some("b"));

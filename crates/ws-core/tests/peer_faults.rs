@@ -657,18 +657,18 @@ fn rfc6455_4_2_1_bad_requests_get_400() {
         (replaced("GET", "POST"), HandshakeError::MethodNotGet),
         (
             replaced("HTTP/1.1", "HTTP/1.0"),
-            HandshakeError::HttpVersion,
+            HandshakeError::UnsupportedHttpVersion,
         ),
         (
             replaced("Host: server.example.com\r\n", ""),
-            HandshakeError::MissingHost,
+            HandshakeError::InvalidHost,
         ),
         (
             replaced(
                 "Host: server.example.com\r\n",
                 "Host: a.example\r\nHost: b.example\r\n",
             ),
-            HandshakeError::MissingHost,
+            HandshakeError::InvalidHost,
         ),
         (
             replaced("Connection: Upgrade", "Connection: keep-alive"),
@@ -701,11 +701,11 @@ fn rfc6455_4_2_2_missing_upgrade_or_wrong_version_gets_426_with_version_13() {
         ),
         (
             replaced("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"),
-            HandshakeError::UnsupportedVersion,
+            HandshakeError::UnsupportedWebSocketVersion,
         ),
         (
             replaced("Sec-WebSocket-Version: 13\r\n", ""),
-            HandshakeError::UnsupportedVersion,
+            HandshakeError::UnsupportedWebSocketVersion,
         ),
     ];
     for (request, expected) in cases {

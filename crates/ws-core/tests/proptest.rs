@@ -87,8 +87,8 @@ proptest! {
         read_sizes in cuts(),
         interleave in vec(1usize..4000, 0..8),
     ) {
-        let client_config = Config { max_send_frame_size: client_frame_size, ..quiet_config() };
-        let server_config = Config { max_send_frame_size: server_frame_size, ..quiet_config() };
+        let client_config = quiet_config().max_send_frame_size(client_frame_size);
+        let server_config = quiet_config().max_send_frame_size(server_frame_size);
         let mut pair = Pair::open_with(client_config, server_config);
         pair.cuts = read_sizes;
         let mut received_by_server = Vec::new();
@@ -138,24 +138,25 @@ proptest! {
 // ----- (b) arbitrary input -----
 
 fn small_config() -> Config {
-    Config {
-        limits: Limits {
-            max_head_bytes: 512,
-            max_headers: 16,
-            max_frame_size: 300,
-            max_message_size: 600,
-            max_fragments: 5,
-            max_queued_output: 4096,
-        },
-        timeouts: Timeouts {
-            handshake: Some(secs(5)),
-            keepalive_interval: Some(secs(2)),
-            pong: Some(secs(1)),
-            close: Some(secs(1)),
-        },
-        max_send_frame_size: None,
-        extensions: None,
-    }
+    Config::default()
+        .limits(
+            Limits::default()
+                .max_head_bytes(512)
+                .max_headers(16)
+                .max_frame_size(300)
+                .max_message_size(600)
+                .max_fragments(5)
+                .max_queued_output(4096),
+        )
+        .timeouts(
+            Timeouts::default()
+                .handshake(Some(secs(5)))
+                .keepalive_interval(Some(secs(2)))
+                .pong(Some(secs(1)))
+                .close(Some(secs(1))),
+        )
+        .max_send_frame_size(None)
+        .extensions(None)
 }
 
 /// A frame with a random first byte, mostly-plausible length and mask bit, and random payload: deep enough
@@ -487,16 +488,15 @@ fn to_message(kind: DataKind, data: Vec<u8>) -> Message {
 }
 
 fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
-    let config = Config {
-        timeouts: Timeouts {
-            handshake: None,
-            keepalive_interval: Some(secs(3)),
-            pong: Some(secs(2)),
-            close: close_timeout.then_some(secs(2)),
-        },
-        max_send_frame_size: Some(64),
-        ..Config::default()
-    };
+    let config = Config::default()
+        .timeouts(
+            Timeouts::default()
+                .handshake(None)
+                .keepalive_interval(Some(secs(3)))
+                .pong(Some(secs(2)))
+                .close(close_timeout.then_some(secs(2))),
+        )
+        .max_send_frame_size(Some(64));
     let mut pair = Pair::open_with(config.clone(), config);
     let handshake_len = (pair.client_wire.len(), pair.server_wire.len());
     let mut client = Side::default();

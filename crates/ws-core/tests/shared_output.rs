@@ -53,10 +53,7 @@ fn a_large_server_payload_is_queued_by_reference_and_arrives_intact() {
 
 #[test]
 fn a_shared_payload_split_into_frames_references_each_piece() {
-    let config = Config {
-        max_send_frame_size: Some(10_000),
-        ..quiet_config()
-    };
+    let config = quiet_config().max_send_frame_size(Some(10_000));
     let mut pair = Pair::open_with(quiet_config(), config);
     let text: String = (0..30_000)
         .map(|i| (b'a' + (i % 26) as u8) as char)
@@ -128,13 +125,7 @@ fn small_payloads_and_client_frames_are_copied_into_one_run() {
 
 #[test]
 fn shared_bytes_count_towards_backpressure_and_go_with_the_connection() {
-    let config = Config {
-        limits: ws_core::Limits {
-            max_queued_output: 100_000,
-            ..Config::default().limits
-        },
-        ..quiet_config()
-    };
+    let config = quiet_config().limits(Config::default().limits.max_queued_output(100_000));
     let mut pair = Pair::open_with(quiet_config(), config);
     let data = payload(60_000);
     pair.server.send(&Message::Binary(data.clone())).unwrap();

@@ -36,10 +36,7 @@ fn text(s: &str) -> Message {
 
 /// An open pair whose server runs only the given timers.
 fn with_server_timeouts(timeouts: Timeouts) -> Pair {
-    let server_config = Config {
-        timeouts,
-        ..Config::default()
-    };
+    let server_config = Config::default().timeouts(timeouts);
     Pair::open_with(quiet_config(), server_config)
 }
 
@@ -195,10 +192,7 @@ fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
 
 #[test]
 fn a_close_from_the_sender_starts_the_connections_close_timer() {
-    let mut pair = with_server_timeouts(Timeouts {
-        close: Some(secs(10)),
-        ..Timeouts::none()
-    });
+    let mut pair = with_server_timeouts(Timeouts::none().close(Some(secs(10))));
     let mut sender = pair.server.split_sender().unwrap();
     sender.close(CloseCode::NORMAL, "").unwrap();
     // The connection learns of the close at its next step, and times the wait from then.
@@ -221,10 +215,7 @@ fn a_close_from_the_sender_starts_the_connections_close_timer() {
 
 #[test]
 fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
-    let mut pair = with_server_timeouts(Timeouts {
-        pong: Some(secs(5)),
-        ..Timeouts::none()
-    });
+    let mut pair = with_server_timeouts(Timeouts::none().pong(Some(secs(5))));
     let mut sender = pair.server.split_sender().unwrap();
     sender.send(&text("waits")).unwrap();
     // While the connection lives, its own timers watch the peer: the sender keeps none.
@@ -259,10 +250,7 @@ fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
 
 #[test]
 fn a_sender_with_nothing_to_write_keeps_no_timer() {
-    let mut pair = with_server_timeouts(Timeouts {
-        pong: Some(secs(5)),
-        ..Timeouts::none()
-    });
+    let mut pair = with_server_timeouts(Timeouts::none().pong(Some(secs(5))));
     let mut sender = pair.server.split_sender().unwrap();
     drop(pair.server);
     assert!(sender.handle_time(at(secs(1))).is_ok());
@@ -368,11 +356,7 @@ fn halves_can_live_on_different_threads() {
 #[cfg(feature = "deflate")]
 #[test]
 fn deflate_keeps_its_context_across_split_and_reunite() {
-    let config = Config {
-        timeouts: Timeouts::none(),
-        ..Config::default()
-    }
-    .with_deflate();
+    let config = Config::default().timeouts(Timeouts::none()).with_deflate();
     let mut pair = Pair::open_with(config.clone(), config);
     // Text that compresses poorly alone, but to almost nothing when it repeats.
     let mut seed = 12345u32;

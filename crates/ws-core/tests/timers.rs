@@ -18,15 +18,13 @@ fn timers(
     pong: Option<Duration>,
     close: Option<Duration>,
 ) -> Config {
-    Config {
-        timeouts: Timeouts {
-            handshake,
-            keepalive_interval: keepalive,
-            pong,
-            close,
-        },
-        ..Config::default()
-    }
+    Config::default().timeouts(
+        Timeouts::default()
+            .handshake(handshake)
+            .keepalive_interval(keepalive)
+            .pong(pong)
+            .close(close),
+    )
 }
 
 // ----- the opening handshake timeout -----

@@ -45,11 +45,9 @@ fn main() {
 
 fn builder(url: &str) -> ws_std::Result<ClientBuilder> {
     // Only the limits change: the rest of the builder's default configuration (extensions included) stays.
-    let limits = Limits {
-        max_frame_size: 64 << 20,
-        max_message_size: 64 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .max_frame_size(64 << 20)
+        .max_message_size(64 << 20);
     Ok(ClientBuilder::new(url)?.limits(limits))
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use ws_std::{Config, Limits};
+use ws_std::Limits;
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -19,14 +19,11 @@ fn main() -> std::io::Result<()> {
             _ => usage(),
         }
     }
-    let config = Config {
-        limits: Limits {
-            max_frame_size: 64 << 20,
-            max_message_size: 64 << 20,
-            ..Limits::default()
-        },
-        ..ws_std::default_config()
-    };
+    let config = ws_std::default_config().limits(
+        Limits::default()
+            .max_frame_size(64 << 20)
+            .max_message_size(64 << 20),
+    );
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     eprintln!("echo server listening on ws://127.0.0.1:{port}");
     ws_std::serve(listener, config, |mut ws| {

@@ -136,8 +136,7 @@ fn rejection_with_403_is_seen_by_the_client() {
                 if req.offers_subprotocol("chat") {
                     Ok(Accept::new().subprotocol("chat"))
                 } else {
-                    Err(Response::new(403, "forbidden: no chat")
-                        .with_header("X-Reason", "subprotocol"))
+                    Err(Response::new(403, "forbidden: no chat").header("X-Reason", "subprotocol"))
                 }
             });
             assert_eq!(result.unwrap_err().rejected_status(), Some(403));
@@ -191,11 +190,9 @@ fn pings_are_answered_with_pongs_automatically() {
 fn keepalive_pings_keep_a_live_connection_open() {
     bounded(20, || {
         let port = echo_server(Config::default());
-        let timeouts = Timeouts {
-            keepalive_interval: Some(Duration::from_millis(50)),
-            pong: Some(Duration::from_millis(500)),
-            ..Timeouts::default()
-        };
+        let timeouts = Timeouts::default()
+            .keepalive_interval(Some(Duration::from_millis(50)))
+            .pong(Some(Duration::from_millis(500)));
         let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
             .unwrap()
             .timeouts(timeouts);
@@ -220,12 +217,10 @@ fn keepalive_pings_keep_a_live_connection_open() {
 fn pong_timeout_fails_with_1011_within_bounded_time() {
     bounded(20, || {
         let (listener, port) = listener();
-        let timeouts = Timeouts {
-            keepalive_interval: Some(Duration::from_millis(100)),
-            pong: Some(Duration::from_millis(200)),
-            close: Some(Duration::from_millis(500)),
-            ..Timeouts::default()
-        };
+        let timeouts = Timeouts::default()
+            .keepalive_interval(Some(Duration::from_millis(100)))
+            .pong(Some(Duration::from_millis(200)))
+            .close(Some(Duration::from_millis(500)));
         let client = std::thread::spawn(move || {
             let builder = ClientBuilder::new(&format!("ws://127.0.0.1:{port}/"))
                 .unwrap()
@@ -275,12 +270,10 @@ fn connect_stalling(port: u16) -> ws_std::WebSocket<ws_std::MaybeTlsStream> {
 }
 
 fn stalling_timeouts() -> Timeouts {
-    Timeouts {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        pong: Some(Duration::from_millis(200)),
-        close: Some(Duration::from_millis(200)),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .keepalive_interval(Some(Duration::from_millis(100)))
+        .pong(Some(Duration::from_millis(200)))
+        .close(Some(Duration::from_millis(200)))
 }
 
 #[test]
@@ -402,16 +395,13 @@ fn server_handshake_timeout_with_a_silent_client() {
         let (listener, port) = listener();
         let _silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let (tcp, _) = listener.accept().unwrap();
-        let config = Config {
-            // After a failed handshake the server lingers for the close timeout, waiting for the client
-            // to close TCP, before accept returns.
-            timeouts: Timeouts {
-                handshake: Some(Duration::from_millis(200)),
-                close: Some(Duration::from_millis(200)),
-                ..Timeouts::default()
-            },
-            ..Config::default()
-        };
+        // After a failed handshake the server lingers for the close timeout, waiting for the client
+        // to close TCP, before accept returns.
+        let config = Config::default().timeouts(
+            Timeouts::default()
+                .handshake(Some(Duration::from_millis(200)))
+                .close(Some(Duration::from_millis(200))),
+        );
         let start = Instant::now();
         let err = ws_std::accept_with(tcp, config, |_| Ok(Accept::new())).unwrap_err();
         assert!(

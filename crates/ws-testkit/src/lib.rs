@@ -36,14 +36,11 @@ pub fn port_arg(default: u16) -> u16 {
 /// The configuration of the echo servers: default timeouts, and limits large enough for the Autobahn
 /// suite (16 MiB messages) and the benchmarks.
 pub fn echo_config() -> Config {
-    Config {
-        limits: Limits {
-            max_message_size: 64 << 20,
-            max_frame_size: 64 << 20,
-            ..Limits::default()
-        },
-        ..ws_async::default_config()
-    }
+    ws_async::default_config().limits(
+        Limits::default()
+            .max_message_size(64 << 20)
+            .max_frame_size(64 << 20),
+    )
 }
 
 /// Echoes every message back as the same type until the connection ends. Replies are queued with `feed`

@@ -199,7 +199,7 @@ pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) -> 
     let head = read_head(io).await?;
     let key = header_value(&head, "sec-websocket-key")
         .ok_or_else(|| io::Error::other("request without Sec-WebSocket-Key"))?;
-    let accept = ws_core::http::key::accept_key(key.as_bytes());
+    let accept = accept_key(key.as_bytes());
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
@@ -273,4 +273,14 @@ async fn read_until_end<S: AsyncRead + Unpin>(io: &mut S, total: &mut usize) -> 
             n => *total += n,
         }
     }
+}
+
+/// The Sec-WebSocket-Accept value for `key` (RFC 6455 section 4.2.2): base64(SHA-1(key + GUID)).
+fn accept_key(key: &[u8]) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }

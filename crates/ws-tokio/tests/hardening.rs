@@ -41,21 +41,16 @@ const fn ms(n: u64) -> Duration {
 
 /// Short timeouts so the tests are fast: handshake 500 ms, close 500 ms, no keepalive.
 fn short_timeouts() -> Timeouts {
-    Timeouts {
-        handshake: Some(ms(500)),
-        keepalive_interval: None,
-        pong: None,
-        close: Some(ms(500)),
-    }
+    Timeouts::default()
+        .handshake(Some(ms(500)))
+        .keepalive_interval(None)
+        .pong(None)
+        .close(Some(ms(500)))
 }
 
 /// A server configuration without extensions.
 fn config(limits: Limits, timeouts: Timeouts) -> Config {
-    Config {
-        limits,
-        timeouts,
-        ..Config::default()
-    }
+    Config::default().limits(limits).timeouts(timeouts)
 }
 
 async fn bind() -> (TcpListener, SocketAddr) {
@@ -209,10 +204,7 @@ async fn a_peer_that_stops_reading_makes_send_wait_with_bounded_memory() {
     const MESSAGE: usize = 1 << 20;
     const TOTAL: usize = 256 << 20;
     const MEMORY_BOUND: u64 = 32 << 20;
-    let limits = Limits {
-        max_queued_output: QUEUE,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_queued_output(QUEUE);
     let (mut ws, peer, _) = hostile_pair(config(limits, short_timeouts()), "").await;
     let message = Message::from(vec![0x5A; MESSAGE]);
 
@@ -318,10 +310,7 @@ async fn a_flood_of_empty_continuations_is_closed_with_1009_at_max_fragments() {
     let _serial = SERIAL.lock().await;
     const FRAGMENTS: usize = 1_000;
     const FLOOD: usize = 200_000;
-    let limits = Limits {
-        max_fragments: FRAGMENTS,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_fragments(FRAGMENTS);
     let (mut ws, peer, _) = hostile_pair(config(limits, short_timeouts()), "").await;
     let mut flood = frame(false, 0, TEXT, b"a");
     let empty = frame(false, 0, CONT, &[]);
@@ -455,14 +444,9 @@ async fn a_deflate_bomb_is_closed_with_1009_with_bounded_memory() {
     let _serial = SERIAL.lock().await;
     const MAX_MESSAGE: usize = 1 << 20;
     const MEMORY_BOUND: u64 = 16 << 20;
-    let server_config = Config {
-        limits: Limits {
-            max_message_size: MAX_MESSAGE,
-            ..Limits::default()
-        },
-        timeouts: short_timeouts(),
-        ..ws_tokio::default_config()
-    };
+    let server_config = ws_tokio::default_config()
+        .limits(Limits::default().max_message_size(MAX_MESSAGE))
+        .timeouts(short_timeouts());
     let (mut ws, peer, head) = hostile_pair(
         server_config,
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
@@ -1035,12 +1019,11 @@ fn clients_process(addr: &str) {
 // ----- 2b. a peer that stops reading: the keepalive must end the connection -----
 
 fn keepalive_timeouts() -> Timeouts {
-    Timeouts {
-        handshake: Some(ms(500)),
-        keepalive_interval: Some(ms(200)),
-        pong: Some(ms(300)),
-        close: Some(ms(300)),
-    }
+    Timeouts::default()
+        .handshake(Some(ms(500)))
+        .keepalive_interval(Some(ms(200)))
+        .pong(Some(ms(300)))
+        .close(Some(ms(300)))
 }
 
 /// Keepalive 200 ms + pong 300 ms + close 300 ms, plus a second of margin.
@@ -1049,10 +1032,7 @@ const KEEPALIVE_BOUND: Duration = Duration::from_millis(1_800);
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout() {
     let _serial = SERIAL.lock().await;
-    let limits = Limits {
-        max_queued_output: 64 << 10,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_queued_output(64 << 10);
     let (mut ws, mut peer, _) = hostile_pair(config(limits, keepalive_timeouts()), "").await;
     let message = Message::from(vec![0x5A; 1 << 20]);
     let started = Instant::now();
@@ -1082,10 +1062,7 @@ async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout() {
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout_when_split() {
     let _serial = SERIAL.lock().await;
-    let limits = Limits {
-        max_queued_output: 64 << 10,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_queued_output(64 << 10);
     let (ws, mut peer, _) = hostile_pair(config(limits, keepalive_timeouts()), "").await;
     let (mut reader, mut writer) = ws.split();
     let message = Message::from(vec![0x5A; 1 << 20]);
@@ -1122,10 +1099,7 @@ async fn a_peer_that_stops_reading_is_dropped_by_the_pong_timeout_when_split() {
 #[tokio::test]
 async fn close_after_an_idle_spell_waits_for_the_peer() {
     let _serial = SERIAL.lock().await;
-    let timeouts = Timeouts {
-        close: Some(ms(300)),
-        ..short_timeouts()
-    };
+    let timeouts = short_timeouts().close(Some(ms(300)));
     let (listener, addr) = bind().await;
     let server = tokio::spawn(async move {
         let mut ws = accept_one(&listener, config(Limits::default(), timeouts))
@@ -1163,10 +1137,7 @@ async fn close_after_an_idle_spell_waits_for_the_peer() {
 #[tokio::test]
 async fn shutdown_after_an_idle_spell_completes_the_close_handshake() {
     let _serial = SERIAL.lock().await;
-    let timeouts = Timeouts {
-        close: Some(ms(300)),
-        ..short_timeouts()
-    };
+    let timeouts = short_timeouts().close(Some(ms(300)));
     let (listener, addr) = bind().await;
     let shutdown = Shutdown::new();
     let (outcome_tx, mut outcome_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -35,7 +35,7 @@ pub use output::Output;
 pub use send::{MessageRef, SendOptions};
 pub use split::Sender;
 
-/// Which end of the connection this is.
+/// Which end of the connection this is. Exhaustive: RFC 6455 has exactly two roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Sent the upgrade request; masks its frames.
@@ -45,6 +45,7 @@ pub enum Role {
 }
 
 /// Where the connection is in its life (RFC 6455 section 4 and 7), as the application sees it.
+/// Exhaustive: these are the RFC's four states (CONNECTING, OPEN, CLOSING, CLOSED).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// The opening handshake is under way.
@@ -57,7 +58,7 @@ pub enum State {
     Closed,
 }
 
-/// The kind of a data message sent fragment by fragment.
+/// The kind of a data message sent fragment by fragment. Exhaustive: RFC 6455 defines exactly two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataKind {
     /// A text message: the joined fragments must be UTF-8.

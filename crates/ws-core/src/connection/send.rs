@@ -16,6 +16,7 @@ use crate::time::Instant;
 
 /// Per-message send options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SendOptions {
     /// Let a negotiated extension (permessage-deflate) encode this message. Default `true`; set `false` for
     /// data that is already compressed or secret data mixed with attacker-controlled data (CRIME/BREACH).

@@ -151,6 +151,7 @@ impl Compressor {
     /// Drops the LZ77 context, as at the start of a connection. Only useful
     /// after abandoning a message midway; the peer must expect it (i.e. the
     /// connection is being closed or no context takeover is in effect).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // used by the fuzz targets
     pub fn reset(&mut self) {
         if let Some(inner) = &mut self.inner {
             inner.reset();
@@ -275,6 +276,7 @@ impl Decompressor {
     }
 
     /// Forgets the current message and the LZ77 window, and clears a failure.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // used by the fuzz targets
     pub fn reset(&mut self) {
         self.reset_stream();
         self.msg_in = 0;

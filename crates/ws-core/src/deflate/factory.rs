@@ -27,10 +27,8 @@ use crate::frame::RSV1;
 /// ```
 /// use std::sync::Arc;
 /// use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
-/// let config = ws_core::Config {
-///     extensions: Some(Arc::new(PerMessageDeflate::new(DeflateConfig::default()))),
-///     ..Default::default()
-/// };
+/// let config = ws_core::Config::default()
+///     .extensions(Some(Arc::new(PerMessageDeflate::new(DeflateConfig::default()))));
 /// # let _ = config;
 /// ```
 #[derive(Clone, Debug)]

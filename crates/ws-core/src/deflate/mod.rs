@@ -1,41 +1,28 @@
 //! permessage-deflate (RFC 7692) for `ws`: negotiation and per-message
 //! compression.
 //!
-//! # Pieces
+//! # Enabling it
 //!
-//! * [`parse_extensions`]: `Sec-WebSocket-Extensions` values → [`Extension`]s
-//!   (RFC 6455 section 9.1 grammar, strict).
-//! * Client: [`client_offer`] / [`client_offers`] build the request header;
-//!   [`client_handle_response_header`] (or the lower-level
-//!   [`client_accept_response`] / [`client_accept_response_from`]) validates
-//!   the server's answer per RFC 7692 section 7.1 — any error means *fail the
-//!   WebSocket connection*.
-//! * Server: [`server_negotiate`] picks the first acceptable offer and builds
-//!   the response element.
-//! * Both yield a [`Negotiated`]; `negotiated.compressor(is_server)` and
-//!   `negotiated.decompressor(is_server)` give the per-connection
-//!   [`Compressor`] and [`Decompressor`].
+//! Put a [`PerMessageDeflate`] in [`crate::Config::extensions`] (or call
+//! [`crate::Config::with_deflate`] for the defaults): a client offers it, a
+//! server accepts a client's offer. [`DeflateConfig`] holds the knobs (context
+//! takeover, window sizes, compression level and threshold); the negotiated
+//! `Sec-WebSocket-Extensions` value is in [`crate::Opened::extensions`].
+//! [`crate::SendOptions::compress`] turns compression off for one message.
 //!
 //! ```
-//! use ws_core::deflate::{DeflateConfig, client_offer, parse_extensions, server_negotiate};
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = DeflateConfig::default();
-//! // Server handshake: pick from the client's offers.
-//! let offers = parse_extensions([client_offer(&config)])?;
-//! let (response_value, negotiated) = server_negotiate(&config, &offers).expect("offer accepted");
-//! assert!(response_value.starts_with("permessage-deflate"));
-//! let mut tx = negotiated.compressor(true);
-//! let mut rx = negotiated.decompressor(false); // the client's side of the same agreement
-//! // Sending: decide once per message, RSV1 on the first frame only, one call per fragment.
-//! let mut payload = Vec::new();
-//! tx.compress(b"Hello", true, &mut payload);
-//! // Receiving: every fragment of a message whose first frame had RSV1.
-//! let mut message = bytes::BytesMut::new();
-//! rx.decompress(&payload, true, &mut message, 1 << 20)?;
-//! assert_eq!(&message[..], b"Hello");
-//! # Ok(())
-//! # }
+//! use std::sync::Arc;
+//! use ws_core::Config;
+//! use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
+//! let deflate = DeflateConfig::default().compression_level(3).client_no_context_takeover(true);
+//! assert_eq!(deflate.validate(), Ok(()));
+//! let config = Config::default().extensions(Some(Arc::new(PerMessageDeflate::new(deflate))));
+//! assert_eq!(config.extensions.as_ref().map(|e| e.name()), Some("permessage-deflate"));
 //! ```
+//!
+//! The codec, the header parser and the negotiation functions underneath
+//! are internal; the `internals` feature exposes them to the project's fuzz
+//! targets and benches, without semver guarantees.
 //!
 //! # Decisions
 //!
@@ -52,7 +39,7 @@
 //!   history it actually holds, so a smaller window would catch a peer that
 //!   overshoots its negotiated window only sometimes. Every conforming stream
 //!   (window 8..=15) is accepted; references to data never sent are
-//!   [`InflateError::Invalid`].
+//!   invalid data (close code 1002).
 //! * **Level** 1 by default ([`DEFAULT_COMPRESSION_LEVEL`]) and **threshold**
 //!   0 ([`DEFAULT_COMPRESSION_THRESHOLD`]): every message is compressed, however
 //!   small; only messages shorter than a threshold the application sets are
@@ -67,15 +54,15 @@
 //!   or goes unnoticed.
 //! * **Decompression limit:** inflate runs in steps of at most 64 KiB and the
 //!   output buffer never grows past its length at the start of the message
-//!   plus the limit; the first byte beyond the limit yields
-//!   [`InflateError::TooBig`].
+//!   plus the limit; the first byte beyond the limit fails the connection
+//!   with [`crate::Limit::MessageSize`] (close code 1009).
 //!
 //! # Memory per connection (zlib-rs via flate2, measured on x86-64)
 //!
 //! Both states are allocated on first use, so a connection that never sends
 //! (or never receives) a compressed message does not pay for that side.
 //!
-//! | window bits | [`Compressor`] | [`Decompressor`] |
+//! | window bits | compressor | decompressor |
 //! | --- | --- | --- |
 //! | 8, 9 | 245 KiB (251,008 B) | 46 KiB (47,552 B) |
 //! | 10 | 247 KiB | 46 KiB |
@@ -100,16 +87,32 @@ mod params;
 #[cfg(test)]
 mod testutil;
 
-pub use codec::{CodecParams, Compressor, Decompressor, InflateError};
 pub use factory::PerMessageDeflate;
+pub use params::{
+    ConfigError, DEFAULT_COMPRESSION_LEVEL, DEFAULT_COMPRESSION_THRESHOLD, DeflateConfig,
+    EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+};
+
+// Internals: the codec, the header parser and the negotiation functions. Public only with the
+// `internals` feature (for the project's fuzz targets and benches; not covered by semver).
+#[cfg(feature = "internals")]
+pub use codec::{CodecParams, Compressor, Decompressor, InflateError};
+#[cfg(not(feature = "internals"))]
+pub(crate) use codec::{Compressor, Decompressor, InflateError};
+#[cfg(not(feature = "internals"))]
+pub(crate) use header::parse_extensions;
+#[cfg(feature = "internals")]
 pub use header::{
     Extension, ExtensionParam, HeaderParseError, HeaderParseErrorKind, parse_extensions,
 };
+#[cfg(feature = "internals")]
 pub use params::{
-    ConfigError, DEFAULT_COMPRESSION_LEVEL, DEFAULT_COMPRESSION_THRESHOLD, DeflateConfig,
-    EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS, Negotiated, NegotiationError,
-    client_accept_response, client_accept_response_from, client_handle_response_header,
-    client_offer, client_offers, server_negotiate,
+    Negotiated, NegotiationError, client_accept_response, client_accept_response_from,
+    client_handle_response_header, client_offer, client_offers, server_negotiate,
+};
+#[cfg(not(feature = "internals"))]
+pub(crate) use params::{
+    Negotiated, client_handle_response_header, client_offers, server_negotiate,
 };
 
 #[cfg(test)]

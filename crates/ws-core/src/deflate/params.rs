@@ -90,7 +90,7 @@ pub struct DeflateConfig {
     /// value offered by the client is echoed.
     pub client_max_window_bits: Option<u8>,
     /// Messages shorter than this many bytes are sent uncompressed (RSV1
-    /// clear), see [`Compressor::should_compress`]. Default
+    /// clear). Default
     /// [`DEFAULT_COMPRESSION_THRESHOLD`] (0: every message is compressed, as
     /// browsers and python-websockets do; some peers mishandle uncompressed
     /// messages on a compressed connection, kosoku 0.1.0 among them). With
@@ -112,14 +112,7 @@ pub struct DeflateConfig {
 
 impl Default for DeflateConfig {
     fn default() -> Self {
-        DeflateConfig {
-            server_no_context_takeover: false,
-            client_no_context_takeover: false,
-            server_max_window_bits: None,
-            client_max_window_bits: None,
-            compression_threshold: DEFAULT_COMPRESSION_THRESHOLD,
-            compression_level: DEFAULT_COMPRESSION_LEVEL,
-        }
+        DeflateConfig::new()
     }
 }
 
@@ -152,6 +145,62 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl DeflateConfig {
+    /// The defaults (the same as [`DeflateConfig::default`]).
+    pub const fn new() -> Self {
+        DeflateConfig {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+            compression_threshold: DEFAULT_COMPRESSION_THRESHOLD,
+            compression_level: DEFAULT_COMPRESSION_LEVEL,
+        }
+    }
+
+    /// Sets [`DeflateConfig::server_no_context_takeover`](#structfield.server_no_context_takeover).
+    #[must_use]
+    pub const fn server_no_context_takeover(mut self, yes: bool) -> Self {
+        self.server_no_context_takeover = yes;
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_no_context_takeover`](#structfield.client_no_context_takeover).
+    #[must_use]
+    pub const fn client_no_context_takeover(mut self, yes: bool) -> Self {
+        self.client_no_context_takeover = yes;
+        self
+    }
+
+    /// Sets [`DeflateConfig::server_max_window_bits`](#structfield.server_max_window_bits): bits in
+    /// `8..=15`, or `None`.
+    #[must_use]
+    pub fn server_max_window_bits(mut self, bits: impl Into<Option<u8>>) -> Self {
+        self.server_max_window_bits = bits.into();
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_max_window_bits`](#structfield.client_max_window_bits): bits in
+    /// `8..=15`, or `None`.
+    #[must_use]
+    pub fn client_max_window_bits(mut self, bits: impl Into<Option<u8>>) -> Self {
+        self.client_max_window_bits = bits.into();
+        self
+    }
+
+    /// Sets [`DeflateConfig::compression_threshold`](#structfield.compression_threshold).
+    #[must_use]
+    pub const fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.compression_threshold = bytes;
+        self
+    }
+
+    /// Sets [`DeflateConfig::compression_level`](#structfield.compression_level).
+    #[must_use]
+    pub const fn compression_level(mut self, level: u32) -> Self {
+        self.compression_level = level;
+        self
+    }
+
     /// Checks that window sizes are within `8..=15` and the level within
     /// `0..=9`.
     pub fn validate(&self) -> Result<(), ConfigError> {

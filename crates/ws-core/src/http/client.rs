@@ -21,7 +21,11 @@ use crate::error::HandshakeError;
 ///     .header("Authorization", "Bearer t0k3n");
 /// assert_eq!(req.host, "server.example.com");
 /// ```
+///
+/// `#[non_exhaustive]`: build one with [`ClientRequest::new`], [`ClientRequest::from_url`] or
+/// [`ClientRequest::from_url_str`] and the builder methods.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientRequest {
     /// The request target: path and query.
     pub resource: String,
@@ -53,23 +57,27 @@ impl ClientRequest {
     }
 
     /// A request for a URL string.
+    #[must_use = "parsing has no effect other than the result"]
     pub fn from_url_str(url: &str) -> Result<Self, super::UrlError> {
         WsUrl::parse(url).map(|u| ClientRequest::from_url(&u))
     }
 
     /// Sets the Origin header.
+    #[must_use]
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
         self
     }
 
     /// Offers one more subprotocol.
+    #[must_use]
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
         self
     }
 
     /// Adds an extra header.
+    #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers.append(name, value);
         self

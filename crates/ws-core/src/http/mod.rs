@@ -3,11 +3,15 @@
 
 pub mod client;
 mod headers;
+#[cfg(feature = "internals")]
 pub mod key;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod key;
 pub mod server;
 mod url;
 
-pub use headers::{Headers, token_list_contains, tokens};
+pub use headers::Headers;
+pub(crate) use headers::{token_list_contains, tokens};
 pub use url::{UrlError, WsUrl};
 
 use alloc::vec::Vec;
@@ -40,7 +44,10 @@ pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
 
 /// An HTTP response that is not a 101: what a server rejects an upgrade with, or what a client received
 /// instead of the upgrade (a redirect, an auth challenge, an error page).
+///
+/// `#[non_exhaustive]`: build one with [`Response::new`] and the builder methods, or assign the fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Response {
     /// Status code, e.g. 403.
     pub status: u16,
@@ -73,8 +80,16 @@ impl Response {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+    #[must_use]
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers.append(name, value);
+        self
+    }
+
+    /// Sets the reason phrase (a standard one is used when it is empty).
+    #[must_use]
+    pub fn reason(mut self, reason: impl Into<alloc::string::String>) -> Self {
+        self.reason = reason.into();
         self
     }
 

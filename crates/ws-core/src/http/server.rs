@@ -12,6 +12,7 @@ use crate::error::{Error, HandshakeError, Limit};
 /// path, Origin, cookies and offered subprotocols, then [`crate::Connection::accept`] or
 /// [`crate::Connection::reject`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request {
     /// The request target (path and query), e.g. `/chat?room=1`.
     pub resource: String,
@@ -51,6 +52,7 @@ impl Request {
     }
 
     /// Whether the client offered `protocol`.
+    #[must_use]
     pub fn offers_subprotocol(&self, protocol: &str) -> bool {
         self.subprotocols.iter().any(|p| p == protocol)
     }
@@ -70,6 +72,7 @@ impl Request {
     /// assert!(request.origin_allowed(&["http://chat.example:8080"]));
     /// assert!(!request.origin_allowed(&["https://other.example"]));
     /// ```
+    #[must_use]
     pub fn origin_allowed(&self, allowed: &[&str]) -> bool {
         let Some(origin) = self.origin() else {
             return true;
@@ -115,7 +118,10 @@ impl Request {
 /// let accept = ws_core::http::server::Accept::new().subprotocol("chat").header("Set-Cookie", "id=1");
 /// assert_eq!(accept.subprotocol.as_deref(), Some("chat"));
 /// ```
+///
+/// `#[non_exhaustive]`: build one with [`Accept::new`] and the builder methods.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Accept {
     /// The subprotocol to answer with; it must be one the client offered.
     pub subprotocol: Option<String>,
@@ -130,12 +136,14 @@ impl Accept {
     }
 
     /// Chooses a subprotocol.
+    #[must_use]
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocol = Some(protocol.into());
         self
     }
 
     /// Adds a response header.
+    #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers.append(name, value);
         self
@@ -172,7 +180,7 @@ pub(crate) fn parse_request(
         return Err(HandshakeError::MethodNotGet.into());
     }
     if req.version != Some(1) {
-        return Err(HandshakeError::HttpVersion.into());
+        return Err(HandshakeError::UnsupportedHttpVersion.into());
     }
     let resource = req.path.unwrap_or("/").to_string();
     let headers = Headers::from_httparse(req.headers);
@@ -197,7 +205,7 @@ pub(crate) fn parse_request(
 
 fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
     if headers.get_all("host").count() != 1 {
-        return Err(HandshakeError::MissingHost);
+        return Err(HandshakeError::InvalidHost);
     }
     if !headers.has_token("upgrade", "websocket") {
         return Err(HandshakeError::NotWebSocketUpgrade);
@@ -213,7 +221,7 @@ fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
     let mut versions = headers.get_all("sec-websocket-version");
     match (versions.next(), versions.next()) {
         (Some(v), None) if v.trim_ascii() == b"13" => Ok(()),
-        _ => Err(HandshakeError::UnsupportedVersion),
+        _ => Err(HandshakeError::UnsupportedWebSocketVersion),
     }
 }
 
@@ -325,10 +333,13 @@ mod tests {
     fn rfc6455_4_2_1_requirements() {
         let cases = [
             (with("GET", "POST"), HandshakeError::MethodNotGet),
-            (with("HTTP/1.1", "HTTP/1.0"), HandshakeError::HttpVersion),
+            (
+                with("HTTP/1.1", "HTTP/1.0"),
+                HandshakeError::UnsupportedHttpVersion,
+            ),
             (
                 with("Host: server.example.com\r\n", ""),
-                HandshakeError::MissingHost,
+                HandshakeError::InvalidHost,
             ),
             (
                 with("Upgrade: websocket", "Upgrade: h2c"),
@@ -344,7 +355,7 @@ mod tests {
             ),
             (
                 with("Version: 13", "Version: 8"),
-                HandshakeError::UnsupportedVersion,
+                HandshakeError::UnsupportedWebSocketVersion,
             ),
         ];
         for (text, expected) in cases {
@@ -354,7 +365,10 @@ mod tests {
                 "{expected:?}"
             );
         }
-        assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
+        assert_eq!(
+            HandshakeError::UnsupportedWebSocketVersion.http_status(),
+            426
+        );
     }
 
     #[test]
@@ -429,7 +443,9 @@ mod tests {
 
     #[test]
     fn version_mismatch_response_names_version_13() {
-        let r = error_response(&Error::Handshake(HandshakeError::UnsupportedVersion));
+        let r = error_response(&Error::Handshake(
+            HandshakeError::UnsupportedWebSocketVersion,
+        ));
         assert_eq!(
             (r.status, r.headers.get_str("sec-websocket-version")),
             (426, Some("13"))

@@ -12,7 +12,10 @@ use core::fmt;
 /// assert_eq!((u.host.as_str(), u.port, u.resource.as_str()), ("example.com", 443, "/chat?room=1"));
 /// assert_eq!(u.host_header(), "example.com");
 /// ```
+///
+/// `#[non_exhaustive]`: build one with [`WsUrl::parse`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsUrl {
     /// `true` for `wss://`.
     pub secure: bool,
@@ -26,6 +29,7 @@ pub struct WsUrl {
 
 /// Why a URL was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UrlError {
     /// The scheme is not `ws` or `wss`.
     Scheme,
@@ -53,6 +57,7 @@ impl std::error::Error for UrlError {}
 
 impl WsUrl {
     /// Parses a `ws://` or `wss://` URL.
+    #[must_use = "parsing has no effect other than the result"]
     pub fn parse(url: &str) -> Result<WsUrl, UrlError> {
         let (scheme, rest) = url.split_once("://").ok_or(UrlError::Scheme)?;
         let secure = if scheme.eq_ignore_ascii_case("ws") {
@@ -107,6 +112,7 @@ impl WsUrl {
     }
 
     /// The Host header value: the host, bracketed when IPv6, with the port when not the scheme's default.
+    #[must_use]
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             ["[", &self.host, "]"].concat()

@@ -40,10 +40,7 @@ pub fn default_request() -> ClientRequest {
 
 /// A config with no timers at all.
 pub fn quiet_config() -> Config {
-    Config {
-        timeouts: Timeouts::none(),
-        ..Config::default()
-    }
+    Config::default().timeouts(Timeouts::none())
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -498,7 +495,7 @@ pub fn response_101(request_bytes: &[u8], extra: &str) -> String {
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
-        ws_core::http::key::accept_key(key.as_bytes())
+        accept_key(key.as_bytes())
     )
 }
 
@@ -510,4 +507,14 @@ pub fn open_client(config: Config) -> Connection {
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
     assert!(client.output().is_empty());
     client
+}
+
+/// The Sec-WebSocket-Accept value for `key` (RFC 6455 section 4.2.2): base64(SHA-1(key + GUID)).
+pub fn accept_key(key: &[u8]) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
