@@ -9,11 +9,15 @@ use std::task::Poll;
 use std::time::Instant as StdInstant;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use ws_core::{Accept, Config, Opened, Request, Response};
+use ws_core::Opened;
+#[cfg(feature = "rustls")]
+use ws_core::{Accept, Config, Request, Response};
 
 use crate::client::ClientBuilder;
 use crate::error::{Error, Result};
-use crate::handshake::{accept_with, client_handshake};
+#[cfg(feature = "rustls")]
+use crate::handshake::accept_with;
+use crate::handshake::client_handshake;
 use crate::stream::MaybeTlsStream;
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
