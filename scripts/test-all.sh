@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: formatting, lints, unit/integration/doc tests, docs, the no_std build of
-# ws-core, the check that ws-core, ws-adapter and ws-std pull in no async crate, and the Autobahn
-# conformance suite on every adapter in both roles, the browser test of the demo and a short run of every
-# fuzz target. Installs what it needs itself (kosoku in a venv under target/, Chromium via apt-get,
-# playwright-core via npm, cargo-fuzz via cargo install). Exits non-zero on any failure.
+# Runs every test of the workspace: formatting, lints, the feature matrix of the published crates,
+# unit/integration/doc tests, docs, the no_std build of ws-core, the check that ws-core, ws-adapter and
+# ws-std pull in no async crate, and the Autobahn conformance suite on every adapter in both roles, the
+# browser test of the demo and a short run of every fuzz target. Installs what it needs itself (kosoku in a
+# venv under target/, Chromium via apt-get, playwright-core via npm, cargo-fuzz and cargo-hack via cargo
+# install). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,13 @@ cargo fmt --all -- --check
 
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "feature matrix: every feature of each published crate on its own (cargo hack, -D warnings)"
+# --ignore-private skips the publish = false crates (ws-testkit, ws-cli, ws-demo, ws-tests, ws-benches);
+# --no-dev-deps builds each library the way a dependent gets it. clippy rather than check: its arguments
+# reach only the workspace's crates, so -D warnings does not rebuild the dependencies.
+command -v cargo-hack >/dev/null || cargo install --locked cargo-hack
+cargo hack clippy --workspace --ignore-private --each-feature --no-dev-deps -- -D warnings
 
 step "ws-core builds as no_std + alloc; ws-core, ws-adapter and ws-std have no async dependency"
 cargo build -p ws-core --no-default-features

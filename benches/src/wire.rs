@@ -1,11 +1,15 @@
 //! RFC 6455 framing as the load generator needs it: encoding masked client
 //! frames and parsing the (unmasked) frames a server sends back.
 //!
-//! This is written by hand on purpose, so that the load generator shares no
-//! code with any of the servers it measures.
+//! The bytes are encoded and decoded by `ws_testkit::wire`, the workspace's
+//! reference frame toolkit: written from the RFC, sharing no code with any of
+//! the servers measured (ws-testkit is taken without its default features,
+//! which are what depend on `ws-async`). This module adds the load generator's
+//! view on top: typed opcodes, what a server must not send, and a buffer.
 
 use bytes::{Buf, BytesMut};
 use std::fmt;
+use ws_testkit::wire::{self as reference, FIN, HeaderError};
 
 /// Largest server frame payload the reader accepts (guards against garbage
 /// lengths; well above the 16 MiB every server must support).
@@ -62,19 +66,7 @@ impl OpCode {
 
 /// Appends one complete, masked client frame (FIN set) to `out`.
 pub fn encode_client_frame(opcode: OpCode, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode.bits());
-    let len = payload.len();
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if let Ok(len16) = u16::try_from(len) {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&len16.to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    reference::encode_frame_into(out, FIN | opcode.bits(), payload, Some(mask));
 }
 
 /// Builds a masked client close frame carrying `code` and no reason.
@@ -136,54 +128,36 @@ impl std::error::Error for FrameError {}
 ///
 /// Returns `Ok(None)` while the header is still incomplete.
 pub fn parse_server_header(buf: &[u8]) -> Result<Option<FrameHeader>, FrameError> {
-    let [b0, b1, rest @ ..] = buf else {
+    let [b0, b1, ..] = *buf else {
         return Ok(None);
     };
+    // What only a server must not send, from the first two bytes: no extension is negotiated, and servers
+    // do not mask (section 5.1). The rest is RFC 6455's rules for any frame.
     if b0 & 0x70 != 0 {
-        return Err(FrameError::ReservedBits(*b0));
+        return Err(FrameError::ReservedBits(b0));
     }
     let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(FrameError::UnknownOpcode(b0 & 0x0F))?;
-    let fin = b0 & 0x80 != 0;
     if b1 & 0x80 != 0 {
         return Err(FrameError::Masked);
     }
-    let (header_len, payload_len) = match b1 & 0x7F {
-        126 => {
-            let Some(ext) = rest.first_chunk::<2>() else {
-                return Ok(None);
-            };
-            let len = u64::from(u16::from_be_bytes(*ext));
-            if len < 126 {
-                return Err(FrameError::NonMinimalLength(len));
-            }
-            (4, len)
+    let header = match reference::decode_header(buf) {
+        Ok(Some(header)) => header,
+        Ok(None) => return Ok(None),
+        Err(HeaderError::ReservedOpcode(op)) => return Err(FrameError::UnknownOpcode(op)),
+        Err(HeaderError::NonMinimalLength(len)) => return Err(FrameError::NonMinimalLength(len)),
+        Err(HeaderError::LengthTopBitSet) => return Err(FrameError::LengthHighBit),
+        Err(HeaderError::FragmentedControl | HeaderError::ControlTooLong(_)) => {
+            return Err(FrameError::BadControlFrame);
         }
-        127 => {
-            let Some(ext) = rest.first_chunk::<8>() else {
-                return Ok(None);
-            };
-            let len = u64::from_be_bytes(*ext);
-            if len >> 63 != 0 {
-                return Err(FrameError::LengthHighBit);
-            }
-            if len <= u64::from(u16::MAX) {
-                return Err(FrameError::NonMinimalLength(len));
-            }
-            (10, len)
-        }
-        short => (2, u64::from(short)),
     };
-    if opcode.is_control() && (!fin || payload_len > 125) {
-        return Err(FrameError::BadControlFrame);
-    }
-    if payload_len > MAX_SERVER_PAYLOAD {
-        return Err(FrameError::TooLong(payload_len));
+    if header.len > MAX_SERVER_PAYLOAD {
+        return Err(FrameError::TooLong(header.len));
     }
     Ok(Some(FrameHeader {
-        fin,
+        fin: header.fin,
         opcode,
-        header_len,
-        payload_len: payload_len as usize,
+        header_len: header.header_len,
+        payload_len: header.len as usize,
     }))
 }
 
@@ -269,19 +243,7 @@ mod tests {
 
     /// Encodes an unmasked (server) frame, the way a server would.
     fn server_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![first_byte];
-        let len = payload.len();
-        if len < 126 {
-            out.push(len as u8);
-        } else if len <= 0xFFFF {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        } else {
-            out.push(127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-        out.extend_from_slice(payload);
-        out
+        reference::frame(first_byte, payload, None)
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ws_benches::load::{self, LoadConfig};
 use ws_benches::payload::MessageKind;
 use ws_benches::report::LoadReport;
 use ws_benches::target::Target;
+use ws_testkit::wire;
 
 /// How the test server treats the `n`-th message of a connection.
 #[derive(Clone, Copy, Debug)]
@@ -35,20 +36,7 @@ const TARGET_MESSAGE: u64 = 5;
 
 /// Server frame bytes (unmasked).
 fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first_byte];
-    match payload.len() {
-        len @ 0..=125 => out.push(len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
-    out
+    wire::frame(first_byte, payload, None)
 }
 
 async fn serve(listener: TcpListener, behaviour: Behaviour) {
@@ -92,22 +80,10 @@ async fn echo(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<()
     loop {
         // Parse one masked client frame.
         let frame_len = loop {
-            if buf.len() >= 2 {
-                let (ext, short) = match buf[1] & 0x7F {
-                    126 => (2, None),
-                    127 => (8, None),
-                    n => (0, Some(n as usize)),
-                };
-                if buf.len() >= 2 + ext {
-                    let len = short.unwrap_or_else(|| {
-                        buf[2..2 + ext]
-                            .iter()
-                            .fold(0usize, |acc, b| acc << 8 | *b as usize)
-                    });
-                    let total = 2 + ext + 4 + len;
-                    if buf.len() >= total {
-                        break total;
-                    }
+            if let Some(header) = wire::peek_header(&buf) {
+                let total = header.header_len + header.len as usize;
+                if buf.len() >= total {
+                    break total;
                 }
             }
             let mut chunk = vec![0u8; 64 * 1024];
@@ -118,18 +94,11 @@ async fn echo(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<()
             buf.extend_from_slice(&chunk[..n]);
         };
         let raw: Vec<u8> = buf.drain(..frame_len).collect();
-        let ext = match raw[1] & 0x7F {
-            126 => 2,
-            127 => 8,
-            _ => 0,
-        };
-        let mask = [raw[2 + ext], raw[3 + ext], raw[4 + ext], raw[5 + ext]];
-        let mut payload: Vec<u8> = raw[6 + ext..]
-            .iter()
-            .zip(mask.iter().cycle())
-            .map(|(b, m)| b ^ m)
-            .collect();
-        let opcode = raw[0] & 0x0F;
+        let wire::Frame {
+            opcode,
+            mut payload,
+            ..
+        } = wire::parse_frames(&raw).remove(0);
         if opcode == 0x8 {
             if !matches!(behaviour, Behaviour::IgnoreClose) {
                 stream.write_all(&frame(0x88, &payload)).await?;

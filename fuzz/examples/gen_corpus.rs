@@ -19,7 +19,7 @@ use ws_core::{
 use ws_fuzz::deflate_knobs::Knobs;
 use ws_fuzz::handshake::{DeflateParams, key_of, request, response_101};
 use ws_fuzz::harness::{Action, Control, Payload, PeerFrame, SETUP_LEN, Setup};
-use ws_fuzz::wire::encode_frame;
+use ws_fuzz::wire::frame;
 use ws_fuzz::{differential as diff, inflate};
 
 // ----- an encoder for `arbitrary`'s format -----
@@ -390,7 +390,7 @@ fn close(code: u16, reason: &str) -> Vec<u8> {
 fn peer(to_server: bool, frames: &[(u8, &[u8])]) -> Vec<u8> {
     frames
         .iter()
-        .flat_map(|(b0, p)| encode_frame(*b0, p, to_server.then_some(KEY)))
+        .flat_map(|(b0, p)| frame(*b0, p, to_server.then_some(KEY)))
         .collect()
 }
 
@@ -1023,6 +1023,6 @@ fn deflate_zeros(n: usize) -> Vec<u8> {
             conn.send(&Message::from(vec![0u8; n])).unwrap();
         }
     });
-    let frames = ws_fuzz::wire::parse_own_frames(&client_wire);
+    let frames = ws_fuzz::wire::parse_valid_frames(&client_wire);
     frames[0].payload.clone()
 }

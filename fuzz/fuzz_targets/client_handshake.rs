@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use ws_core::http::key::accept_key;
 use ws_core::{ClientRequest, Config, Connection, Error, Event, Instant, Limits, State};
 use ws_fuzz::handshake::key_of;
-use ws_fuzz::wire::parse_own_frames;
+use ws_fuzz::wire::parse_valid_frames;
 use ws_fuzz::{fnv, same_events};
 
 const LIMITS: Limits = ws_fuzz::HANDSHAKE_LIMITS;
@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
 
     assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
     // After the request, only frames (pongs, a close), never more than the input can cause.
-    let frames = parse_own_frames(&output);
+    let frames = parse_valid_frames(&output);
     assert!(
         frames
             .iter()

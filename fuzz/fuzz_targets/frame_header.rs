@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ws_core::frame::{FrameHeader, MAX_HEADER_LEN};
-use ws_fuzz::wire::{RefHeaderError, decode_header};
+use ws_fuzz::wire::{HeaderError, decode_header};
 
 fuzz_target!(|data: &[u8]| {
     let core = FrameHeader::decode(data);
@@ -47,11 +47,11 @@ fuzz_target!(|data: &[u8]| {
             use ws_core::ProtocolError as P;
             let same = matches!(
                 (e, r),
-                (P::ReservedOpcode(_), RefHeaderError::ReservedOpcode)
-                    | (P::NonMinimalLength, RefHeaderError::NonMinimalLength)
-                    | (P::LengthTopBitSet, RefHeaderError::LengthTopBitSet)
-                    | (P::FragmentedControlFrame, RefHeaderError::FragmentedControl)
-                    | (P::ControlFrameTooLong, RefHeaderError::ControlTooLong)
+                (P::ReservedOpcode(_), HeaderError::ReservedOpcode(_))
+                    | (P::NonMinimalLength, HeaderError::NonMinimalLength(_))
+                    | (P::LengthTopBitSet, HeaderError::LengthTopBitSet)
+                    | (P::FragmentedControlFrame, HeaderError::FragmentedControl)
+                    | (P::ControlFrameTooLong, HeaderError::ControlTooLong(_))
             );
             assert!(same, "core {e:?} vs reference {r:?}");
             if let P::ReservedOpcode(op) = e {

@@ -14,7 +14,7 @@ use ws_core::{
 
 use crate::handshake::{self, DeflateParams};
 use crate::model::{Item, Model};
-use crate::wire::{WireFrame, encode_frame, parse_own_frames};
+use crate::wire::{Frame as WireFrame, frame, parse_valid_frames};
 
 /// How the connection is configured.
 #[derive(Arbitrary, Debug)]
@@ -262,7 +262,7 @@ impl Harness {
 
     fn peer_frame(&self, f: &PeerFrame) -> Vec<u8> {
         let masked = (self.role == Role::Server) == f.mask_ok;
-        encode_frame(f.b0, &f.payload.bytes(), masked.then_some(f.key))
+        frame(f.b0, &f.payload.bytes(), masked.then_some(f.key))
     }
 
     pub fn act(&mut self, action: &Action) {
@@ -514,7 +514,7 @@ impl Harness {
             );
             return None;
         }
-        let frames = parse_own_frames(&self.queued()[before..]);
+        let frames = parse_valid_frames(&self.queued()[before..]);
         self.after_frames(&frames);
         Some(frames)
     }
@@ -539,7 +539,7 @@ impl Harness {
             );
             return;
         }
-        let frames = parse_own_frames(&self.queued()[before..]);
+        let frames = parse_valid_frames(&self.queued()[before..]);
         assert!(!frames.is_empty());
         let encoded = frames[0].rsv & 0x40 != 0;
         assert!(!encoded || (options.compress && self.negotiated.is_some()));
@@ -582,7 +582,7 @@ impl Harness {
             return;
         }
         let first = self.outgoing.is_none();
-        let frames = parse_own_frames(&self.queued()[before..]);
+        let frames = parse_valid_frames(&self.queued()[before..]);
         assert!(!frames.is_empty(), "a fragment wrote no frame");
         if first {
             let encoded = frames[0].rsv & 0x40 != 0;
@@ -665,7 +665,7 @@ impl Harness {
         if new.is_empty() {
             return;
         }
-        let frames = parse_own_frames(new);
+        let frames = parse_valid_frames(new);
         for f in &frames {
             let allowed = match call {
                 Call::Receive => matches!(f.opcode, 0x8 | 0xA),

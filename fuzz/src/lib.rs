@@ -1,6 +1,8 @@
 //! Shared pieces of the `ws-core` fuzz targets (see `fuzz/README.md`).
 //!
-//! - [`wire`]: an independent parser for what a connection writes, and a reference header decoder.
+//! - [`wire`]: `ws-testkit`'s reference frame encoder and parser (independent of the core's codec), re-exported:
+//!   what a connection writes is parsed with it, and the `frame_header` target checks the core's header
+//!   decoder against its `decode_header`.
 //! - [`model`]: a reference model of the receive path (RFC 6455 sections 5 and 7, RFC 7692 section 6),
 //!   written without looking at the core's code paths, that predicts the events a byte stream must produce.
 //! - [`harness`]: an open connection driven by arbitrary actions, checking every output byte and every event
@@ -26,7 +28,7 @@ pub mod handshake;
 pub mod harness;
 pub mod inflate;
 pub mod model;
-pub mod wire;
+pub use ws_testkit::wire;
 
 /// Whether `bytes` could still become valid UTF-8: it is valid, or it is only cut inside its last character.
 /// (std's `error_len` is `None` exactly when the error is an unexpected end of input.)

@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use ws_core::deflate::{Decompressor, InflateError};
 use ws_core::{Limits, Role};
 
-use crate::wire::{RefHeaderError, decode_header, unmask};
+use crate::wire::{HeaderError, apply_mask, decode_header};
 use crate::{sendable_close_code, utf8_prefix_ok};
 
 /// An event, reduced to what the model can predict.
@@ -72,11 +72,11 @@ impl Model {
                 Ok(Some(h)) => h,
                 Ok(None) => return Ok(()),
                 Err(
-                    RefHeaderError::ReservedOpcode
-                    | RefHeaderError::NonMinimalLength
-                    | RefHeaderError::LengthTopBitSet
-                    | RefHeaderError::FragmentedControl
-                    | RefHeaderError::ControlTooLong,
+                    HeaderError::ReservedOpcode(_)
+                    | HeaderError::NonMinimalLength(_)
+                    | HeaderError::LengthTopBitSet
+                    | HeaderError::FragmentedControl
+                    | HeaderError::ControlTooLong(_),
                 ) => return Err(1002),
             };
             let deflate = self.inflater.is_some();
@@ -123,7 +123,7 @@ impl Model {
             let available = (rest.len() - header.header_len).min(len);
             let mut payload = rest[header.header_len..header.header_len + available].to_vec();
             if let Some(key) = header.mask {
-                unmask(&mut payload, key, 0);
+                apply_mask(&mut payload, key, 0);
             }
             let complete = available == len;
             if control {

@@ -122,6 +122,7 @@ pub fn compressible_text(n: usize) -> String {
 }
 
 /// A self-signed certificate for `localhost`, made at test time.
+#[derive(Debug)]
 pub struct Certs {
     /// The certificate, PEM.
     pub cert_pem: String,

@@ -165,6 +165,7 @@ macro_rules! adapter_fns {
 }
 
 /// tokio (multi-thread runtime, two workers) and `ws-tokio`.
+#[derive(Debug)]
 pub struct Tokio;
 
 impl Rt for Tokio {
@@ -212,6 +213,7 @@ impl Rt for Tokio {
 /// smol and `ws-smol`. Tasks run on an `async-executor` with four threads rather than smol's global
 /// executor, whose single default thread would be shared by every test running in parallel (a 4 MiB
 /// deflate in one test could then starve another test's keepalive).
+#[derive(Debug)]
 pub struct Smol;
 
 fn smol_executor() -> &'static smol::Executor<'static> {
@@ -265,6 +267,7 @@ impl Rt for Smol {
 }
 
 /// async-std (global executor) and `ws-async-std`.
+#[derive(Debug)]
 pub struct AsyncStd;
 
 impl Rt for AsyncStd {

@@ -47,6 +47,7 @@ impl TapStats {
 }
 
 /// A transport wrapper feeding [`TapStats`].
+#[derive(Debug)]
 pub struct Tap<T> {
     inner: T,
     stats: Arc<TapStats>,
@@ -165,6 +166,7 @@ impl<T: ws_async::SplitIo> ws_async::SplitIo for Tap<T> {
 
 /// The blocking counterpart of [`Tap`] for `ws-std`: a TCP stream counting the `write` calls that
 /// succeed and recording what was read, with the socket's timeouts and shutdown passed through.
+#[derive(Debug)]
 pub struct StdTap {
     tcp: std::net::TcpStream,
     stats: Arc<TapStats>,

@@ -224,10 +224,10 @@ fn std_client(url: String) -> ClientSaw {
 // ----------------------------------------------------------------------------------------------------
 
 mod tung {
-    pub use tokio_tungstenite::tungstenite::Message;
-    pub use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-    pub use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-    pub use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    pub(crate) use tokio_tungstenite::tungstenite::Message;
+    pub(crate) use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    pub(crate) use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    pub(crate) use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

@@ -16,6 +16,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The workspace warns on public types without `Debug`; the socket, halves and timer types here wrap generic
+// transports and are being reworked (the API rewrite), so they get their impls with it rather than now.
+#![allow(missing_debug_implementations)]
 
 #[cfg(feature = "async-io")]
 mod async_io_timer;

@@ -281,7 +281,7 @@ impl<W> Drop for Orphan<'_, W> {
 }
 
 /// Both halves, given back by a failed [`Reader::reunite`].
-pub type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
+pub(crate) type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
 
 /// The receiving half: `recv`, `Stream`. It owns the connection: it answers pings and close frames
 /// and runs the timers.

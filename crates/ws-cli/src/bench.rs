@@ -52,7 +52,7 @@ struct Outcome {
 }
 
 /// Runs `ws bench`.
-pub async fn run(args: BenchArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
     let mut builder =
         ClientBuilder::new(&args.url).map_err(|e| connect_failure(&e, &args.url, ""))?;
     if !args.deflate {

@@ -20,7 +20,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(15);
 const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs `ws connect`.
-pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: ConnectArgs) -> Result<(), Failure> {
     let builder = builder(&args)?;
     let (ws, opened) = ws_tokio::connect_with(&builder)
         .await

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::BinaryFormat;
 
 /// Encodes `data` in `format`.
-pub fn encode(format: BinaryFormat, data: &[u8]) -> String {
+pub(crate) fn encode(format: BinaryFormat, data: &[u8]) -> String {
     match format {
         BinaryFormat::Hex => {
             const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -22,7 +22,7 @@ pub fn encode(format: BinaryFormat, data: &[u8]) -> String {
 }
 
 /// Decodes `text` in `format`. ASCII whitespace is ignored, so hex may be grouped (`de ad be ef`).
-pub fn decode(format: BinaryFormat, text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode(format: BinaryFormat, text: &str) -> Result<Vec<u8>, String> {
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     match format {
         BinaryFormat::Hex => {

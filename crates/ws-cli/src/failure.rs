@@ -5,15 +5,15 @@ use std::io;
 use ws_tokio::{ClientBuilder, Error};
 
 /// Exit code of a connection or protocol failure.
-pub const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code of a usage error (also clap's).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code of a rejected handshake.
-pub const EXIT_REJECTED: u8 = 3;
+pub(crate) const EXIT_REJECTED: u8 = 3;
 
 /// Why the command failed: printed as `ws: error: MESSAGE`, then the process exits with `code`.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The exit code.
     pub code: u8,
     /// One line, without the `ws: error: ` prefix (empty: print nothing).
@@ -22,7 +22,7 @@ pub struct Failure {
 
 impl Failure {
     /// A connection or protocol failure (exit code 1).
-    pub fn io(message: impl Into<String>) -> Self {
+    pub(crate) fn io(message: impl Into<String>) -> Self {
         Failure {
             code: EXIT_FAILURE,
             message: message.into(),
@@ -30,7 +30,7 @@ impl Failure {
     }
 
     /// A usage error (exit code 2).
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Failure {
             code: EXIT_USAGE,
             message: message.into(),
@@ -39,7 +39,7 @@ impl Failure {
 }
 
 /// `host:port` of the builder's URL, with brackets around IPv6 literals.
-pub fn target(builder: &ClientBuilder) -> String {
+pub(crate) fn target(builder: &ClientBuilder) -> String {
     let url = builder.url();
     if url.host.contains(':') && !url.host.starts_with('[') {
         format!("[{}]:{}", url.host, url.port)
@@ -49,7 +49,7 @@ pub fn target(builder: &ClientBuilder) -> String {
 }
 
 /// An I/O error as a short lowercase phrase, without the `(os error N)` suffix.
-pub fn describe_io(e: &io::Error) -> String {
+pub(crate) fn describe_io(e: &io::Error) -> String {
     use io::ErrorKind::*;
     match e.kind() {
         ConnectionRefused => "connection refused".into(),
@@ -73,7 +73,7 @@ pub fn describe_io(e: &io::Error) -> String {
 }
 
 /// Maps a connect error to a failure; `target` (`host:port`) is named where it helps.
-pub fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
+pub(crate) fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
     match e {
         Error::Url(e) => Failure::usage(format!("invalid URL: {e} ({url:?})")),
         Error::Rejected(response) => Failure {
@@ -93,7 +93,7 @@ pub fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
 }
 
 /// Maps an error on an open connection to a failure.
-pub fn connection_failure(e: &Error) -> Failure {
+pub(crate) fn connection_failure(e: &Error) -> Failure {
     match e {
         Error::Io(e) => Failure::io(format!("connection lost: {}", describe_io(e))),
         other => Failure::io(other.to_string()),

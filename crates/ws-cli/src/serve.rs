@@ -17,7 +17,7 @@ use crate::failure::{Failure, connection_failure, describe_io};
 use crate::signals::Interrupts;
 
 /// How long a shutdown waits for connections to finish their close handshakes.
-pub const GRACE: Duration = Duration::from_secs(2);
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
 
 /// Messages queued for one broadcast client before further ones are dropped for it.
 const BROADCAST_QUEUE: usize = 1024;
@@ -53,7 +53,7 @@ struct Client {
 }
 
 /// Runs `ws serve`.
-pub async fn run(args: ServeArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let mode = if args.broadcast {
         Mode::Broadcast
     } else {

@@ -4,7 +4,7 @@ use crate::failure::Failure;
 
 /// Interrupt requests: Ctrl-C, and SIGTERM on Unix. Each signal is seen once, also when it arrives while
 /// nobody is waiting in [`Interrupts::recv`].
-pub struct Interrupts {
+pub(crate) struct Interrupts {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -13,7 +13,7 @@ pub struct Interrupts {
 
 impl Interrupts {
     /// Installs the handlers (from here on these signals no longer kill the process).
-    pub fn new() -> Result<Self, Failure> {
+    pub(crate) fn new() -> Result<Self, Failure> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -29,7 +29,7 @@ impl Interrupts {
     }
 
     /// Waits for the next interrupt. Cancel-safe.
-    pub async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         {
             let got = tokio::select! {

@@ -1,3 +1,4 @@
+//! permessage-deflate: the peer fault reported for a bad compressed frame, by how the frame was split.
 #![cfg(feature = "deflate")]
 // Observation from `client_handshake` (2026-11-25), not necessarily a bug: with permessage-deflate, the
 // peer fault reported for one bad compressed frame (and so the close code sent) depends on how the frame

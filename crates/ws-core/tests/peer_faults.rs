@@ -451,9 +451,7 @@ fn rfc6455_8_1_invalid_utf8_fails_fast_before_the_frame_is_complete() {
         payload.extend_from_slice(&[0xf4, 0x90]); // can start no code point
         let mut masked = payload.clone();
         if side == Side::Server {
-            for (i, b) in masked.iter_mut().enumerate() {
-                *b ^= KEY[i % 4];
-            }
+            ws_testkit::wire::apply_mask(&mut masked, KEY, 0);
         }
         input.extend_from_slice(&masked);
         check_fault(side, &quiet_config(), &input, Error::InvalidUtf8);

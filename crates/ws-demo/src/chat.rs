@@ -15,6 +15,7 @@ pub const QUEUE_DEPTH: usize = 64;
 type Close = (CloseCode, &'static str);
 
 /// One connected user as the room sees it.
+#[derive(Debug)]
 struct User {
     name: String,
     tx: mpsc::Sender<String>,
@@ -22,6 +23,7 @@ struct User {
 }
 
 /// The chat room shared by all connections.
+#[derive(Debug)]
 pub struct Hub {
     users: Mutex<HashMap<u64, User>>,
     next_id: AtomicU64,

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use ws_tokio::{ClientBuilder, CloseCode, Error, Message, WebSocket};
+use ws_tokio::{ClientBuilder, CloseCode, Error, Message, TokioIo, WebSocket};
 
 const STEP: Duration = Duration::from_secs(5);
 
@@ -303,16 +303,11 @@ async fn raw_ws(addr: SocketAddr, query: &str) -> TcpStream {
 
 /// Reads one unmasked server frame: (opcode, payload).
 async fn raw_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut h = [0u8; 2];
-    tcp.read_exact(&mut h).await.unwrap();
-    let len = match h[1] & 0x7f {
-        126 => tcp.read_u16().await.unwrap() as usize,
-        127 => tcp.read_u64().await.unwrap() as usize,
-        n => n as usize,
-    };
-    let mut payload = vec![0; len];
-    tcp.read_exact(&mut payload).await.unwrap();
-    (h[0] & 0x0f, payload)
+    let frame = ws_testkit::raw::read_frame(&mut TokioIo::new(tcp))
+        .await
+        .unwrap();
+    assert!(!frame.masked, "a masked frame from the server");
+    (frame.opcode, frame.payload)
 }
 
 async fn raw_close_code(tcp: &mut TcpStream) -> (u16, String) {

@@ -1,16 +1,26 @@
 //! Shared pieces of the adapters' examples and tests, written once for every async runtime: command-line
-//! arguments, the echo loop, the Autobahn TestSuite client protocol, a hand-written raw peer ([`raw`]), and a
-//! scripted peer whose bytes have all arrived ([`scripted`]).
+//! arguments, the echo loop, the Autobahn TestSuite client protocol, a hand-written raw peer ([`raw`]), a
+//! scripted peer whose bytes have all arrived ([`scripted`]), and the workspace's one reference encoder and
+//! parser of frames ([`wire`]), which the fuzz targets, the bench tools and `ws-core`'s tests use too.
+//!
+//! Everything but [`wire`] and the argument helpers needs the default feature `async` (`ws-async`,
+//! futures-io); without it the crate is standard library only, for the fuzz targets and the bench tools.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "async")]
 pub mod raw;
+#[cfg(feature = "async")]
 pub mod scripted;
+pub mod wire;
 
+#[cfg(feature = "async")]
 use std::future::Future;
 
+#[cfg(feature = "async")]
 use futures_io::{AsyncRead, AsyncWrite};
+#[cfg(feature = "async")]
 use ws_async::{Config, Limits, Message, Timer, WebSocket};
 
 /// The value after `--name` on the command line, if present.
@@ -33,6 +43,7 @@ pub fn port_arg(default: u16) -> u16 {
     arg("port").and_then(|p| p.parse().ok()).unwrap_or(default)
 }
 
+#[cfg(feature = "async")]
 /// The configuration of the echo servers: default timeouts, and limits large enough for the Autobahn
 /// suite (16 MiB messages) and the benchmarks.
 pub fn echo_config() -> Config {
@@ -43,6 +54,7 @@ pub fn echo_config() -> Config {
     )
 }
 
+#[cfg(feature = "async")]
 /// Echoes every message back as the same type until the connection ends. Replies are queued with `feed`
 /// and written by the next `recv` before it waits: one write answers everything that arrived in one read
 /// (after the first few replies, written at once, when the connection has its thread to itself).
@@ -61,6 +73,7 @@ pub fn echo<T: AsyncRead + AsyncWrite + Unpin, R: Timer>(
     }
 }
 
+#[cfg(feature = "async")]
 /// Runs the Autobahn TestSuite client protocol against `base` (e.g. `ws://127.0.0.1:9001`): reads the case
 /// count, echoes every case, then asks the fuzzing server to write its reports. `connect` opens one
 /// connection to a URL.
@@ -99,6 +112,7 @@ where
     Ok(count)
 }
 
+#[cfg(feature = "async")]
 /// The client configuration for the Autobahn runs: no keepalive, large limits.
 pub fn autobahn_client_config() -> Config {
     let mut config = echo_config();

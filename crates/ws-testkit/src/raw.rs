@@ -1,90 +1,32 @@
 //! A WebSocket peer written by hand (RFC 6455 sections 4 and 5), independent of `ws-core`'s framing, for the
 //! tests where the peer must misbehave or be slow in a controlled way: frames with any bits and any declared
-//! length, the handshake's bytes, and readers for what comes back. Only the accept-key derivation is
-//! borrowed from `ws-core` (it is checked against the RFC's own vector there). The readers take a futures-io
-//! stream; tokio tests wrap theirs in `ws_tokio::TokioIo`.
+//! length, the handshake's bytes, and readers for what comes back. The frames are [`crate::wire`]'s; only
+//! the accept-key derivation is borrowed from `ws-core` (it is checked against the RFC's own vector there).
+//! The readers take a futures-io stream; tokio tests wrap theirs in `ws_tokio::TokioIo`.
 
 use std::io;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
 
-/// Opcodes.
-pub const CONT: u8 = 0x0;
-/// Text.
-pub const TEXT: u8 = 0x1;
-/// Binary.
-pub const BINARY: u8 = 0x2;
-/// Close.
-pub const CLOSE: u8 = 0x8;
-/// Ping.
-pub const PING: u8 = 0x9;
-/// Pong.
-pub const PONG: u8 = 0xA;
-/// The RSV1 bit as it stands in a frame's first byte (permessage-deflate's "compressed" flag).
-pub const RSV1: u8 = 0x40;
+use crate::wire::{self, first_byte};
+pub use crate::wire::{BINARY, CLOSE, CONT, Frame, PING, PONG, RSV1, TEXT};
 
 /// A fixed client key and the accept value the server must answer with (RFC 6455 section 1.3).
 pub const CLIENT_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 /// The answer to [`CLIENT_KEY`].
 pub const CLIENT_KEY_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-/// One frame as read off the wire, payload unmasked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
-    /// FIN bit.
-    pub fin: bool,
-    /// RSV1..3 (bits 0x70 of the first byte).
-    pub rsv: u8,
-    /// Opcode.
-    pub opcode: u8,
-    /// Whether the frame was masked.
-    pub masked: bool,
-    /// Payload.
-    pub payload: Vec<u8>,
-}
-
-impl Frame {
-    /// The close code of a close frame.
-    pub fn close_code(&self) -> Option<u16> {
-        (self.opcode == CLOSE && self.payload.len() >= 2)
-            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
-    }
-}
-
 /// A frame header (RFC 6455 section 5.2) declaring `len` payload bytes, which need not follow. `rsv` holds
 /// the RSV1..3 bits as in the first byte (`0x40` is RSV1); `mask` is the client's masking key (clients must
-/// mask, servers must not).
+/// mask, servers must not). See [`wire::header`].
 pub fn header(fin: bool, rsv: u8, opcode: u8, len: u64, mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(14);
-    out.push(if fin { 0x80 } else { 0 } | rsv | opcode);
-    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    match len {
-        n if n < 126 => out.push(mask_bit | n as u8),
-        n if n <= 0xFFFF => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
-    }
-    if let Some(key) = mask {
-        out.extend_from_slice(&key);
-    }
-    out
+    wire::header(first_byte(fin, rsv, opcode), len, mask)
 }
 
 /// Encodes one frame (see [`header`] for `rsv` and `mask`).
 pub fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut out = header(fin, rsv, opcode, payload.len() as u64, mask);
-    out.reserve(payload.len());
-    match mask {
-        Some(key) => out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4])),
-        None => out.extend_from_slice(payload),
-    }
-    out
+    wire::frame(first_byte(fin, rsv, opcode), payload, mask)
 }
 
 /// A masked client frame with a mask key that varies with the payload length.
@@ -109,41 +51,24 @@ pub const MAX_READ_FRAME: u64 = 64 << 20;
 
 /// Reads one frame (at most [`MAX_READ_FRAME`] bytes of payload).
 pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<Frame> {
-    let mut head = [0u8; 2];
+    let mut head = vec![0u8; 2];
     io.read_exact(&mut head).await?;
-    let len = match head[1] & 0x7F {
-        126 => {
-            let mut b = [0u8; 2];
-            io.read_exact(&mut b).await?;
-            u16::from_be_bytes(b) as u64
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            io.read_exact(&mut b).await?;
-            u64::from_be_bytes(b)
-        }
-        n => n as u64,
-    };
-    if len > MAX_READ_FRAME {
-        return Err(io::Error::other(format!("a frame of {len} bytes")));
+    head.resize(wire::header_len(head[1]), 0);
+    io.read_exact(&mut head[2..]).await?;
+    let header = wire::peek_header(&head).expect("a whole header");
+    if header.len > MAX_READ_FRAME {
+        return Err(io::Error::other(format!("a frame of {} bytes", header.len)));
     }
-    let masked = head[1] & 0x80 != 0;
-    let mut key = [0u8; 4];
-    if masked {
-        io.read_exact(&mut key).await?;
-    }
-    let mut payload = vec![0u8; len as usize];
+    let mut payload = vec![0u8; header.len as usize];
     io.read_exact(&mut payload).await?;
-    if masked {
-        for (i, b) in payload.iter_mut().enumerate() {
-            *b ^= key[i % 4];
-        }
+    if let Some(key) = header.mask {
+        wire::apply_mask(&mut payload, key, 0);
     }
     Ok(Frame {
-        fin: head[0] & 0x80 != 0,
-        rsv: head[0] & 0x70,
-        opcode: head[0] & 0x0F,
-        masked,
+        fin: header.fin,
+        rsv: header.rsv,
+        opcode: header.opcode,
+        masked: header.mask.is_some(),
         payload,
     })
 }

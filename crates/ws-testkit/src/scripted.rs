@@ -18,6 +18,7 @@ pub type Writes = Arc<Mutex<Vec<Vec<u8>>>>;
 /// A peer whose bytes have all arrived, in chunks: a read takes at most the rest of the current chunk,
 /// and ends the stream once they are all read. With `pause`, the first async read of each chunk is not
 /// ready (it wakes its task at once), so two connections served by one task take turns.
+#[derive(Debug)]
 pub struct Arrived {
     input: VecDeque<Vec<u8>>,
     pause: bool,

@@ -30,7 +30,7 @@ use crate::message::Event;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
-pub use crate::error::SendError;
+pub(crate) use crate::error::SendError;
 pub use output::Output;
 pub use send::{MessageRef, SendOptions};
 pub use split::Sender;

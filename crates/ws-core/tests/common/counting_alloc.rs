@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 /// The system allocator, counting the bytes currently allocated.
-pub struct Counting;
+pub(crate) struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
@@ -23,13 +23,13 @@ thread_local! {
 }
 
 /// Bytes allocated and not yet freed, process-wide.
-pub fn live_bytes() -> isize {
+pub(crate) fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
 /// Bytes allocated minus bytes freed by the calling thread (exact when what it measures allocates and
 /// frees on this thread only).
-pub fn thread_live_bytes() -> isize {
+pub(crate) fn thread_live_bytes() -> isize {
     THREAD_LIVE.with(Cell::get)
 }
 

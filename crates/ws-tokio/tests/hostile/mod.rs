@@ -11,25 +11,25 @@ use ws_testkit::raw;
 use ws_tokio::TokioIo;
 
 /// The masking key of every hostile frame (clients must mask; the value does not matter).
-pub const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
+pub(crate) const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
 /// A masked client frame with the RSV bits `rsv`.
-pub fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
     raw::frame(fin, rsv, opcode, payload, Some(MASK))
 }
 
 /// A masked client frame header declaring `len` payload bytes that may never follow.
-pub fn header(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
+pub(crate) fn header(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
     raw::header(fin, 0, opcode, len, Some(MASK))
 }
 
 /// The upgrade request of a hostile client, with `extra` header lines (each ending in CRLF).
-pub fn request(extra: &str) -> String {
+pub(crate) fn request(extra: &str) -> String {
     raw::upgrade_request("/hostile", extra)
 }
 
 /// Sends the upgrade request and reads the response head, which must be a 101 with the right accept value.
-pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
     extra: &str,
 ) -> io::Result<String> {
@@ -37,12 +37,12 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads one frame from the server, which must not mask it.
-pub async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
+pub(crate) async fn read_frame<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
     unmasked(raw::read_frame(&mut TokioIo::new(io)).await?)
 }
 
 /// Reads frames until the server's close frame (which must not be masked); returns it.
-pub async fn read_close<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
+pub(crate) async fn read_close<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<raw::Frame> {
     unmasked(raw::read_close(&mut TokioIo::new(io)).await?)
 }
 
@@ -54,12 +54,12 @@ fn unmasked(frame: raw::Frame) -> io::Result<raw::Frame> {
 }
 
 /// Reads until the stream ends: the bytes drained when the server closed it, `Err` when it was reset.
-pub async fn read_to_eof<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<usize> {
+pub(crate) async fn read_to_eof<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<usize> {
     raw::read_to_eof(&mut TokioIo::new(io)).await
 }
 
 /// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`, ...).
-pub fn status_bytes(field: &str) -> u64 {
+pub(crate) fn status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     let line = status
         .lines()
@@ -75,7 +75,7 @@ pub fn status_bytes(field: &str) -> u64 {
 }
 
 /// The process's resident set size now, in bytes.
-pub fn rss() -> u64 {
+pub(crate) fn rss() -> u64 {
     status_bytes("VmRSS")
 }
 
@@ -83,13 +83,13 @@ pub fn rss() -> u64 {
 /// memory back to the OS (so later allocations cannot hide in pages that are already resident), resets the
 /// high-water mark (`VmHWM`, through `/proc/self/clear_refs`) and records the current RSS; `peak_growth` is
 /// the high-water mark since then minus that RSS. Tests that use it run one at a time (see `SERIAL`).
-pub struct PeakRss {
+pub(crate) struct PeakRss {
     base: u64,
 }
 
 impl PeakRss {
     /// Trims the heap, resets the high-water mark and records the baseline.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         #[cfg(target_env = "gnu")]
         // SAFETY: malloc_trim only returns free memory to the OS; it touches no live allocation.
         unsafe {
@@ -101,12 +101,12 @@ impl PeakRss {
     }
 
     /// The highest RSS since `start`, minus the baseline, in bytes.
-    pub fn peak_growth(&self) -> u64 {
+    pub(crate) fn peak_growth(&self) -> u64 {
         status_bytes("VmHWM").saturating_sub(self.base)
     }
 }
 
 /// Bytes as MiB, for messages.
-pub fn mib(bytes: u64) -> f64 {
+pub(crate) fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }

@@ -10,7 +10,7 @@ use ws_tokio::{Config, Shutdown, WebSocket};
 
 /// Starts `serve_until` with `handler` on 127.0.0.1 (a free port); returns its address, its shutdown
 /// switch and its task.
-pub async fn serve<H, Fut>(
+pub(crate) async fn serve<H, Fut>(
     config: Config,
     grace: Duration,
     handler: H,
