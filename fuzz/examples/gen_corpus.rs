@@ -19,6 +19,7 @@ use ws_core::{
 use ws_fuzz::deflate_knobs::Knobs;
 use ws_fuzz::handshake::{DeflateParams, key_of, request, response_101};
 use ws_fuzz::harness::{Action, Control, Payload, PeerFrame, SETUP_LEN, Setup};
+use ws_fuzz::take_output;
 use ws_fuzz::wire::frame;
 use ws_fuzz::{differential as diff, inflate};
 
@@ -409,18 +410,16 @@ fn recorded(deflate: bool, script: impl Fn(&mut Connection)) -> (Vec<u8>, Vec<u8
         Instant::ZERO,
     );
     let mut server = Connection::server(config(), Instant::ZERO);
-    let head = client.output().to_vec();
-    client.advance_output(head.len());
-    server.receive(&head);
+    let head = take_output(&mut client);
+    server.receive(&head, Instant::ZERO);
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-    server.accept(Accept::new()).unwrap();
-    let head = server.output().to_vec();
-    server.advance_output(head.len());
-    client.receive(&head);
+    server.accept(Accept::new(), Instant::ZERO).unwrap();
+    let head = take_output(&mut server);
+    client.receive(&head, Instant::ZERO);
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
     script(&mut client);
     script(&mut server);
-    (client.output().to_vec(), server.output().to_vec())
+    (take_output(&mut client), take_output(&mut server))
 }
 
 fn autobahn_like(conn: &mut Connection) {
@@ -444,7 +443,8 @@ fn autobahn_like(conn: &mut Connection) {
     conn.send(&Message::from("*".repeat(2500))).unwrap();
     conn.pong(b"unsolicited").unwrap();
     // Case 7.x-like: close with a code and reason.
-    conn.close(CloseCode(1001), "going away").unwrap();
+    conn.close(CloseCode(1001), "going away", Instant::ZERO)
+        .unwrap();
 }
 
 fn main() {
@@ -555,7 +555,7 @@ fn main() {
     );
 
     // client_handshake: answers to the target's client (seed [7; 32], chat + superchat, deflate).
-    let client = Connection::client(
+    let mut client = Connection::client(
         &ClientRequest::new("server.example.com", "/chat")
             .subprotocol("chat")
             .subprotocol("superchat"),
@@ -563,7 +563,7 @@ fn main() {
         [7; 32],
         Instant::ZERO,
     );
-    let key = key_of(client.output());
+    let key = key_of(&take_output(&mut client));
     c.put("client_handshake", "101", &response_101(&key, None, None));
     c.put(
         "client_handshake",

@@ -22,8 +22,7 @@ fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>, Vec<u8>) {
         .subprotocol("chat")
         .subprotocol("superchat");
     let mut client = Connection::client(&request, config, [7; 32], Instant::ZERO);
-    let head = client.output().to_vec();
-    client.advance_output(head.len());
+    let head = ws_fuzz::take_output(&mut client);
     let mut events = Vec::new();
     let mut output = Vec::new();
     let take = |client: &mut Connection, events: &mut Vec<Event>| {
@@ -36,15 +35,13 @@ fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>, Vec<u8>) {
         }
     };
     for piece in data.chunks(chunk.max(1)) {
-        client.receive(piece);
+        client.receive(piece, Instant::ZERO);
         take(&mut client, &mut events);
-        output.extend_from_slice(client.output());
-        client.advance_output(client.output().len());
+        output.extend(ws_fuzz::take_output(&mut client));
     }
-    client.receive_eof();
+    client.receive_eof(Instant::ZERO);
     take(&mut client, &mut events);
-    output.extend_from_slice(client.output());
-    client.advance_output(client.output().len());
+    output.extend(ws_fuzz::take_output(&mut client));
     assert_eq!(client.state(), State::Closed);
     (events, head, output)
 }

@@ -31,9 +31,11 @@ fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>) {
                     None => Accept::new(),
                 };
                 events.push(event.clone());
-                match server.accept(accept) {
+                match server.accept(accept, Instant::ZERO) {
                     Ok(()) => {}
-                    Err(SendError::InvalidHeader) => server.accept(Accept::new()).unwrap(),
+                    Err(SendError::InvalidHeader) => {
+                        server.accept(Accept::new(), Instant::ZERO).unwrap()
+                    }
                     Err(e) => panic!("accept failed: {e:?}"),
                 }
                 continue;
@@ -42,15 +44,13 @@ fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>) {
         }
     };
     for piece in data.chunks(chunk.max(1)) {
-        server.receive(piece);
+        server.receive(piece, Instant::ZERO);
         take(&mut server, &mut events);
-        output.extend_from_slice(server.output());
-        server.advance_output(server.output().len());
+        output.extend(ws_fuzz::take_output(&mut server));
     }
-    server.receive_eof();
+    server.receive_eof(Instant::ZERO);
     take(&mut server, &mut events);
-    output.extend_from_slice(server.output());
-    server.advance_output(server.output().len());
+    output.extend(ws_fuzz::take_output(&mut server));
     assert_eq!(server.state(), State::Closed);
     (events, output)
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::deflate_knobs::Knobs;
 use arbitrary::Arbitrary;
+use bytes::Buf;
 use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
 use ws_core::{
     Accept, ClientRequest, CloseCode, Config, Connection, DataKind, Event, Instant, Message,
@@ -121,11 +122,11 @@ fn config(deflate: Option<DeflateConfig>, frame: Option<u16>) -> Config {
 /// Moves up to `n` bytes from `from` to `to` in pieces of `piece` bytes.
 fn pump(from: &mut Side, to: &mut Side, n: usize, piece: usize) -> usize {
     let mut moved = 0;
-    while moved < n && !from.conn.output().is_empty() {
-        let k = from.conn.output().len().min(piece).min(n - moved);
-        let bytes = from.conn.output()[..k].to_vec();
-        from.conn.advance_output(k);
-        to.conn.receive(&bytes);
+    while moved < n && from.conn.output().has_remaining() {
+        let mut out = from.conn.output();
+        let k = out.remaining().min(piece).min(n - moved);
+        let bytes = out.copy_to_bytes(k);
+        to.conn.receive(&bytes, Instant::ZERO);
         to.drain();
         moved += k;
     }
@@ -219,19 +220,17 @@ pub fn run(input: &Input) {
     let (mut client, mut server) = (Side::new(client), Side::new(server));
 
     // Handshake.
-    let head = client.conn.output().to_vec();
-    client.conn.advance_output(head.len());
-    server.conn.receive(&head);
+    let head = crate::take_output(&mut client.conn);
+    server.conn.receive(&head, Instant::ZERO);
     let Some(Event::Request(_)) = server.conn.poll_event() else {
         panic!("no request")
     };
-    server.conn.accept(Accept::new()).unwrap();
+    server.conn.accept(Accept::new(), Instant::ZERO).unwrap();
     let Some(Event::Open(server_open)) = server.conn.poll_event() else {
         panic!("server not open")
     };
-    let head = server.conn.output().to_vec();
-    server.conn.advance_output(head.len());
-    client.conn.receive(&head);
+    let head = crate::take_output(&mut server.conn);
+    client.conn.receive(&head, Instant::ZERO);
     let Some(Event::Open(client_open)) = client.conn.poll_event() else {
         panic!("client not open")
     };
@@ -314,7 +313,10 @@ pub fn run(input: &Input) {
     }
 
     // The close handshake completes.
-    client.conn.close(CloseCode::NORMAL, "bye").unwrap();
+    client
+        .conn
+        .close(CloseCode::NORMAL, "bye", Instant::ZERO)
+        .unwrap();
     pump_all(&mut client, &mut server);
     assert_eq!(server.closed, Some(Some(1000)));
     assert_eq!(client.closed, Some(Some(1000)));

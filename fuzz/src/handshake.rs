@@ -1,6 +1,7 @@
 //! Opening handshakes done in memory with hand-written peers, so the fuzzed bytes start at the frame layer.
 
 use arbitrary::Arbitrary;
+use bytes::Buf;
 use ws_core::deflate::{
     DeflateConfig, Negotiated, client_handle_response_header, parse_extensions, server_negotiate,
 };
@@ -94,18 +95,19 @@ pub fn open_server(
     let offer = deflate.map(|d| d.header());
     let accepts = config.extensions.is_some();
     let mut server = Connection::server(config, Instant::ZERO);
-    server.receive(&request(offer.as_deref()));
+    server.receive(&request(offer.as_deref()), Instant::ZERO);
     let Some(Event::Request(req)) = server.poll_event() else {
         panic!("the sample request must be accepted")
     };
     assert_eq!(req.path(), "/chat");
-    server.accept(Accept::new().subprotocol("chat")).unwrap();
+    server
+        .accept(Accept::new().subprotocol("chat"), Instant::ZERO)
+        .unwrap();
     let Some(Event::Open(opened)) = server.poll_event() else {
         panic!("expected Open")
     };
     assert_eq!(server.poll_event(), None);
-    let out = server.output().to_vec();
-    server.advance_output(out.len());
+    let out = crate::take_output(&mut server);
     let text = std::str::from_utf8(&out).unwrap();
     assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
@@ -137,24 +139,22 @@ pub fn open_client(
         .subprotocol("chat")
         .subprotocol("superchat");
     let mut client = Connection::client(&request, config, [7; 32], Instant::ZERO);
-    let req = client.output().to_vec();
-    client.advance_output(req.len());
+    let req = crate::take_output(&mut client);
     let ext = if offers {
         deflate.map(|d| d.header())
     } else {
         None
     };
-    client.receive(&response_101(
-        &key_of(&req),
-        ext.as_deref(),
-        Some("superchat"),
-    ));
+    client.receive(
+        &response_101(&key_of(&req), ext.as_deref(), Some("superchat")),
+        Instant::ZERO,
+    );
     let Some(Event::Open(opened)) = client.poll_event() else {
         panic!("expected Open")
     };
     assert_eq!(opened.subprotocol.as_deref(), Some("superchat"));
     assert_eq!(client.poll_event(), None);
-    assert!(client.output().is_empty());
+    assert_eq!(client.output().remaining(), 0);
     let negotiated = ext.map(|header| {
         let (_, n) = client_handle_response_header(&[DeflateConfig::default()], [header.as_str()])
             .expect("a valid response")

@@ -39,6 +39,20 @@ pub fn utf8_prefix_ok(bytes: &[u8]) -> bool {
     }
 }
 
+/// Takes (and marks written) everything `conn` has queued to write, run by run, as a writer does
+/// (`chunk`, then `advance` by what was taken).
+pub fn take_output(conn: &mut ws_core::Connection) -> Vec<u8> {
+    use bytes::Buf;
+    let mut out = conn.output();
+    let mut taken = Vec::with_capacity(out.remaining());
+    while out.has_remaining() {
+        let n = out.chunk().len();
+        taken.extend_from_slice(out.chunk());
+        out.advance(n);
+    }
+    taken
+}
+
 /// Whether a close code may appear on the wire (RFC 6455 section 7.4, with the IANA registry of 1012-1014
 /// left out as the core does): 1000-1003, 1007-1011, 3000-4999.
 pub fn sendable_close_code(code: u16) -> bool {

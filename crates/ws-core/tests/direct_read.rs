@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ws_core::{Config, Connection, Event, Message};
+use ws_core::{Config, Connection, Event, Instant, Message};
 
 const BINARY: u8 = 0x82;
 const TEXT: u8 = 0x81;
@@ -20,7 +20,7 @@ fn deliver(conn: &mut Connection, mut wire: &[u8], step: usize) -> (usize, Vec<E
     let mut direct = 0;
     let mut events = Vec::new();
     while !wire.is_empty() {
-        let offered = conn.receive_direct(usize::MAX, |room| {
+        let offered = conn.receive_direct(usize::MAX, Instant::ZERO, |room| {
             let n = room.len().min(step).min(wire.len());
             room[..n].copy_from_slice(&wire[..n]);
             (n, n)
@@ -32,7 +32,7 @@ fn deliver(conn: &mut Connection, mut wire: &[u8], step: usize) -> (usize, Vec<E
             }
             None => {
                 let n = step.min(wire.len());
-                conn.receive(&wire[..n]);
+                conn.receive(&wire[..n], Instant::ZERO);
                 n
             }
         };
@@ -40,6 +40,13 @@ fn deliver(conn: &mut Connection, mut wire: &[u8], step: usize) -> (usize, Vec<E
         events.extend(std::iter::from_fn(|| conn.poll_event()));
     }
     (direct, events)
+}
+
+/// Whether `receive_direct` would offer room now (it returns `None` without calling `read` otherwise;
+/// a read that brings nothing changes nothing).
+fn wants_direct_read(conn: &mut Connection) -> bool {
+    conn.receive_direct(usize::MAX, Instant::ZERO, |_| (0, ()))
+        .is_some()
 }
 
 fn messages_in(events: Vec<Event>) -> Vec<Message> {
@@ -75,12 +82,19 @@ fn large_frames_arrive_mostly_by_direct_reads_and_intact() {
 #[test]
 fn no_room_is_offered_without_a_large_frame_in_progress() {
     let mut server = open_server(Config::default());
-    assert!(!server.wants_direct_read(), "no frame in progress");
-    assert!(server.receive_direct(1 << 16, |_| (0, ())).is_none());
+    assert!(!wants_direct_read(&mut server), "no frame in progress");
+    assert!(
+        server
+            .receive_direct(1 << 16, Instant::ZERO, |_| (0, ()))
+            .is_none()
+    );
     // A small frame in progress: 1,000 bytes declared, 10 arrived.
     let frame = client_frame(BINARY, &payload(1000));
-    server.receive(&frame[..20]);
-    assert!(!server.wants_direct_read(), "under 16 KiB still to come");
+    server.receive(&frame[..20], Instant::ZERO);
+    assert!(
+        !wants_direct_read(&mut server),
+        "under 16 KiB still to come"
+    );
 }
 
 #[test]
@@ -88,22 +102,24 @@ fn the_room_never_runs_ahead_of_what_the_peer_sent() {
     let mut server = open_server(Config::default());
     // A 16 MiB frame is declared; one byte of it arrives.
     let header = header(BINARY, 16 << 20, Some([1, 2, 3, 4]));
-    server.receive(&header);
-    server.receive(&[0]);
+    server.receive(&header, Instant::ZERO);
+    server.receive(&[0], Instant::ZERO);
     let room = server
-        .receive_direct(usize::MAX, |room| (0, room.len()))
+        .receive_direct(usize::MAX, Instant::ZERO, |room| (0, room.len()))
         .unwrap();
     assert_eq!(
         room,
         16 * 1024,
         "the room is bounded by what arrived (at least 16 KiB)"
     );
-    let room = server.receive_direct(4096, |room| (0, room.len())).unwrap();
+    let room = server
+        .receive_direct(4096, Instant::ZERO, |room| (0, room.len()))
+        .unwrap();
     assert_eq!(room, 4096, "and by the caller's maximum");
     // Feed 100 KB: the room follows (never more than the frame has brought).
-    server.receive(&vec![0; 100_000]);
+    server.receive(&vec![0; 100_000], Instant::ZERO);
     let room = server
-        .receive_direct(usize::MAX, |room| (0, room.len()))
+        .receive_direct(usize::MAX, Instant::ZERO, |room| (0, room.len()))
         .unwrap();
     assert_eq!(room, 100_001);
 }
@@ -113,10 +129,10 @@ fn a_read_that_brings_nothing_changes_nothing() {
     let mut server = open_server(Config::default());
     let big = payload(100_000);
     let wire = client_frame(BINARY, &big);
-    server.receive(&wire[..30_000]);
+    server.receive(&wire[..30_000], Instant::ZERO);
     for _ in 0..3 {
         assert_eq!(
-            server.receive_direct(1 << 16, |_| (0, "pending")),
+            server.receive_direct(1 << 16, Instant::ZERO, |_| (0, "pending")),
             Some("pending")
         );
         assert!(server.poll_event().is_none());

@@ -5,11 +5,13 @@
 
 mod common;
 
+use bytes::Buf;
 use bytes::Bytes;
 use common::*;
 use ws_core::http::Response;
 use ws_core::{
-    Accept, ClientRequest, CloseCode, CloseFrame, DataKind, Event, Message, SendError, State,
+    Accept, ClientRequest, CloseCode, CloseFrame, DataKind, Event, Message, ReadInterest,
+    SendError, State,
 };
 
 // ----- section 4: the opening handshake -----
@@ -60,7 +62,7 @@ fn rfc6455_4_2_2_client_offers_but_server_picks_none() {
     assert_eq!(pair.client.subprotocol(), None);
     assert_eq!(pair.server.subprotocol(), None);
     // The connection works.
-    pair.client.send_text("hi").unwrap();
+    pair.client.send(&Message::from("hi")).unwrap();
     pair.c2s();
     assert_eq!(messages(&pair.server_events()), [Message::from("hi")]);
 }
@@ -75,13 +77,14 @@ fn rfc6455_4_2_2_server_may_not_choose_a_subprotocol_not_offered() {
         [Event::Request(_)]
     ));
     assert_eq!(
-        pair.server.accept(Accept::new().subprotocol("other")),
+        pair.server
+            .accept(Accept::new().subprotocol("other"), pair.now),
         Err(SendError::SubprotocolNotOffered)
     );
-    assert!(pair.server.output().is_empty(), "nothing written");
+    assert!(!pair.server.output().has_remaining(), "nothing written");
     // The decision is still pending; a valid accept works.
     pair.server
-        .accept(Accept::new().subprotocol("chat"))
+        .accept(Accept::new().subprotocol("chat"), pair.now)
         .unwrap();
     assert!(matches!(pair.server_events().as_slice(), [Event::Open(_)]));
 }
@@ -120,7 +123,7 @@ fn rfc6455_4_2_2_reject_with_403_reaches_the_client_with_status_headers_and_body
         };
         assert_eq!(req.origin(), Some("http://evil.example"));
         let response = Response::new(403, "forbidden origin").header("X-Reason", "origin");
-        pair.server.reject(response.clone()).unwrap();
+        pair.server.reject(response.clone(), pair.now).unwrap();
         let server_events = pair.server_events();
         assert_eq!(server_events, [Event::Rejected(Box::new(response.clone()))]);
         assert_eq!(pair.server.state(), State::Closed);
@@ -152,9 +155,12 @@ fn rfc6455_4_2_2_reject_with_403_reaches_the_client_with_status_headers_and_body
         assert_eq!(got.body, Bytes::from_static(b"forbidden origin"));
         assert_eq!(pair.client.state(), State::Closed);
         assert!(pair.client.poll_shutdown());
-        assert_eq!(pair.client.send_text("x"), Err(SendError::Closed));
+        assert_eq!(
+            pair.client.send(&Message::from("x")),
+            Err(SendError::Closed)
+        );
         // Either side ignores later input.
-        pair.client.receive(b"more bytes");
+        pair.client.receive(b"more bytes", pair.now);
         assert!(pair.client_events().is_empty());
     }
 }
@@ -162,15 +168,21 @@ fn rfc6455_4_2_2_reject_with_403_reaches_the_client_with_status_headers_and_body
 #[test]
 fn rfc6455_4_1_client_can_not_send_before_the_handshake_completes() {
     let mut pair = Pair::new(&default_request(), quiet_config(), quiet_config());
-    assert_eq!(pair.client.send_text("early"), Err(SendError::NotOpen));
-    assert_eq!(pair.client.ping(b""), Err(SendError::NotOpen));
     assert_eq!(
-        pair.client.close(CloseCode::NORMAL, ""),
+        pair.client.send(&Message::from("early")),
         Err(SendError::NotOpen)
     );
-    assert_eq!(pair.server.send_text("early"), Err(SendError::NotOpen));
+    assert_eq!(pair.client.ping(b""), Err(SendError::NotOpen));
     assert_eq!(
-        pair.server.accept(Accept::new()),
+        pair.client.close(CloseCode::NORMAL, "", pair.now),
+        Err(SendError::NotOpen)
+    );
+    assert_eq!(
+        pair.server.send(&Message::from("early")),
+        Err(SendError::NotOpen)
+    );
+    assert_eq!(
+        pair.server.accept(Accept::new(), pair.now),
         Err(SendError::NoPendingRequest)
     );
     assert_eq!(pair.client.state(), State::Connecting);
@@ -228,7 +240,7 @@ fn rfc6455_6_1_messages_flow_both_ways_text_binary_empty_and_1_mib() {
 fn rfc6455_5_3_client_mask_keys_vary_between_frames() {
     let mut pair = Pair::open();
     for _ in 0..8 {
-        pair.client.send_binary(&[0; 8]).unwrap();
+        pair.client.send(&Message::from([0; 8].to_vec())).unwrap();
     }
     let out = take_output(&mut pair.client);
     // An all-zero payload shows the mask key itself.
@@ -261,7 +273,7 @@ fn rfc6455_5_4_send_fragment_text_split_inside_a_multibyte_character() {
     let frames = parse_frames(&wire);
     let shape: Vec<(u8, bool)> = frames.iter().map(|f| (f.opcode, f.fin)).collect();
     assert_eq!(shape, [(OP_TEXT, false), (OP_CONT, false), (OP_CONT, true)]);
-    pair.server.receive(&wire);
+    pair.server.receive(&wire, pair.now);
     assert_eq!(pair.server_events(), [Event::Message(Message::from(text))]);
 
     // The server sends one too, fragment by fragment, byte by byte.
@@ -280,26 +292,30 @@ fn rfc6455_5_4_fragment_kinds_must_not_change_mid_message() {
     pair.client
         .send_fragment(DataKind::Binary, b"abc", false)
         .unwrap();
-    let queued = pair.client.output().len();
+    let queued = pair.client.output().remaining();
     assert_eq!(
         pair.client.send_fragment(DataKind::Text, b"def", true),
         Err(SendError::FragmentInProgress)
     );
     assert_eq!(
-        pair.client.send_text("whole"),
+        pair.client.send(&Message::from("whole")),
         Err(SendError::FragmentInProgress)
     );
     assert_eq!(
-        pair.client.send_binary(b"whole"),
+        pair.client.send(&Message::from(b"whole".to_vec())),
         Err(SendError::FragmentInProgress)
     );
-    assert_eq!(pair.client.output().len(), queued, "nothing was queued");
+    assert_eq!(
+        pair.client.output().remaining(),
+        queued,
+        "nothing was queued"
+    );
     // Control frames may be interleaved (section 5.4).
     pair.client.ping(b"mid").unwrap();
     pair.client
         .send_fragment(DataKind::Binary, b"def", true)
         .unwrap();
-    pair.client.send_text("after").unwrap();
+    pair.client.send(&Message::from("after")).unwrap();
     pair.c2s();
     assert_eq!(
         pair.server_events(),
@@ -317,7 +333,7 @@ fn rfc6455_8_1_send_fragment_refuses_text_that_can_not_be_utf8() {
     pair.client
         .send_fragment(DataKind::Text, "€".as_bytes()[..1].as_ref(), false)
         .unwrap();
-    let queued = pair.client.output().len();
+    let queued = pair.client.output().remaining();
     // 0xe2 followed by 'a' is impossible.
     assert_eq!(
         pair.client.send_fragment(DataKind::Text, b"a", true),
@@ -329,7 +345,11 @@ fn rfc6455_8_1_send_fragment_refuses_text_that_can_not_be_utf8() {
             .send_fragment(DataKind::Text, &"€".as_bytes()[1..2], true),
         Err(SendError::InvalidUtf8)
     );
-    assert_eq!(pair.client.output().len(), queued, "nothing was queued");
+    assert_eq!(
+        pair.client.output().remaining(),
+        queued,
+        "nothing was queued"
+    );
     pair.client
         .send_fragment(DataKind::Text, &"€".as_bytes()[1..], true)
         .unwrap();
@@ -342,10 +362,10 @@ fn rfc6455_5_4_max_send_frame_size_fragments_automatically() {
     let config = quiet_config().max_send_frame_size(Some(10));
     let mut pair = Pair::open_with(config.clone(), config);
     let text = "0123456789abcdefghij€€€"; // 29 bytes: frames of 10, 10, 9
-    pair.client.send_text(text).unwrap();
-    pair.server.send_binary(&[5; 20]).unwrap(); // exactly two frames
-    pair.server.send_binary(&[6; 10]).unwrap(); // one frame
-    pair.server.send_binary(&[]).unwrap(); // one empty frame
+    pair.client.send(&Message::from(text)).unwrap();
+    pair.server.send(&Message::from([5; 20].to_vec())).unwrap(); // exactly two frames
+    pair.server.send(&Message::from([6; 10].to_vec())).unwrap(); // one frame
+    pair.server.send(&Message::from([].to_vec())).unwrap(); // one empty frame
     let client_out = take_output(&mut pair.client);
     let server_out = take_output(&mut pair.server);
     let frames = parse_frames(&client_out);
@@ -375,8 +395,8 @@ fn rfc6455_5_4_max_send_frame_size_fragments_automatically() {
             (OP_BINARY, true, 0),
         ]
     );
-    pair.server.receive(&client_out);
-    pair.client.receive(&server_out);
+    pair.server.receive(&client_out, pair.now);
+    pair.client.receive(&server_out, pair.now);
     assert_eq!(pair.server_events(), [Event::Message(Message::from(text))]);
     assert_eq!(
         messages(&pair.client_events()),
@@ -412,7 +432,7 @@ fn rfc6455_5_4_max_send_frame_size_applies_to_each_fragment() {
             (OP_CONT, true, 3),
         ]
     );
-    pair.server.receive(&out);
+    pair.server.receive(&out, pair.now);
     assert_eq!(
         messages(&pair.server_events()),
         [Message::from(b"abcdefghijklm".to_vec())]
@@ -431,7 +451,7 @@ fn rfc6455_5_5_2_ping_is_answered_by_a_pong_with_the_same_payload() {
         [Event::Ping(Bytes::from_static(b"are you there"))]
     );
     // The pong was queued before the application saw the ping.
-    let pong = parse_frames(pair.server.output());
+    let pong = parse_frames(pair.server.output().chunk());
     assert_eq!(pong.len(), 1);
     assert_eq!(
         (pong[0].opcode, pong[0].fin, pong[0].masked),
@@ -455,7 +475,7 @@ fn rfc6455_5_5_2_ping_is_answered_by_a_pong_with_the_same_payload() {
             Event::Ping(Bytes::from(vec![b'x'; 125]))
         ]
     );
-    let pongs = parse_frames(pair.client.output());
+    let pongs = parse_frames(pair.client.output().chunk());
     assert_eq!(pongs.len(), 2);
     assert!(pongs.iter().all(|f| f.opcode == OP_PONG && f.masked));
     pair.c2s();
@@ -480,22 +500,23 @@ fn rfc6455_5_5_control_payload_over_125_bytes_is_refused() {
         Err(SendError::ControlPayloadTooLong)
     );
     assert_eq!(
-        pair.client.close(CloseCode::NORMAL, &"r".repeat(124)),
+        pair.client
+            .close(CloseCode::NORMAL, &"r".repeat(124), pair.now),
         Err(SendError::ControlPayloadTooLong)
     );
     assert_eq!(
-        pair.client.close(CloseCode(1005), "reason"),
+        pair.client.close(CloseCode(1005), "reason", pair.now),
         Err(SendError::ControlPayloadTooLong)
     );
     assert_eq!(
-        pair.client.close(CloseCode(1006), ""),
+        pair.client.close(CloseCode(1006), "", pair.now),
         Err(SendError::InvalidCloseCode)
     );
-    assert!(pair.client.output().is_empty());
+    assert!(!pair.client.output().has_remaining());
     assert_eq!(pair.client.state(), State::Open);
     // A 123-byte reason fits.
     pair.client
-        .close(CloseCode::NORMAL, &"r".repeat(123))
+        .close(CloseCode::NORMAL, &"r".repeat(123), pair.now)
         .unwrap();
     pair.c2s();
     let events = pair.server_events();
@@ -517,7 +538,7 @@ fn rfc6455_5_5_3_unsolicited_pong_is_delivered_and_not_answered() {
         pair.client_events(),
         [Event::Pong(Bytes::from_static(b"heartbeat"))]
     );
-    assert!(pair.client.output().is_empty());
+    assert!(!pair.client.output().has_remaining());
 }
 
 // ----- section 7: closing -----
@@ -525,9 +546,9 @@ fn rfc6455_5_5_3_unsolicited_pong_is_delivered_and_not_answered() {
 #[test]
 fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
     let mut pair = Pair::open();
-    pair.client.send_text("last words").unwrap();
+    pair.client.send(&Message::from("last words")).unwrap();
     pair.client
-        .close(CloseCode::GOING_AWAY, "page navigated away")
+        .close(CloseCode::GOING_AWAY, "page navigated away", pair.now)
         .unwrap();
     assert_eq!(pair.client.state(), State::Closing);
     pair.c2s();
@@ -543,7 +564,7 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
         ]
     );
     assert_eq!(pair.server.state(), State::Closed);
-    let echo = parse_frames(pair.server.output());
+    let echo = parse_frames(pair.server.output().chunk());
     assert_eq!(echo.len(), 1);
     assert_eq!(
         echo[0].close_code(),
@@ -570,14 +591,17 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
         )))]
     );
     assert_eq!(pair.client.state(), State::Closed);
-    assert!(pair.client.output().is_empty(), "no second close frame");
+    assert!(
+        !pair.client.output().has_remaining(),
+        "no second close frame"
+    );
     assert!(
         !pair.client.poll_shutdown(),
         "the client waits for the server"
     );
     assert!(!pair.client.is_finished());
-    assert!(pair.client.wants_read());
-    pair.client.receive_eof();
+    assert!(pair.client.read_interest() == ReadInterest::Read);
+    pair.client.receive_eof(pair.now);
     assert!(!pair.client.is_finished(), "the client closes its side too");
     assert!(pair.client.poll_shutdown());
     assert!(pair.client.is_finished());
@@ -585,7 +609,7 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
         pair.client_events().is_empty(),
         "EOF after close is no error"
     );
-    pair.server.receive_eof();
+    pair.server.receive_eof(pair.now);
     assert!(pair.server.is_finished());
 }
 
@@ -593,7 +617,7 @@ fn rfc6455_7_1_2_client_starts_the_close_and_the_server_echoes_it() {
 fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
     let mut pair = Pair::open();
     pair.server
-        .close(CloseCode(4000), "application shutdown")
+        .close(CloseCode(4000), "application shutdown", pair.now)
         .unwrap();
     pair.s2c();
     assert_eq!(
@@ -603,7 +627,7 @@ fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
             "application shutdown"
         )))]
     );
-    let echo = parse_frames(pair.client.output());
+    let echo = parse_frames(pair.client.output().chunk());
     assert_eq!(echo.len(), 1);
     assert!(echo[0].masked);
     assert_eq!(echo[0].close_code(), Some(4000));
@@ -619,7 +643,7 @@ fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
     assert!(pair.server.poll_shutdown());
     assert!(!pair.client.poll_shutdown());
     assert!(!pair.client.is_finished());
-    pair.client.receive_eof();
+    pair.client.receive_eof(pair.now);
     assert!(
         pair.client.poll_shutdown(),
         "the client answers EOF with its own"
@@ -631,12 +655,14 @@ fn rfc6455_7_1_2_server_starts_the_close_and_the_client_echoes_it() {
 #[test]
 fn rfc6455_7_1_5_close_without_status_is_closed_none_and_echoed_empty() {
     let mut pair = Pair::open();
-    pair.client.close(CloseCode::NO_STATUS, "").unwrap();
-    let wire = parse_frames(pair.client.output());
+    pair.client
+        .close(CloseCode::NO_STATUS, "", pair.now)
+        .unwrap();
+    let wire = parse_frames(pair.client.output().chunk());
     assert!(wire[0].payload.is_empty());
     pair.c2s();
     assert_eq!(pair.server_events(), [Event::Closed(None)]);
-    let echo = parse_frames(pair.server.output());
+    let echo = parse_frames(pair.server.output().chunk());
     assert_eq!(echo.len(), 1);
     assert!(echo[0].payload.is_empty(), "1005 is never sent on the wire");
     pair.s2c();
@@ -647,8 +673,12 @@ fn rfc6455_7_1_5_close_without_status_is_closed_none_and_echoed_empty() {
 fn rfc6455_7_1_3_simultaneous_close_both_sides_closed_no_extra_echo() {
     for chunk in [usize::MAX, 1] {
         let mut pair = Pair::open().chunked(chunk);
-        pair.client.close(CloseCode::NORMAL, "client").unwrap();
-        pair.server.close(CloseCode::GOING_AWAY, "server").unwrap();
+        pair.client
+            .close(CloseCode::NORMAL, "client", pair.now)
+            .unwrap();
+        pair.server
+            .close(CloseCode::GOING_AWAY, "server", pair.now)
+            .unwrap();
         pair.pump_with_eof();
         assert_eq!(
             pair.server_events(),
@@ -676,9 +706,9 @@ fn rfc6455_7_1_3_simultaneous_close_both_sides_closed_no_extra_echo() {
 #[test]
 fn rfc6455_7_1_4_messages_keep_arriving_after_our_close_until_the_peers() {
     let mut pair = Pair::open();
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     // The server sends before it sees the client's close.
-    pair.server.send_text("in flight").unwrap();
+    pair.server.send(&Message::from("in flight")).unwrap();
     pair.server.ping(b"p").unwrap();
     pair.s2c();
     assert_eq!(
@@ -688,7 +718,7 @@ fn rfc6455_7_1_4_messages_keep_arriving_after_our_close_until_the_peers() {
             Event::Ping(Bytes::from_static(b"p")),
         ]
     );
-    let out = parse_frames(pair.client.output());
+    let out = parse_frames(pair.client.output().chunk());
     assert_eq!(
         out.iter().map(|f| f.opcode).collect::<Vec<_>>(),
         [OP_CLOSE],
@@ -704,10 +734,16 @@ fn rfc6455_7_1_4_messages_keep_arriving_after_our_close_until_the_peers() {
 #[test]
 fn rfc6455_7_1_1_sending_after_close_is_refused() {
     let mut pair = Pair::open();
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
-    let queued = pair.client.output().len();
-    assert_eq!(pair.client.send_text("x"), Err(SendError::Closed));
-    assert_eq!(pair.client.send_binary(b"x"), Err(SendError::Closed));
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
+    let queued = pair.client.output().remaining();
+    assert_eq!(
+        pair.client.send(&Message::from("x")),
+        Err(SendError::Closed)
+    );
+    assert_eq!(
+        pair.client.send(&Message::from(b"x".to_vec())),
+        Err(SendError::Closed)
+    );
     assert_eq!(
         pair.client.send(&Message::from("x")),
         Err(SendError::Closed)
@@ -719,19 +755,29 @@ fn rfc6455_7_1_1_sending_after_close_is_refused() {
     assert_eq!(pair.client.ping(b""), Err(SendError::Closed));
     assert_eq!(pair.client.pong(b""), Err(SendError::Closed));
     assert_eq!(
-        pair.client.close(CloseCode::NORMAL, ""),
+        pair.client.close(CloseCode::NORMAL, "", pair.now),
         Err(SendError::Closed)
     );
-    assert_eq!(pair.client.output().len(), queued, "nothing was queued");
+    assert_eq!(
+        pair.client.output().remaining(),
+        queued,
+        "nothing was queued"
+    );
     pair.c2s();
     // The server has received the close and echoed it: it can not send either.
-    assert_eq!(pair.server.send_text("x"), Err(SendError::Closed));
     assert_eq!(
-        pair.server.close(CloseCode::NORMAL, ""),
+        pair.server.send(&Message::from("x")),
+        Err(SendError::Closed)
+    );
+    assert_eq!(
+        pair.server.close(CloseCode::NORMAL, "", pair.now),
         Err(SendError::Closed)
     );
     pair.s2c();
-    assert_eq!(pair.client.send_text("x"), Err(SendError::Closed));
+    assert_eq!(
+        pair.client.send(&Message::from("x")),
+        Err(SendError::Closed)
+    );
 }
 
 #[test]
@@ -740,7 +786,7 @@ fn rfc6455_7_1_4_close_during_a_fragmented_send_stops_it() {
     pair.client
         .send_fragment(DataKind::Text, b"part", false)
         .unwrap();
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(
         pair.client.send_fragment(DataKind::Text, b"rest", true),
         Err(SendError::Closed)
@@ -767,13 +813,15 @@ fn rfc6455_4_2_1_frames_pipelined_after_the_request_are_delivered_after_accept()
     );
     let request = take_output(&mut client);
     let mut answering = ws_core::Connection::server(quiet_config(), ws_core::Instant::ZERO);
-    answering.receive(&request);
-    answering.accept(Accept::new()).unwrap();
-    client.receive(&take_output(&mut answering));
+    answering.receive(&request, ws_core::Instant::ZERO);
+    answering
+        .accept(Accept::new(), ws_core::Instant::ZERO)
+        .unwrap();
+    client.receive(&take_output(&mut answering), ws_core::Instant::ZERO);
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-    client.send_text("early bird").unwrap();
+    client.send(&Message::from("early bird")).unwrap();
     client.ping(b"early ping").unwrap();
-    client.send_binary(&[1, 2, 3]).unwrap();
+    client.send(&Message::from([1, 2, 3].to_vec())).unwrap();
     let frames = take_output(&mut client);
 
     for chunk in [usize::MAX, 1, 5] {
@@ -781,15 +829,17 @@ fn rfc6455_4_2_1_frames_pipelined_after_the_request_are_delivered_after_accept()
         bytes.extend_from_slice(&frames);
         let mut server = ws_core::Connection::server(quiet_config(), ws_core::Instant::ZERO);
         for piece in bytes.chunks(chunk.min(bytes.len())) {
-            server.receive(piece);
+            server.receive(piece, ws_core::Instant::ZERO);
         }
         let events = drain(&mut server);
         assert!(
             matches!(events.as_slice(), [Event::Request(_)]),
             "frames wait for the decision: {events:?}"
         );
-        assert!(server.output().is_empty(), "no pong before the 101");
-        server.accept(Accept::new().subprotocol("chat")).unwrap();
+        assert!(!server.output().has_remaining(), "no pong before the 101");
+        server
+            .accept(Accept::new().subprotocol("chat"), ws_core::Instant::ZERO)
+            .unwrap();
         let events = drain(&mut server);
         assert!(matches!(events[0], Event::Open(_)));
         assert_eq!(
@@ -817,8 +867,8 @@ fn rfc6455_4_2_2_frames_right_after_the_101_are_not_lost() {
     let mut pair = Pair::new(&default_request(), quiet_config(), quiet_config());
     pair.c2s();
     pair.server_events();
-    pair.server.accept(Accept::new()).unwrap();
-    pair.server.send_text("welcome").unwrap();
+    pair.server.accept(Accept::new(), pair.now).unwrap();
+    pair.server.send(&Message::from("welcome")).unwrap();
     // The 101 and the first frame reach the client in one read.
     pair.s2c();
     let events = pair.client_events();
@@ -862,7 +912,9 @@ fn conversation(chunk: usize) {
     assert_eq!(messages(&client_events), msgs, "chunk {chunk}");
     assert!(client_events.contains(&Event::Pong(Bytes::from_static(b"ping"))));
 
-    pair.client.close(CloseCode::NORMAL, "done").unwrap();
+    pair.client
+        .close(CloseCode::NORMAL, "done", pair.now)
+        .unwrap();
     pair.pump_with_eof();
     assert_eq!(
         pair.server_events(),
@@ -905,12 +957,14 @@ fn rfc6455_7_1_1_frames_received_before_eof_are_not_lost() {
     // The server writes its last message and its close frame, then closes TCP; the client reads all of it
     // and the EOF before the application looks at any event.
     let mut pair = Pair::open();
-    pair.server.send_text("last").unwrap();
+    pair.server.send(&Message::from("last")).unwrap();
     pair.server.ping(b"p").unwrap();
-    pair.server.close(CloseCode::NORMAL, "bye").unwrap();
+    pair.server
+        .close(CloseCode::NORMAL, "bye", pair.now)
+        .unwrap();
     let bytes = take_output(&mut pair.server);
-    pair.client.receive(&bytes);
-    pair.client.receive_eof();
+    pair.client.receive(&bytes, pair.now);
+    pair.client.receive_eof(pair.now);
     assert_eq!(
         drain(&mut pair.client),
         [
@@ -929,11 +983,11 @@ fn rfc6455_7_1_1_frames_received_before_eof_are_not_lost() {
     // The same for a server whose client sent a message and vanished without a close frame: the message
     // is delivered, then the abnormal closure.
     let mut pair = Pair::open();
-    pair.client.send_text("one").unwrap();
-    pair.client.send_text("two").unwrap();
+    pair.client.send(&Message::from("one")).unwrap();
+    pair.client.send(&Message::from("two")).unwrap();
     let bytes = take_output(&mut pair.client);
-    pair.server.receive(&bytes);
-    pair.server.receive_eof();
+    pair.server.receive(&bytes, pair.now);
+    pair.server.receive_eof(pair.now);
     assert_eq!(
         drain(&mut pair.server),
         [

@@ -6,10 +6,11 @@
 
 mod common;
 
+use bytes::Buf;
 use common::*;
 use ws_core::{
     CloseCode, CloseFrame, Config, Connection, Error, Event, HandshakeError, Instant, Limit,
-    Limits, ProtocolError, SendError, State,
+    Limits, Message, ProtocolError, SendError, State,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +75,7 @@ fn check_fault_with(
     for chunk in [input.len().max(1), 1] {
         let mut conn = open(config);
         for piece in input.chunks(chunk) {
-            conn.receive(piece);
+            conn.receive(piece, Instant::ZERO);
         }
         let context = format!("{side:?}, chunk {chunk}, input {input:02x?}");
         let events = drain(&mut conn);
@@ -98,15 +99,15 @@ fn check_fault_with(
         assert!(std::str::from_utf8(&close.payload[2..]).is_ok());
 
         // Later input is ignored: no event, no reply (not even to a ping).
-        conn.receive(&side.frame(0x81, b"late"));
-        conn.receive(&side.frame(0x89, b"ping"));
-        conn.receive(&side.frame(0x88, &close_payload(1000, b"")));
-        conn.receive_eof();
+        conn.receive(&side.frame(0x81, b"late"), Instant::ZERO);
+        conn.receive(&side.frame(0x89, b"ping"), Instant::ZERO);
+        conn.receive(&side.frame(0x88, &close_payload(1000, b"")), Instant::ZERO);
+        conn.receive_eof(Instant::ZERO);
         assert!(conn.poll_event().is_none(), "{context}");
-        assert!(conn.output().is_empty(), "{context}");
+        assert!(!conn.output().has_remaining(), "{context}");
         assert!(conn.poll_shutdown(), "{context}");
         assert!(!conn.poll_shutdown(), "{context}: once");
-        assert_eq!(conn.send_text("x"), Err(SendError::Closed));
+        assert_eq!(conn.send(&Message::from("x")), Err(SendError::Closed));
         assert!(conn.is_finished(), "{context}");
     }
 }
@@ -271,7 +272,10 @@ fn rfc6455_5_4_new_data_frame_inside_a_fragmented_message_fails() {
 fn rfc6455_5_5_2_ping_before_a_fault_is_answered_before_the_close() {
     let side = Side::Server;
     let mut conn = side.open(quiet_config());
-    conn.receive(&cat(&[&side.frame(0x89, b"first"), &side.frame(0x83, b"")]));
+    conn.receive(
+        &cat(&[&side.frame(0x89, b"first"), &side.frame(0x83, b"")]),
+        Instant::ZERO,
+    );
     let events = drain(&mut conn);
     assert_eq!(events.len(), 2);
     assert!(matches!(&events[0], Event::Ping(p) if p.as_ref() == b"first"));
@@ -320,7 +324,10 @@ fn rfc6455_7_4_valid_close_codes_are_accepted_and_echoed() {
             1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
         ] {
             let mut conn = side.open(quiet_config());
-            conn.receive(&side.frame(0x88, &close_payload(code, "réason".as_bytes())));
+            conn.receive(
+                &side.frame(0x88, &close_payload(code, "réason".as_bytes())),
+                Instant::ZERO,
+            );
             let events = drain(&mut conn);
             assert_eq!(
                 events,
@@ -334,9 +341,9 @@ fn rfc6455_7_4_valid_close_codes_are_accepted_and_echoed() {
             assert_eq!(echo.len(), 1);
             assert_eq!(echo[0].close_code(), Some(code));
             assert_eq!(conn.poll_shutdown(), side == Side::Server, "{side:?}");
-            conn.receive(&side.frame(0x81, b"late"));
+            conn.receive(&side.frame(0x81, b"late"), Instant::ZERO);
             assert!(conn.poll_event().is_none());
-            assert!(conn.output().is_empty());
+            assert!(!conn.output().has_remaining());
         }
     }
 }
@@ -359,14 +366,17 @@ fn rfc6455_7_1_6_close_reason_that_is_not_utf8_fails_with_1007() {
 fn rfc6455_7_1_7_fault_after_our_close_sends_no_second_close() {
     for side in BOTH {
         let mut conn = side.open(quiet_config());
-        conn.close(CloseCode::NORMAL, "").unwrap();
+        conn.close(CloseCode::NORMAL, "", Instant::ZERO).unwrap();
         let ours = take_output(&mut conn);
-        conn.receive(&side.frame(0x83, b""));
+        conn.receive(&side.frame(0x83, b""), Instant::ZERO);
         assert_eq!(
             drain(&mut conn),
             [Event::Failed(protocol(ProtocolError::ReservedOpcode(3)))]
         );
-        assert!(conn.output().is_empty(), "our close frame was already sent");
+        assert!(
+            !conn.output().has_remaining(),
+            "our close frame was already sent"
+        );
         assert_eq!(parse_frames(&ours).len(), 1);
         assert!(conn.poll_shutdown());
     }
@@ -431,7 +441,7 @@ fn rfc6455_8_1_valid_utf8_split_across_fragments_and_reads_is_accepted() {
             ]);
             let mut conn = side.open(quiet_config());
             for b in &input {
-                conn.receive(std::slice::from_ref(b));
+                conn.receive(std::slice::from_ref(b), Instant::ZERO);
             }
             assert_eq!(
                 messages(&drain(&mut conn)),
@@ -459,25 +469,31 @@ fn rfc6455_8_1_invalid_utf8_fails_fast_before_the_frame_is_complete() {
         // The close is queued as soon as the bad byte arrives, not one byte later.
         let mut conn = side.open(quiet_config());
         let header_len = side.header(0x81, 100).len();
-        conn.receive(&input[..header_len + payload.len() - 1]);
+        conn.receive(&input[..header_len + payload.len() - 1], Instant::ZERO);
         assert!(conn.poll_event().is_none(), "0xf4 alone may still be valid");
-        assert!(conn.output().is_empty());
-        conn.receive(&input[header_len + payload.len() - 1..]);
+        assert!(!conn.output().has_remaining());
+        conn.receive(&input[header_len + payload.len() - 1..], Instant::ZERO);
         assert_eq!(drain(&mut conn), [Event::Failed(Error::InvalidUtf8)]);
-        assert_eq!(parse_frames(conn.output())[0].close_code(), Some(1007));
+        assert_eq!(
+            parse_frames(conn.output().chunk())[0].close_code(),
+            Some(1007)
+        );
 
         // The same inside a continuation frame of a fragmented message.
         let mut conn = side.open(quiet_config());
-        conn.receive(&side.frame(0x01, b"start "));
-        conn.receive(&side.header(0x80, 50));
+        conn.receive(&side.frame(0x01, b"start "), Instant::ZERO);
+        conn.receive(&side.header(0x80, 50), Instant::ZERO);
         let bad = if side == Side::Server {
             vec![b'x' ^ KEY[0], 0xff ^ KEY[1]]
         } else {
             vec![b'x', 0xff]
         };
-        conn.receive(&bad);
+        conn.receive(&bad, Instant::ZERO);
         assert_eq!(drain(&mut conn), [Event::Failed(Error::InvalidUtf8)]);
-        assert_eq!(parse_frames(conn.output())[0].close_code(), Some(1007));
+        assert_eq!(
+            parse_frames(conn.output().chunk())[0].close_code(),
+            Some(1007)
+        );
     }
 }
 
@@ -485,7 +501,7 @@ fn rfc6455_8_1_invalid_utf8_fails_fast_before_the_frame_is_complete() {
 fn rfc6455_8_1_binary_messages_are_not_checked_for_utf8() {
     for side in BOTH {
         let mut conn = side.open(quiet_config());
-        conn.receive(&side.frame(0x82, b"\xff\xfe\xc0\x80"));
+        conn.receive(&side.frame(0x82, b"\xff\xfe\xc0\x80"), Instant::ZERO);
         assert_eq!(
             messages(&drain(&mut conn)),
             [ws_core::Message::from(b"\xff\xfe\xc0\x80".to_vec())]
@@ -522,10 +538,10 @@ fn rfc6455_7_4_1_message_over_max_message_size_fails_on_the_declared_length() {
         );
         // Exactly at the limit is fine.
         let mut conn = side.open(config.clone());
-        conn.receive(&cat(&[
-            &side.frame(0x02, &[0; 60]),
-            &side.frame(0x80, &[0; 40]),
-        ]));
+        conn.receive(
+            &cat(&[&side.frame(0x02, &[0; 60]), &side.frame(0x80, &[0; 40])]),
+            Instant::ZERO,
+        );
         assert_eq!(messages(&drain(&mut conn))[0].len(), 100);
     }
 }
@@ -548,10 +564,10 @@ fn rfc6455_7_4_1_frame_over_max_frame_size_fails_on_the_declared_length() {
         );
         // Frames at the limit, in a message above it, are fine.
         let mut conn = side.open(config.clone());
-        conn.receive(&cat(&[
-            &side.frame(0x02, &[1; 50]),
-            &side.frame(0x80, &[2; 50]),
-        ]));
+        conn.receive(
+            &cat(&[&side.frame(0x02, &[1; 50]), &side.frame(0x80, &[2; 50])]),
+            Instant::ZERO,
+        );
         assert_eq!(messages(&drain(&mut conn))[0].len(), 100);
     }
     // With the default limits, a 1 TiB frame header alone fails.
@@ -575,7 +591,7 @@ fn rfc6455_7_4_1_too_many_fragments_fails_with_1009() {
             &side.frame(0x80, b"c"),
         ]);
         let mut conn = side.open(config.clone());
-        conn.receive(&three);
+        conn.receive(&three, Instant::ZERO);
         assert_eq!(messages(&drain(&mut conn)), [ws_core::Message::from("abc")]);
 
         let four = cat(&[
@@ -609,7 +625,7 @@ fn check_bad_request(config: &Config, request: &[u8], expected: Error, status: u
     for chunk in [request.len().max(1), 1] {
         let mut server = Connection::server(config.clone(), Instant::ZERO);
         for piece in request.chunks(chunk) {
-            server.receive(piece);
+            server.receive(piece, Instant::ZERO);
         }
         let events = drain(&mut server);
         assert_eq!(
@@ -633,10 +649,10 @@ fn check_bad_request(config: &Config, request: &[u8], expected: Error, status: u
             assert_eq!(header_of(head, "upgrade"), Some("websocket"));
         }
         // Later input is ignored; the server shuts its side.
-        server.receive(REQUEST.as_bytes());
-        server.receive_eof();
+        server.receive(REQUEST.as_bytes(), Instant::ZERO);
+        server.receive_eof(Instant::ZERO);
         assert!(server.poll_event().is_none());
-        assert!(server.output().is_empty());
+        assert!(!server.output().has_remaining());
         assert!(server.poll_shutdown());
         assert!(!server.poll_shutdown());
         assert_eq!(server.state(), State::Closed);
@@ -729,7 +745,7 @@ fn rfc6455_4_2_1_oversize_http_head_gets_431() {
         431,
     );
     let mut server = Connection::server(config.clone(), Instant::ZERO);
-    server.receive(&[b'a'; 256]);
+    server.receive(&[b'a'; 256], Instant::ZERO);
     assert!(server.poll_event().is_none(), "at the limit it still waits");
     // Too many header lines.
     let few = limits(|l| l.max_headers = 4);
@@ -755,15 +771,15 @@ fn check_bad_response(config: &Config, response: impl Fn(&[u8]) -> Vec<u8>, expe
         let request = take_output(&mut client);
         let bytes = response(&request);
         for piece in bytes.chunks(chunk.min(bytes.len()).max(1)) {
-            client.receive(piece);
+            client.receive(piece, Instant::ZERO);
         }
         let events = drain(&mut client);
         assert_eq!(events, [Event::Failed(expected.clone())], "chunk {chunk}");
-        assert!(client.output().is_empty(), "a client owes no answer");
+        assert!(!client.output().has_remaining(), "a client owes no answer");
         assert!(client.poll_shutdown());
-        client.receive(&server_frame(0x81, b"late"));
+        client.receive(&server_frame(0x81, b"late"), Instant::ZERO);
         assert!(client.poll_event().is_none());
-        assert_eq!(client.send_text("x"), Err(SendError::Closed));
+        assert_eq!(client.send(&Message::from("x")), Err(SendError::Closed));
     }
 }
 
@@ -822,7 +838,10 @@ fn rfc6455_4_1_client_accepts_a_good_101_with_the_chosen_subprotocol() {
         Instant::ZERO,
     );
     let request = take_output(&mut client);
-    client.receive(response_101(&request, "Sec-WebSocket-Protocol: chat\r\n").as_bytes());
+    client.receive(
+        response_101(&request, "Sec-WebSocket-Protocol: chat\r\n").as_bytes(),
+        Instant::ZERO,
+    );
     match drain(&mut client).as_slice() {
         [Event::Open(o)] => assert_eq!(o.subprotocol.as_deref(), Some("chat")),
         other => panic!("{other:?}"),
@@ -832,7 +851,10 @@ fn rfc6455_4_1_client_accepts_a_good_101_with_the_chosen_subprotocol() {
 #[test]
 fn rfc6455_4_1_non_101_without_body_is_rejected_at_once() {
     let mut client = open_client_pending();
-    client.receive(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    client.receive(
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        Instant::ZERO,
+    );
     match drain(&mut client).as_slice() {
         [Event::Rejected(r)] => {
             assert_eq!((r.status, r.body.len()), (404, 0));
@@ -842,9 +864,12 @@ fn rfc6455_4_1_non_101_without_body_is_rejected_at_once() {
     assert!(client.poll_shutdown());
     // A body cut short by EOF is handed over as it is.
     let mut client = open_client_pending();
-    client.receive(b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 10\r\n\r\nabc");
+    client.receive(
+        b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 10\r\n\r\nabc",
+        Instant::ZERO,
+    );
     assert!(client.poll_event().is_none(), "waiting for the body");
-    client.receive_eof();
+    client.receive_eof(Instant::ZERO);
     match drain(&mut client).as_slice() {
         [Event::Rejected(r)] => {
             assert_eq!(r.status, 302);
@@ -865,15 +890,15 @@ fn open_client_pending() -> Connection {
 fn rfc6455_7_1_5_eof_without_close_is_an_abnormal_closure() {
     for side in BOTH {
         let mut conn = side.open(quiet_config());
-        conn.receive(&side.frame(0x01, b"half a mess"));
-        conn.receive_eof();
+        conn.receive(&side.frame(0x01, b"half a mess"), Instant::ZERO);
+        conn.receive_eof(Instant::ZERO);
         let events = drain(&mut conn);
         assert_eq!(events, [Event::Failed(Error::UnexpectedEof)]);
         assert_eq!(Error::UnexpectedEof.close_code(), CloseCode::ABNORMAL);
-        assert!(conn.output().is_empty(), "1006 is never sent");
+        assert!(!conn.output().has_remaining(), "1006 is never sent");
         assert!(conn.poll_shutdown());
         assert!(conn.is_finished());
-        conn.receive_eof();
+        conn.receive_eof(Instant::ZERO);
         assert!(conn.poll_event().is_none());
     }
 }

@@ -8,6 +8,7 @@
 
 mod common;
 
+use bytes::Buf;
 use common::*;
 use proptest::collection::vec;
 use proptest::option;
@@ -218,7 +219,7 @@ fn feed_arbitrary(
     drains: &[(bool, bool)],
 ) -> Result<(), TestCaseError> {
     let limits = conn.config().limits;
-    let mut now = conn.now();
+    let mut now = Instant::ZERO; // every connection fed here was made at time zero and fed nothing later
     let mut events = Vec::new();
     let mut fed = 0usize;
     let mut written = 0usize;
@@ -231,7 +232,7 @@ fn feed_arbitrary(
         pos += n;
     }
     for (i, piece) in pieces.iter().enumerate() {
-        conn.receive(piece);
+        conn.receive(piece, now);
         fed += piece.len();
         now = now + ms(steps[i % steps.len()]);
         conn.handle_time(now);
@@ -247,18 +248,18 @@ fn feed_arbitrary(
         // keepalive ping per step), never beyond.
         let bound = 4 * fed + 1024 + 16 * step;
         prop_assert!(
-            conn.output().len() + written <= bound,
+            conn.output().remaining() + written <= bound,
             "output {} + {} after {} input bytes",
-            conn.output().len(),
+            conn.output().remaining(),
             written,
             fed
         );
     }
-    conn.receive_eof();
+    conn.receive_eof(now);
     conn.handle_time(now + secs(60));
     events.extend(drain(&mut conn));
     take_output(&mut conn);
-    conn.poll_shutdown();
+    let _ = conn.poll_shutdown();
     prop_assert!(conn.is_finished(), "finished after EOF: {conn:?}");
     let terminal: Vec<&Event> = events.iter().filter(|e| e.is_terminal()).collect();
     prop_assert_eq!(
@@ -282,9 +283,9 @@ fn feed_arbitrary(
         }
     }
     // Dead after the end: more input changes nothing.
-    conn.receive(input);
+    conn.receive(input, now + secs(60));
     prop_assert!(conn.poll_event().is_none());
-    prop_assert!(conn.output().is_empty());
+    prop_assert!(!conn.output().has_remaining());
     Ok(())
 }
 
@@ -341,16 +342,16 @@ proptest! {
         let mut events = Vec::new();
         while pos < input.len() {
             let n = cuts[pos % cuts.len()].min(input.len() - pos);
-            server.receive(&input[pos..pos + n]);
+            server.receive(&input[pos..pos + n], Instant::ZERO);
             pos += n;
             let new = drain(&mut server);
             let request = new.iter().any(|e| matches!(e, Event::Request(_)));
             events.extend(new);
             if request {
                 if accept {
-                    server.accept(ws_core::Accept::new()).unwrap();
+                    server.accept(ws_core::Accept::new(), Instant::ZERO).unwrap();
                 } else {
-                    server.reject(ws_core::http::Response::new(403, "no")).unwrap();
+                    server.reject(ws_core::http::Response::new(403, "no"), Instant::ZERO).unwrap();
                 }
                 break;
             }
@@ -359,7 +360,7 @@ proptest! {
         prop_assert!(events.iter().filter(|e| e.is_terminal()).count() <= 1);
         let rest = &input[pos..];
         if terminated_early {
-            server.receive(rest);
+            server.receive(rest, Instant::ZERO);
             prop_assert!(server.poll_event().is_none());
         } else {
             feed_arbitrary(server, rest, &cuts, &steps, &drains)?;
@@ -505,17 +506,17 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
     fn settle(pair: &mut Pair, client: &mut Side, server: &mut Side) -> Result<(), TestCaseError> {
         client.record(pair.client_events())?;
         server.record(pair.server_events())?;
-        let client_had_output = !pair.client.output().is_empty();
+        let client_had_output = pair.client.output().has_remaining();
         if client.wire_at_shutdown.is_none() && pair.client.poll_shutdown() {
             client.wire_at_shutdown = Some(pair.client_wire.len());
             client.abandoned = client_had_output;
-            pair.server.receive_eof();
+            pair.server.receive_eof(pair.now);
         }
-        let server_had_output = !pair.server.output().is_empty();
+        let server_had_output = pair.server.output().has_remaining();
         if server.wire_at_shutdown.is_none() && pair.server.poll_shutdown() {
             server.wire_at_shutdown = Some(pair.server_wire.len());
             server.abandoned = server_had_output;
-            pair.client.receive_eof();
+            pair.client.receive_eof(pair.now);
         }
         client.record(pair.client_events())?;
         server.record(pair.server_events())?;
@@ -616,7 +617,7 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
                     &mut pair.server
                 };
                 let reason = if code == 1005 { String::new() } else { reason };
-                let _ = conn.close(CloseCode(code), &reason);
+                let _ = conn.close(CloseCode(code), &reason, pair.now);
             }
             Op::Pump { to_server, max } => {
                 if to_server {
@@ -631,7 +632,7 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
     }
 
     // Close (if nobody did), then pump to quiescence, letting time pass for the timers.
-    let _ = pair.client.close(CloseCode::NORMAL, "end");
+    let _ = pair.client.close(CloseCode::NORMAL, "end", pair.now);
     for _ in 0..40 {
         pair.pump();
         settle(&mut pair, &mut client, &mut server)?;
@@ -641,7 +642,7 @@ fn run_ops(ops: &[Op], close_timeout: bool) -> Result<(), TestCaseError> {
         if client.terminal().is_some() && server.terminal().is_some() && !close_timeout {
             // Without a close timeout a side may wait for its peer's EOF forever if the peer never shuts
             // down (a client never does after a clean close): give it the EOF a dropped socket would.
-            if pair.client.output().is_empty() && pair.server.output().is_empty() {
+            if !pair.client.output().has_remaining() && !pair.server.output().has_remaining() {
                 break;
             }
         }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ws_core::{Config, Connection, Error, Event, Message};
+use ws_core::{Config, Connection, Error, Event, Instant, Message};
 
 const TEXT: u8 = 0x81;
 const BINARY: u8 = 0x82;
@@ -31,7 +31,7 @@ fn binary(len: usize) -> Vec<u8> {
 fn deliver(conn: &mut Connection, wire: &[u8], step: usize) -> Vec<Event> {
     let mut events = Vec::new();
     for read in wire.chunks(step) {
-        conn.receive(read);
+        conn.receive(read, Instant::ZERO);
         events.extend(std::iter::from_fn(|| conn.poll_event()));
     }
     events
@@ -97,7 +97,7 @@ fn a_message_ahead_of_a_bad_large_frame_in_one_read_comes_first() {
     let mut wire = client_frame(BINARY, &binary(3_000));
     wire.extend(client_frame(TEXT, &bad));
     let mut server = open_server(Config::default());
-    server.receive(&wire);
+    server.receive(&wire, Instant::ZERO);
     let first = server.poll_event();
     assert!(
         matches!(&first, Some(Event::Message(m)) if m.len() == 3_000),

@@ -4,14 +4,17 @@
 
 mod common;
 
-use bytes::Bytes;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes};
 use common::*;
 use ws_core::{Config, Connection, Message};
 
 /// Every run of `conn`'s output, as (address, bytes), without consuming it.
-fn runs(conn: &Connection) -> Vec<(*const u8, Vec<u8>)> {
-    let mut dst = [&[][..]; 64];
-    let n = conn.output_chunks(&mut dst);
+fn runs(conn: &mut Connection) -> Vec<(*const u8, Vec<u8>)> {
+    let out = conn.output();
+    let mut dst = [IoSlice::new(&[]); 64];
+    let n = out.chunks_vectored(&mut dst);
     dst[..n].iter().map(|r| (r.as_ptr(), r.to_vec())).collect()
 }
 
@@ -27,8 +30,8 @@ fn a_large_server_payload_is_queued_by_reference_and_arrives_intact() {
     let mut pair = Pair::open();
     let data = payload(64 * 1024);
     pair.server.send(&Message::Binary(data.clone())).unwrap();
-    pair.server.send_text("after").unwrap();
-    let runs = runs(&pair.server);
+    pair.server.send(&Message::from("after")).unwrap();
+    let runs = runs(&mut pair.server);
     assert_eq!(runs.len(), 3, "header, shared payload, the next frame");
     assert_eq!(
         runs[1].0,
@@ -36,7 +39,7 @@ fn a_large_server_payload_is_queued_by_reference_and_arrives_intact() {
         "the payload run is the message's own bytes"
     );
     assert_eq!(
-        pair.server.output_len(),
+        pair.server.output().remaining(),
         runs.iter().map(|r| r.1.len()).sum()
     );
     let wire: Vec<u8> = runs.iter().flat_map(|r| r.1.clone()).collect();
@@ -48,7 +51,7 @@ fn a_large_server_payload_is_queued_by_reference_and_arrives_intact() {
     pair.s2c();
     let got = messages(&pair.client_events());
     assert_eq!(got, [Message::Binary(data), Message::from("after")]);
-    assert!(pair.server.output().is_empty() && pair.server.output_len() == 0);
+    assert!(!pair.server.output().has_remaining() && pair.server.output().remaining() == 0);
 }
 
 #[test]
@@ -61,7 +64,7 @@ fn a_shared_payload_split_into_frames_references_each_piece() {
     let message = Message::from(text.clone());
     let base = message.as_bytes().as_ptr();
     pair.server.send(&message).unwrap();
-    let runs = runs(&pair.server);
+    let runs = runs(&mut pair.server);
     assert_eq!(runs.len(), 6, "three headers, three shared pieces");
     for (k, piece) in [1, 3, 5].into_iter().enumerate() {
         assert_eq!(runs[piece].0, base.wrapping_add(k * 10_000));
@@ -82,12 +85,13 @@ fn writes_may_stop_anywhere_across_runs() {
         let data = payload(20_000);
         for _ in 0..3 {
             pair.server.send(&Message::Binary(data.clone())).unwrap();
-            pair.server.send_binary(b"small").unwrap();
+            pair.server.send(&Message::from(b"small".to_vec())).unwrap();
         }
         let mut wire = Vec::new();
-        while pair.server.output_len() > 0 {
-            let mut dst = [&[][..]; 4];
-            let n = pair.server.output_chunks(&mut dst);
+        while pair.server.output().remaining() > 0 {
+            let mut out = pair.server.output();
+            let mut dst = [IoSlice::new(&[]); 4];
+            let n = out.chunks_vectored(&mut dst);
             let mut budget = step;
             let mut wrote = 0;
             for run in &dst[..n] {
@@ -96,7 +100,7 @@ fn writes_may_stop_anywhere_across_runs() {
                 wrote += take;
                 budget -= take;
             }
-            pair.server.advance_output(wrote);
+            out.advance(wrote);
         }
         let frames = parse_frames(&wire);
         assert_eq!(frames.len(), 6, "step {step}");
@@ -114,11 +118,11 @@ fn small_payloads_and_client_frames_are_copied_into_one_run() {
         .send(&Message::Binary(payload(8 * 1024 - 1)))
         .unwrap();
     pair.server.send(&Message::Binary(payload(100))).unwrap();
-    assert_eq!(runs(&pair.server).len(), 1, "below 8 KiB: copied");
+    assert_eq!(runs(&mut pair.server).len(), 1, "below 8 KiB: copied");
     // A client masks its frames, so it copies whatever the size.
     let data = payload(64 * 1024);
     pair.client.send(&Message::Binary(data.clone())).unwrap();
-    assert_eq!(runs(&pair.client).len(), 1);
+    assert_eq!(runs(&mut pair.client).len(), 1);
     pair.c2s();
     assert_eq!(messages(&pair.server_events()), [Message::Binary(data)]);
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use bytes::Buf;
 use common::*;
 use ws_core::{
     CloseCode, Config, Connection, DataKind, Error, Event, Message, SendError, Sender, State,
@@ -14,12 +15,7 @@ use ws_core::{
 /// sender's output.
 fn wire(conn: &mut Connection, sender: &mut Sender) -> Vec<u8> {
     conn.hand_output_to(sender);
-    let mut out = Vec::new();
-    while !sender.output().is_empty() {
-        out.extend_from_slice(sender.output());
-        sender.advance_output(sender.output().len());
-    }
-    out
+    drain_output(&mut sender.output())
 }
 
 /// (opcode, payload) of each frame.
@@ -51,7 +47,7 @@ fn the_sender_sends_while_the_connection_answers_pings() {
     sender.send(&text("two")).unwrap();
 
     // The pong waits with the connection until it is handed over, then follows what was queued.
-    assert_eq!(pair.server.output(), &[0x8a, 1, b'p']);
+    assert_eq!(pair.server.output().chunk(), &[0x8a, 1, b'p']);
     let bytes = wire(&mut pair.server, &mut sender);
     assert_eq!(
         summary(&bytes),
@@ -61,8 +57,8 @@ fn the_sender_sends_while_the_connection_answers_pings() {
             (OP_PONG, b"p".to_vec())
         ]
     );
-    assert!(pair.server.output().is_empty());
-    pair.client.receive(&bytes);
+    assert!(!pair.server.output().has_remaining());
+    pair.client.receive(&bytes, pair.now);
     let events = drain(&mut pair.client);
     assert_eq!(messages(&events), [text("one"), text("two")]);
     assert!(matches!(events.last(), Some(Event::Pong(p)) if &p[..] == b"p"));
@@ -73,7 +69,10 @@ fn data_goes_through_the_sender_only() {
     let mut pair = Pair::open();
     let mut sender = pair.server.split_sender().unwrap();
     assert_eq!(pair.server.send(&text("x")), Err(SendError::Split));
-    assert_eq!(pair.server.send_binary(b"x"), Err(SendError::Split));
+    assert_eq!(
+        pair.server.send(&Message::from(b"x".to_vec())),
+        Err(SendError::Split)
+    );
     assert_eq!(
         pair.server.send_fragment(DataKind::Text, b"x", true),
         Err(SendError::Split)
@@ -102,7 +101,7 @@ fn only_an_open_connection_with_no_fragmented_message_splits() {
     pair.server
         .send_fragment(DataKind::Binary, b"rest", true)
         .unwrap();
-    pair.server.close(CloseCode::NORMAL, "").unwrap();
+    pair.server.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(pair.server.split_sender().unwrap_err(), SendError::Closed);
 }
 
@@ -111,7 +110,10 @@ fn output_queued_before_the_split_goes_first() {
     let mut pair = Pair::open();
     pair.server.send(&text("before")).unwrap();
     let mut sender = pair.server.split_sender().unwrap();
-    assert!(pair.server.output().is_empty(), "the sender took the queue");
+    assert!(
+        !pair.server.output().has_remaining(),
+        "the sender took the queue"
+    );
     sender.send(&text("after")).unwrap();
     assert_eq!(
         summary(&wire(&mut pair.server, &mut sender)),
@@ -125,14 +127,17 @@ fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     let mut sender = pair.server.split_sender().unwrap();
     assert_eq!(sender.state(), State::Open);
     sender.send(&text("last")).unwrap();
-    sender.close(CloseCode::NORMAL, "bye").unwrap();
-    assert!(sender.is_closed());
+    sender.close(CloseCode::NORMAL, "bye", pair.now).unwrap();
+    assert_ne!(sender.state(), State::Open);
     assert_eq!(sender.state(), State::Closing);
     assert_eq!(pair.server.state(), State::Closing);
     assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
-    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
     assert_eq!(
-        pair.server.close(CloseCode::NORMAL, ""),
+        sender.close(CloseCode::NORMAL, "", pair.now),
+        Err(SendError::Closed)
+    );
+    assert_eq!(
+        pair.server.close(CloseCode::NORMAL, "", pair.now),
         Err(SendError::Closed)
     );
     assert_eq!(pair.server.ping(b""), Err(SendError::Closed));
@@ -151,7 +156,7 @@ fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     );
 
     // The client answers; the connection ends cleanly and sends no close of its own.
-    pair.client.receive(&bytes);
+    pair.client.receive(&bytes, pair.now);
     let events = drain(&mut pair.client);
     assert_eq!(messages(&events), [text("last")]);
     assert!(
@@ -163,12 +168,10 @@ fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     assert!(wire(&mut pair.server, &mut sender).is_empty());
     assert_eq!(pair.server.state(), State::Closed);
     assert_eq!(sender.state(), State::Closed);
-    assert!(
-        pair.server.poll_shutdown_with(&mut sender),
-        "the server closes TCP first"
-    );
-    pair.server.receive_eof();
-    assert!(pair.server.is_finished_with(&sender));
+    pair.server.hand_output_to(&mut sender);
+    assert!(sender.poll_shutdown(), "the server closes TCP first");
+    pair.server.receive_eof(pair.now);
+    assert!(pair.server.is_finished());
 }
 
 #[test]
@@ -178,26 +181,30 @@ fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
     pair.client.ping(b"early").unwrap();
     pair.c2s();
     assert_eq!(
-        pair.server.output(),
+        pair.server.output().chunk(),
         &[0x8a, 5, b'e', b'a', b'r', b'l', b'y']
     );
     // The other half closes before the pong was handed over: the pong would follow the close.
-    sender.close(CloseCode::NORMAL, "").unwrap();
+    sender.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(
         summary(&wire(&mut pair.server, &mut sender)),
         [(OP_CLOSE, close_payload(1000, b""))]
     );
-    assert!(pair.server.output().is_empty());
+    assert!(!pair.server.output().has_remaining());
 }
 
 #[test]
 fn a_close_from_the_sender_starts_the_connections_close_timer() {
     let mut pair = with_server_timeouts(Timeouts::none().close(Some(secs(10))));
     let mut sender = pair.server.split_sender().unwrap();
-    sender.close(CloseCode::NORMAL, "").unwrap();
-    // The connection learns of the close at its next step, and times the wait from then.
+    // The sender closes at 1 s; the connection learns of the close at its next step, and times the
+    // wait from the sender's close.
+    sender.close(CloseCode::NORMAL, "", at(secs(1))).unwrap();
     pair.server.handle_time(at(secs(1)));
     assert_eq!(pair.server.next_deadline(), Some(at(secs(11))));
+    // The close frame is written while the wait runs (once the close timer gives up, what the sender
+    // still holds is abandoned with the peer).
+    let mut bytes = wire(&mut pair.server, &mut sender);
     pair.server.handle_time(at(secs(10)));
     assert!(drain(&mut pair.server).is_empty());
     pair.server.handle_time(at(secs(11)));
@@ -207,10 +214,8 @@ fn a_close_from_the_sender_starts_the_connections_close_timer() {
         Event::Failed(Error::Timeout(Timeout::Close))
     ));
     // Only the sender's close frame went out: the failure owes the peer no second one.
-    assert_eq!(
-        summary(&wire(&mut pair.server, &mut sender)),
-        [(OP_CLOSE, close_payload(1000, b""))]
-    );
+    bytes.extend(wire(&mut pair.server, &mut sender));
+    assert_eq!(summary(&bytes), [(OP_CLOSE, close_payload(1000, b""))]);
 }
 
 #[test]
@@ -227,7 +232,7 @@ fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
     // The write waits from 101 s; progress restarts the wait.
     assert!(sender.handle_time(at(secs(101))).is_ok());
     assert_eq!(sender.next_deadline(), Some(at(secs(106))));
-    sender.advance_output(1);
+    sender.output().advance(1);
     assert_eq!(sender.next_deadline(), None);
     assert!(sender.handle_time(at(secs(103))).is_ok());
     assert_eq!(sender.next_deadline(), Some(at(secs(108))));
@@ -238,7 +243,7 @@ fn a_sender_whose_connection_is_gone_gives_up_on_a_peer_that_stopped_reading() {
         sender.handle_time(at(secs(108))),
         Err(Error::Timeout(Timeout::Pong))
     ));
-    assert_eq!(sender.output_len(), 0, "what waited is dropped");
+    assert_eq!(sender.output().remaining(), 0, "what waited is dropped");
     assert_eq!(sender.state(), State::Closed);
     assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
     assert!(
@@ -265,18 +270,24 @@ fn a_close_from_the_peer_is_answered_after_the_senders_messages() {
     let mut pair = Pair::open();
     let mut sender = pair.server.split_sender().unwrap();
     sender.send(&text("queued before the close")).unwrap();
-    pair.client.close(CloseCode::GOING_AWAY, "away").unwrap();
+    pair.client
+        .close(CloseCode::GOING_AWAY, "away", pair.now)
+        .unwrap();
     pair.c2s();
     let events = pair.server_events();
     assert!(
         matches!(single_terminal(&events), Event::Closed(Some(f)) if f.code == CloseCode::GOING_AWAY)
     );
-    assert!(sender.is_closed());
+    assert_ne!(sender.state(), State::Open);
     assert_eq!(sender.send(&text("too late")), Err(SendError::Closed));
-    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+    assert_eq!(
+        sender.close(CloseCode::NORMAL, "", pair.now),
+        Err(SendError::Closed)
+    );
 
     // The server shuts down only once the sender's output (with the reply handed to it) is written.
-    assert!(!pair.server.poll_shutdown_with(&mut sender));
+    pair.server.hand_output_to(&mut sender);
+    assert!(!sender.poll_shutdown());
     assert_eq!(
         summary(&wire(&mut pair.server, &mut sender)),
         [
@@ -284,7 +295,8 @@ fn a_close_from_the_peer_is_answered_after_the_senders_messages() {
             (OP_CLOSE, close_payload(1001, b"away"))
         ]
     );
-    assert!(pair.server.poll_shutdown_with(&mut sender));
+    pair.server.hand_output_to(&mut sender);
+    assert!(sender.poll_shutdown());
 }
 
 #[test]
@@ -292,13 +304,13 @@ fn a_peer_fault_fails_the_connection_and_stops_the_sender() {
     let mut pair = Pair::open();
     let mut sender = pair.server.split_sender().unwrap();
     // A client frame without a mask.
-    pair.server.receive(&server_frame(0x81, b"x"));
+    pair.server.receive(&server_frame(0x81, b"x"), pair.now);
     let events = drain(&mut pair.server);
     assert!(matches!(
         single_terminal(&events),
         Event::Failed(Error::Protocol(_))
     ));
-    assert!(sender.is_closed());
+    assert_ne!(sender.state(), State::Open);
     assert_eq!(sender.send(&text("x")), Err(SendError::Closed));
     let frames = parse_frames(&wire(&mut pair.server, &mut sender));
     assert_eq!(frames.len(), 1);
@@ -309,11 +321,11 @@ fn a_peer_fault_fails_the_connection_and_stops_the_sender() {
 fn a_client_sender_masks_and_reunite_gives_sending_back() {
     let mut pair = Pair::open();
     let mut sender = pair.client.split_sender().unwrap();
-    sender.send_binary(&[1; 300]).unwrap();
-    sender.send_text("hello").unwrap();
+    sender.send(&Message::from([1; 300].to_vec())).unwrap();
+    sender.send(&Message::from("hello")).unwrap();
     let bytes = wire(&mut pair.client, &mut sender);
     assert!(parse_frames(&bytes).iter().all(|f| f.masked));
-    pair.server.receive(&bytes);
+    pair.server.receive(&bytes, pair.now);
     assert_eq!(
         messages(&drain(&mut pair.server)),
         [Message::from(vec![1u8; 300]), text("hello")]
@@ -342,7 +354,8 @@ fn a_client_sender_masks_and_reunite_gives_sending_back() {
     // And it can be split again.
     let mut again = pair.client.split_sender().unwrap();
     again.send(&text("again")).unwrap();
-    pair.server.receive(&wire(&mut pair.client, &mut again));
+    pair.server
+        .receive(&wire(&mut pair.client, &mut again), pair.now);
     assert_eq!(messages(&drain(&mut pair.server)), [text("again")]);
 }
 
@@ -373,29 +386,29 @@ fn deflate_keeps_its_context_across_split_and_reunite() {
         frames[0].payload.len()
     };
 
-    pair.client.send_text(&body).unwrap();
+    pair.client.send(&Message::from(body.as_str())).unwrap();
     let first = take_output(&mut pair.client);
     assert!(compressed_len(&first) > 1000);
-    pair.server.receive(&first);
+    pair.server.receive(&first, pair.now);
 
     let mut sender = pair.client.split_sender().unwrap();
-    sender.send_text(&body).unwrap();
+    sender.send(&Message::from(body.as_str())).unwrap();
     let second = wire(&mut pair.client, &mut sender);
     assert!(compressed_len(&second) < 50, "the sender kept the context");
-    pair.server.receive(&second);
+    pair.server.receive(&second, pair.now);
 
     // The split connection still inflates what arrives.
     let mut server_sender = pair.server.split_sender().unwrap();
-    server_sender.send_text(&body).unwrap();
+    server_sender.send(&Message::from(body.as_str())).unwrap();
     pair.client
-        .receive(&wire(&mut pair.server, &mut server_sender));
+        .receive(&wire(&mut pair.server, &mut server_sender), pair.now);
     assert_eq!(messages(&drain(&mut pair.client)), [text(&body)]);
 
     pair.client.reunite(sender).unwrap();
-    pair.client.send_text(&body).unwrap();
+    pair.client.send(&Message::from(body.as_str())).unwrap();
     let third = take_output(&mut pair.client);
     assert!(compressed_len(&third) < 50, "the context came back");
-    pair.server.receive(&third);
+    pair.server.receive(&third, pair.now);
     assert_eq!(
         messages(&drain(&mut pair.server)),
         [text(&body), text(&body), text(&body)]
@@ -446,7 +459,7 @@ mod interleavings {
     fn peer_writes(pair: &mut Pair) {
         let bytes = take_output(&mut pair.client);
         if !bytes.is_empty() {
-            pair.server.receive(&bytes);
+            pair.server.receive(&bytes, pair.now);
             drain(&mut pair.server);
         }
     }
@@ -470,11 +483,10 @@ mod interleavings {
                            wire: &mut Vec<u8>,
                            peer_events: &mut Vec<Event>| {
                 let mut moved = 0;
-                while moved < limit && !sender.output().is_empty() {
-                    let n = sender.output().len().min(limit - moved);
-                    let piece = sender.output()[..n].to_vec();
-                    sender.advance_output(n);
-                    pair.client.receive(&piece);
+                while moved < limit && sender.output().has_remaining() {
+                    let n = sender.output().remaining().min(limit - moved);
+                    let piece = take_n(&mut sender.output(), n);
+                    pair.client.receive(&piece, pair.now);
                     peer_events.extend(drain(&mut pair.client));
                     wire.extend_from_slice(&piece);
                     moved += n;
@@ -486,15 +498,15 @@ mod interleavings {
                         let seq = sent.len() as u32;
                         let mut payload = vec![seq as u8; len];
                         payload[..4].copy_from_slice(&seq.to_be_bytes());
-                        if sender.send_binary(&payload).is_ok() {
+                        if sender.send(&Message::from(payload.to_vec())).is_ok() {
                             sent.push(payload);
                         }
                     }
                     Step::SenderClose => {
-                        let _ = sender.close(CloseCode::NORMAL, "sender");
+                        let _ = sender.close(CloseCode::NORMAL, "sender", pair.now);
                     }
                     Step::ConnectionClose => {
-                        let _ = pair.server.close(CloseCode::GOING_AWAY, "connection");
+                        let _ = pair.server.close(CloseCode::GOING_AWAY, "connection", pair.now);
                     }
                     Step::ConnectionPing => {
                         let _ = pair.server.ping(b"c");
@@ -504,7 +516,7 @@ mod interleavings {
                         peer_writes(&mut pair);
                     }
                     Step::PeerClose => {
-                        let _ = pair.client.close(CloseCode(4000), "peer");
+                        let _ = pair.client.close(CloseCode(4000), "peer", pair.now);
                         peer_writes(&mut pair);
                     }
                     Step::Hand => pair.server.hand_output_to(&mut sender),

@@ -3,13 +3,14 @@
 
 mod common;
 
+use bytes::Buf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
 use ws_core::{
-    Accept, CloseCode, CloseFrame, Config, Connection, Error, Event, Instant, SendError, State,
-    Timeout, Timeouts,
+    Accept, CloseCode, CloseFrame, Config, Connection, Error, Event, Instant, Message,
+    ReadInterest, SendError, State, Timeout, Timeouts,
 };
 
 fn timers(
@@ -50,10 +51,10 @@ fn rfc6455_4_1_client_handshake_timeout() {
     // A late answer is ignored.
     let mut late = Pair::new(&default_request(), quiet_config(), quiet_config());
     late.handshake(Accept::new());
-    pair.client.receive(&late.server_wire);
+    pair.client.receive(&late.server_wire, pair.now);
     pair.client.handle_time(at(secs(100)));
     assert!(pair.client_events().is_empty());
-    assert!(pair.client.output().is_empty());
+    assert!(!pair.client.output().has_remaining());
 }
 
 #[test]
@@ -62,7 +63,7 @@ fn rfc6455_4_2_server_handshake_timeout_without_a_request() {
     let mut server = Connection::server(config, Instant::ZERO);
     assert_eq!(server.next_deadline(), Some(at(secs(5))));
     // Half a request arrives, then nothing.
-    server.receive(&REQUEST.as_bytes()[..20]);
+    server.receive(&REQUEST.as_bytes()[..20], Instant::ZERO);
     server.handle_time(at(ms(4999)));
     assert!(server.poll_event().is_none());
     server.handle_time(at(secs(5)));
@@ -74,9 +75,9 @@ fn rfc6455_4_2_server_handshake_timeout_without_a_request() {
     assert!(server.poll_shutdown());
     assert!(server.is_finished());
     // The rest of the request comes too late.
-    server.receive(&REQUEST.as_bytes()[20..]);
+    server.receive(&REQUEST.as_bytes()[20..], at(secs(5)));
     assert!(server.poll_event().is_none());
-    assert!(server.output().is_empty());
+    assert!(!server.output().has_remaining());
 }
 
 #[test]
@@ -94,10 +95,13 @@ fn rfc6455_4_2_server_handshake_timeout_while_the_application_decides() {
         [Event::Failed(Error::Timeout(Timeout::Handshake))]
     );
     assert_eq!(
-        pair.server.accept(Accept::new()),
+        pair.server.accept(Accept::new(), pair.now),
         Err(SendError::NoPendingRequest)
     );
-    assert!(pair.server.output().is_empty(), "no 101 after the timeout");
+    assert!(
+        !pair.server.output().has_remaining(),
+        "no 101 after the timeout"
+    );
     assert!(pair.server.poll_shutdown());
 }
 
@@ -128,11 +132,11 @@ fn rfc6455_5_5_2_keepalive_ping_at_the_interval_and_pong_clears_it() {
     assert_eq!(pair.server.next_deadline(), None);
     pair.set_time(at(ms(9999)));
     assert!(
-        pair.client.output().is_empty(),
+        !pair.client.output().has_remaining(),
         "no ping before the interval"
     );
     pair.set_time(at(secs(10)));
-    let pings = parse_frames(pair.client.output());
+    let pings = parse_frames(pair.client.output().chunk());
     assert_eq!(pings.len(), 1);
     assert_eq!((pings[0].opcode, pings[0].masked), (OP_PING, true));
     let first_payload = pings[0].payload.clone();
@@ -155,9 +159,9 @@ fn rfc6455_5_5_2_keepalive_ping_at_the_interval_and_pong_clears_it() {
     );
     pair.set_time(at(secs(15)));
     assert!(pair.client_events().is_empty(), "no pong timeout");
-    assert!(pair.client.output().is_empty());
+    assert!(!pair.client.output().has_remaining());
     pair.set_time(at(secs(20)));
-    let pings = parse_frames(pair.client.output());
+    let pings = parse_frames(pair.client.output().chunk());
     assert_eq!(pings.len(), 1);
     assert_eq!(pings[0].opcode, OP_PING);
     assert_ne!(pings[0].payload, first_payload, "each ping is distinct");
@@ -173,7 +177,7 @@ fn rfc6455_5_5_2_server_keepalive_is_answered_by_the_client() {
     let mut pair = Pair::open_with(quiet_config(), config);
     for round in 1..=5u64 {
         pair.set_time(at(secs(30 * round)));
-        let pings = parse_frames(pair.server.output());
+        let pings = parse_frames(pair.server.output().chunk());
         assert_eq!(pings.len(), 1, "round {round}");
         assert_eq!((pings[0].opcode, pings[0].masked), (OP_PING, false));
         pair.pump();
@@ -199,13 +203,13 @@ fn rfc6455_5_5_2_pong_timeout_sends_close_1011_and_fails() {
         pair.client_events(),
         [Event::Failed(Error::Timeout(Timeout::Pong))]
     );
-    let close = parse_frames(pair.client.output());
+    let close = parse_frames(pair.client.output().chunk());
     assert_eq!(close.len(), 1);
     assert_eq!(close[0].opcode, OP_CLOSE);
     assert_eq!(close[0].close_code(), Some(1011));
     assert_eq!(pair.client.state(), State::Closed);
     assert_eq!(
-        pair.client.send_text("x"),
+        pair.client.send(&Message::from("x")),
         Err(SendError::Closed),
         "failure is sticky"
     );
@@ -219,7 +223,7 @@ fn rfc6455_5_5_2_pong_timeout_sends_close_1011_and_fails() {
     // The server's echo is ignored by the failed client.
     pair.s2c();
     assert!(pair.client_events().is_empty());
-    assert!(pair.client.output().is_empty());
+    assert!(!pair.client.output().has_remaining());
 }
 
 #[test]
@@ -249,11 +253,14 @@ fn rfc6455_7_1_1_keepalive_stops_once_closing() {
     let config = timers(None, Some(secs(10)), Some(secs(5)), None);
     let mut pair = Pair::open_with(config, quiet_config());
     pair.set_time(at(secs(1)));
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     take_output(&mut pair.client);
     assert_eq!(pair.client.next_deadline(), None);
     pair.set_time(at(secs(100)));
-    assert!(pair.client.output().is_empty(), "no ping after our close");
+    assert!(
+        !pair.client.output().has_remaining(),
+        "no ping after our close"
+    );
     assert!(pair.client_events().is_empty());
 }
 
@@ -274,7 +281,7 @@ fn rfc6455_7_1_1_close_timeout_when_the_peer_never_answers() {
         let mut pair = Pair::open_with(config.clone(), config);
         pair.set_time(at(secs(1)));
         let closer = side(&mut pair, client_closes);
-        closer.close(CloseCode::NORMAL, "bye").unwrap();
+        closer.close(CloseCode::NORMAL, "bye", at(secs(1))).unwrap();
         assert_eq!(closer.next_deadline(), Some(at(secs(4))));
         // The close frame is lost: the peer never answers.
         take_output(closer);
@@ -288,10 +295,10 @@ fn rfc6455_7_1_1_close_timeout_when_the_peer_never_answers() {
             drain(closer),
             [Event::Failed(Error::Timeout(Timeout::Close))]
         );
-        assert!(closer.output().is_empty(), "no second close frame");
+        assert!(!closer.output().has_remaining(), "no second close frame");
         assert!(closer.poll_shutdown());
         assert!(closer.is_finished());
-        assert!(!closer.wants_read());
+        assert!(closer.read_interest() != ReadInterest::Read);
         assert_eq!(
             closer.next_deadline(),
             None,
@@ -304,7 +311,7 @@ fn rfc6455_7_1_1_close_timeout_when_the_peer_never_answers() {
 fn rfc6455_7_1_1_client_lingers_until_the_server_closes_tcp() {
     let config = timers(None, None, None, Some(secs(4)));
     let mut pair = Pair::open_with(config.clone(), config);
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     pair.set_time(at(secs(1)));
     pair.pump();
     assert_eq!(
@@ -314,10 +321,10 @@ fn rfc6455_7_1_1_client_lingers_until_the_server_closes_tcp() {
     assert!(pair.server.poll_shutdown(), "the server closes TCP first");
     assert!(!pair.client.poll_shutdown(), "the client waits for it");
     assert!(!pair.client.is_finished());
-    assert!(pair.client.wants_read());
+    assert!(pair.client.read_interest() == ReadInterest::Read);
     assert_eq!(pair.client.next_deadline(), Some(at(secs(5))));
     pair.set_time(at(secs(2)));
-    pair.client.receive_eof();
+    pair.client.receive_eof(pair.now);
     assert!(pair.client.poll_shutdown(), "then closes its own side");
     assert!(pair.client.is_finished());
     assert!(
@@ -331,7 +338,9 @@ fn rfc6455_7_1_1_client_shuts_down_itself_when_the_server_does_not_close_tcp() {
     let config = timers(None, None, None, Some(secs(4)));
     let mut pair = Pair::open_with(config.clone(), config);
     pair.set_time(at(secs(1)));
-    pair.server.close(CloseCode::GOING_AWAY, "").unwrap();
+    pair.server
+        .close(CloseCode::GOING_AWAY, "", pair.now)
+        .unwrap();
     pair.pump();
     assert!(matches!(
         pair.client_events().as_slice(),
@@ -350,7 +359,7 @@ fn rfc6455_7_1_1_client_shuts_down_itself_when_the_server_does_not_close_tcp() {
     pair.set_time(at(secs(5)));
     assert!(pair.client.poll_shutdown(), "the client gives up waiting");
     assert!(pair.client.is_finished());
-    assert!(!pair.client.wants_read());
+    assert!(pair.client.read_interest() != ReadInterest::Read);
     assert!(
         pair.client_events().is_empty(),
         "still exactly one terminal event"
@@ -361,7 +370,7 @@ fn rfc6455_7_1_1_client_shuts_down_itself_when_the_server_does_not_close_tcp() {
 fn rfc6455_7_1_1_server_waits_for_the_clients_tcp_close_up_to_the_close_timeout() {
     let config = timers(None, None, None, Some(secs(4)));
     let mut pair = Pair::open_with(config.clone(), config);
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     pair.pump();
     assert!(pair.server.poll_shutdown());
     assert!(!pair.server.is_finished());
@@ -373,7 +382,7 @@ fn rfc6455_7_1_1_server_waits_for_the_clients_tcp_close_up_to_the_close_timeout(
     assert!(!pair.server.is_finished());
     pair.set_time(at(secs(4)));
     assert!(pair.server.is_finished());
-    assert!(!pair.server.wants_read());
+    assert!(pair.server.read_interest() != ReadInterest::Read);
     assert_eq!(pair.server.next_deadline(), None);
     assert!(pair.server_events().is_empty());
 }
@@ -397,7 +406,7 @@ fn next_deadline_follows_the_config_through_the_connection_life() {
     pair.pump();
     assert_eq!(pair.client.next_deadline(), Some(at(secs(43))));
     pair.set_time(at(secs(30)));
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(
         pair.client.next_deadline(),
         Some(at(secs(40))),
@@ -417,14 +426,14 @@ fn next_deadline_follows_the_config_through_the_connection_life() {
     assert_eq!(pair.client.next_deadline(), Some(at(ms(800))));
     pair.set_time(at(ms(800)));
     assert_eq!(pair.client.next_deadline(), Some(at(ms(1100))));
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(pair.client.next_deadline(), Some(at(ms(1700))));
 
     let mut pair = Pair::new(&default_request(), quiet_config(), quiet_config());
     assert_eq!(pair.client.next_deadline(), None);
     assert_eq!(pair.server.next_deadline(), None);
     pair.handshake(Accept::new());
-    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.client.close(CloseCode::NORMAL, "", pair.now).unwrap();
     assert_eq!(pair.client.next_deadline(), None);
     pair.pump();
     assert_eq!(pair.client.next_deadline(), None);
@@ -437,13 +446,33 @@ fn time_never_goes_backwards() {
     let mut pair = Pair::new(&default_request(), config, quiet_config());
     pair.client.handle_time(at(secs(4)));
     pair.client.handle_time(at(secs(1)));
-    assert_eq!(pair.client.now(), at(secs(4)));
     assert!(pair.client_events().is_empty());
     pair.client.handle_time(at(secs(5)));
     assert!(matches!(
         pair.client_events().as_slice(),
         [Event::Failed(_)]
     ));
+
+    // Inputs and commands that carry an earlier time do not move the clock back either: the timers
+    // they start count from the latest time seen (4 s here).
+    let config = timers(None, Some(secs(10)), None, Some(secs(3)));
+    let mut server = Connection::server(config, Instant::ZERO);
+    server.handle_time(at(secs(4)));
+    server.handle_time(at(secs(1)));
+    server.receive(REQUEST.as_bytes(), at(secs(1)));
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(Accept::new(), at(secs(2))).unwrap();
+    assert_eq!(
+        server.next_deadline(),
+        Some(at(secs(14))),
+        "the keepalive counts from 4 s"
+    );
+    server.close(CloseCode::NORMAL, "", at(secs(3))).unwrap();
+    assert_eq!(
+        server.next_deadline(),
+        Some(at(secs(7))),
+        "the close timer counts from 4 s"
+    );
 }
 
 #[test]

@@ -38,10 +38,8 @@ impl<'a> Output<'a> {
 
     /// Records progress: `n` bytes left.
     fn progressed(&mut self, n: usize) {
-        if n > 0 {
-            if let Some(progress) = self.progress.as_deref_mut() {
-                *progress = None;
-            }
+        if let Some(progress) = self.progress.as_deref_mut().filter(|_| n > 0) {
+            *progress = None;
         }
     }
 }

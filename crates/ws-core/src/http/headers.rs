@@ -87,7 +87,7 @@ impl Headers {
 }
 
 /// The comma-separated elements of a header value, trimmed of spaces and tabs, empty ones skipped.
-pub fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
         .map(|t| t.trim_ascii())
@@ -95,7 +95,7 @@ pub fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Whether the comma-separated list `value` contains `token`, compared case-insensitively.
-pub fn token_list_contains(value: &[u8], token: &str) -> bool {
+pub(crate) fn token_list_contains(value: &[u8], token: &str) -> bool {
     tokens(value).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 

@@ -66,7 +66,7 @@ impl Request {
     /// # use ws_core::{Config, Connection, Event, Instant};
     /// # let mut server = Connection::server(Config::default(), Instant::ZERO);
     /// # server.receive(b"GET / HTTP/1.1\r\nHost: chat.example:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    /// #   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://chat.example:8080\r\n\r\n");
+    /// #   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://chat.example:8080\r\n\r\n", Instant::ZERO);
     /// # let Some(Event::Request(request)) = server.poll_event() else { panic!() };
     /// assert!(request.origin_allowed(&[]));
     /// assert!(request.origin_allowed(&["http://chat.example:8080"]));

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use bytes::Buf;
 use ws_core::{
     Accept, ClientRequest, Config, Connection, Event, Instant, Opened, Request, Timeouts,
 };
@@ -96,7 +97,7 @@ impl Pair {
             [Event::Request(r)] => r.clone(),
             other => panic!("server expected one Request, got {other:?}"),
         };
-        self.server.accept(accept).expect("accept");
+        self.server.accept(accept, self.now).expect("accept");
         match self.server_events().as_slice() {
             [Event::Open(o)] => assert_eq!(o.headers.len(), 0, "server Opened has no headers"),
             other => panic!("server expected Open, got {other:?}"),
@@ -139,11 +140,12 @@ impl Pair {
     /// Moves up to `limit` bytes of `from`'s output into `to`, cut per `cuts`. Returns the bytes moved.
     fn transfer(&mut self, client_to_server: bool, limit: usize) -> usize {
         let mut moved = 0;
+        let now = self.now;
         loop {
             let available = if client_to_server {
-                self.client.output().len()
+                self.client.output().remaining()
             } else {
-                self.server.output().len()
+                self.server.output().remaining()
             };
             if available == 0 || moved >= limit {
                 return moved;
@@ -154,10 +156,9 @@ impl Pair {
             } else {
                 (&mut self.server, &mut self.client, &mut self.server_wire)
             };
-            let piece = from.output()[..n].to_vec();
-            from.advance_output(n);
+            let piece = take_n(&mut from.output(), n);
             wire.extend_from_slice(&piece);
-            to.receive(&piece);
+            to.receive(&piece, now);
             // Like a run loop, take the events before reading more: the core may parse lazily, one event
             // at a time, and queue replies (pongs, close echoes) only as it goes.
             let events = drain(to);
@@ -207,12 +208,12 @@ impl Pair {
             let mut progress = self.c2s() + self.s2c() > 0;
             if !self.client_shut && self.client.poll_shutdown() {
                 self.client_shut = true;
-                self.server.receive_eof();
+                self.server.receive_eof(self.now);
                 progress = true;
             }
             if !self.server_shut && self.server.poll_shutdown() {
                 self.server_shut = true;
-                self.client.receive_eof();
+                self.client.receive_eof(self.now);
                 progress = true;
             }
             if !progress {
@@ -245,12 +246,32 @@ pub fn drain(conn: &mut Connection) -> Vec<Event> {
 
 /// Takes (and marks written) everything the connection has queued to write, every run of it.
 pub fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    while !conn.output().is_empty() {
-        out.extend_from_slice(conn.output());
-        conn.advance_output(conn.output().len());
+    drain_output(&mut conn.output())
+}
+
+/// Takes (and marks written) everything in `out`, run by run (`chunk` then `advance`, as a writer does).
+pub fn drain_output(out: &mut impl Buf) -> Vec<u8> {
+    let n = out.remaining();
+    take_n(out, n)
+}
+
+/// Takes (and marks written) the first `n` bytes of `out`, across runs (`chunk` then `advance`).
+#[track_caller]
+pub fn take_n(out: &mut impl Buf, n: usize) -> Vec<u8> {
+    assert!(
+        n <= out.remaining(),
+        "taking {n} of {} bytes",
+        out.remaining()
+    );
+    let mut taken = Vec::with_capacity(n);
+    while taken.len() < n {
+        let chunk = out.chunk();
+        assert!(!chunk.is_empty(), "an empty chunk while bytes remain");
+        let step = chunk.len().min(n - taken.len());
+        taken.extend_from_slice(&chunk[..step]);
+        out.advance(step);
     }
-    out
+    taken
 }
 
 /// The messages among `events`.
@@ -341,9 +362,9 @@ pub const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpg
 /// A server that has accepted [`REQUEST`]; its events and output are drained.
 pub fn open_server(config: Config) -> Connection {
     let mut server = Connection::server(config, Instant::ZERO);
-    server.receive(REQUEST.as_bytes());
+    server.receive(REQUEST.as_bytes(), Instant::ZERO);
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-    server.accept(Accept::new()).unwrap();
+    server.accept(Accept::new(), Instant::ZERO).unwrap();
     assert!(matches!(server.poll_event(), Some(Event::Open(_))));
     let (head, rest) = {
         let out = take_output(&mut server);
@@ -370,9 +391,9 @@ pub fn response_101(request_bytes: &[u8], extra: &str) -> String {
 pub fn open_client(config: Config) -> Connection {
     let mut client = Connection::client(&default_request(), config, [3; 32], Instant::ZERO);
     let request = take_output(&mut client);
-    client.receive(response_101(&request, "").as_bytes());
+    client.receive(response_101(&request, "").as_bytes(), Instant::ZERO);
     assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-    assert!(client.output().is_empty());
+    assert!(!client.output().has_remaining());
     client
 }
 
