@@ -97,6 +97,8 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// The `internals` modules are public only with that feature; without it their `pub` items are unreachable.
+#![cfg_attr(not(feature = "internals"), allow(unreachable_pub))]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 

@@ -355,6 +355,67 @@ async fn a_flood_of_empty_continuations_is_closed_with_1009_at_max_fragments() {
     );
 }
 
+/// The lingering close: a peer that goes on writing after the server failed the connection (it only
+/// reads once it has written everything) still reads the 1009 close frame, then a clean end of stream.
+/// Small socket buffers make the flood wait on the server's reads: without the lingering, the server
+/// drops the socket while the peer is still writing, the kernel answers with a reset, and the peer's
+/// write fails before it ever reads the close frame.
+#[tokio::test]
+async fn a_peer_still_writing_after_the_failure_reads_the_1009_close_frame() {
+    let _serial = SERIAL.lock().await;
+    const FRAGMENTS: usize = 1_000;
+    const FLOOD: usize = 100_000; // 600 KB of empty masked continuation frames, under the 1 MiB bound
+    const BUFFER: u32 = 16 * 1024;
+    let limits = Limits::default().max_fragments(FRAGMENTS);
+    let timeouts = short_timeouts().close(Some(Duration::from_secs(5)));
+    // Accepted sockets take the listener's receive buffer; the peer's send buffer is set before connecting.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(BUFFER).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let listener = socket.listen(16).unwrap();
+    let client = tokio::net::TcpSocket::new_v4().unwrap();
+    client.set_send_buffer_size(BUFFER).unwrap();
+    let mut peer = client.connect(addr).await.unwrap();
+    let (ws, head) = timeout(LIMIT, async {
+        tokio::join!(
+            accept_one(&listener, config(limits, timeouts)),
+            handshake(&mut peer, "")
+        )
+    })
+    .await
+    .expect("handshake in time");
+    head.expect("peer handshake");
+    let mut ws = ws.expect("server handshake");
+    let server = tokio::spawn(async move { timeout(LIMIT, ws.recv()).await });
+    let mut flood = frame(false, 0, TEXT, b"a");
+    let empty = frame(false, 0, CONT, &[]);
+    for _ in 0..FLOOD {
+        flood.extend_from_slice(&empty);
+    }
+    // Everything is written before the peer reads anything: the server reads and discards it.
+    timeout(LIMIT, peer.write_all(&flood))
+        .await
+        .expect("flood written in time")
+        .expect("the whole flood is taken, no reset");
+    let close = timeout(LIMIT, read_close(&mut peer))
+        .await
+        .expect("close frame in time")
+        .expect("a close frame, not a reset");
+    assert_eq!(close.close_code(), Some(1009), "close frame {close:?}");
+    peer.shutdown().await.unwrap();
+    let rest = timeout(LIMIT, read_to_eof(&mut peer))
+        .await
+        .expect("end of stream in time")
+        .expect("a clean end of stream, not a reset");
+    assert_eq!(rest, 0, "nothing after the close frame");
+    let result = server.await.unwrap().expect("recv ended in time");
+    assert!(
+        is_failure(&result, ws_core::Error::LimitExceeded(Limit::Fragments)),
+        "recv gave {result:?}"
+    );
+}
+
 // ----- 5. huge declared length -----
 
 #[tokio::test]
