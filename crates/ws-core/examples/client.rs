@@ -59,7 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if conn.is_finished() {
             break;
         }
-        let wait = conn.next_deadline().map(|d| d.saturating_duration_since(now()));
+        let wait = conn
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(now()));
         if conn.read_interest() == ws_core::ReadInterest::Read {
             tcp.set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))?;
             match tcp.read(&mut buf) {

@@ -61,7 +61,9 @@ fn serve(mut tcp: TcpStream, epoch: StdInstant) {
             return; // `conn.outcome()` says how it ended
         }
         // 3. Read, waiting no later than the next deadline, and fire due timers.
-        let wait = conn.next_deadline().map(|d| d.saturating_duration_since(now()));
+        let wait = conn
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(now()));
         if conn.read_interest() == ReadInterest::Read {
             // `set_read_timeout` rejects a zero duration: wait at least a millisecond.
             let _ = tcp.set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))));
