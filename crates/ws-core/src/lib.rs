@@ -137,3 +137,9 @@ pub use http::{Headers, Response, WsUrl};
 pub use message::{Event, Message, Opened};
 pub use time::Instant;
 pub use utf8::Utf8Bytes;
+
+/// `docs/embedding.md` (driving the engine from blocking, readiness-based and completion-based loops),
+/// included only for `cargo test --doc` so that every code block in the guide is compiled and run.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;
