@@ -88,7 +88,7 @@
 //!
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
-//! - `deflate`: permessage-deflate (RFC 7692), [`deflate::PerMessageDeflate`]; implies `std`.
+//! - `deflate`: permessage-deflate (RFC 7692), `deflate::PerMessageDeflate`; implies `std`.
 //! - `internals`: unstable internals for the project's fuzz targets and benches; not covered by semver.
 //!   It makes the frame codec (`frame`), masking (`mask`), the handshake keys (`http::key`), the
 //!   incremental UTF-8 validator (`utf8::Utf8Validator`) and the permessage-deflate codec and
