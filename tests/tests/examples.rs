@@ -4,7 +4,8 @@
 //!
 //! The example binaries are found next to this test's executable (`target/<profile>/examples`, where
 //! `cargo test` puts ws-core's examples when it builds the workspace); when one is missing or older than
-//! ws-core's sources, the test builds them with `cargo build -p ws-core --examples` first (once per run).
+//! ws-core's sources, the test builds them with `cargo build -p ws-core --examples` into the same target
+//! directory first (once per run; `cargo test --workspace` has built them already).
 //! Servers are started with `--port 0` and the test reads the address from the `listening on ws://ADDR`
 //! line they print first; every wait is bounded ([`watchdog`], socket timeouts) and children are killed
 //! when dropped.
@@ -46,6 +47,17 @@ fn examples_dir() -> &'static Path {
             cmd.args(["build", "-p", "ws-core", "--examples"]);
             if profile_dir.file_name().is_some_and(|n| n == "release") {
                 cmd.arg("--release");
+            }
+            // Into this test's own target directory: `target/<profile>`, or `target/<triple>/<profile>`
+            // when building for an explicit target (cargo marks the target directory with CACHEDIR.TAG).
+            let parent = profile_dir.parent().expect("the target directory");
+            if parent.join("CACHEDIR.TAG").exists() {
+                cmd.arg("--target-dir").arg(parent);
+            } else if let (Some(root), Some(triple)) = (parent.parent(), parent.file_name()) {
+                cmd.arg("--target-dir")
+                    .arg(root)
+                    .arg("--target")
+                    .arg(triple);
             }
             let status = cmd.current_dir(&core).status().expect("cargo runs");
             assert!(status.success(), "cargo build -p ws-core --examples failed");
