@@ -1,19 +1,20 @@
-//! Blocking client on `std::net`, driving `ws_core::Connection` directly.
-//!
-//! `client ws://HOST:PORT/PATH [MESSAGE...]` sends each MESSAGE (or, with none, each line of stdin) as a
-//! text message once the connection is open, prints each reply as `< TEXT` (binary as `< N bytes`), closes
-//! with 1000 once every message got a reply, and prints how the connection ended. Plain `ws://` only.
+//! Blocking `std::net` client driving `ws_core::Connection`: `client ws://HOST:PORT/PATH [MESSAGE...]`
+//! sends each MESSAGE (or each stdin line) as text once open, prints each reply (`< TEXT`; binary:
+//! `< N bytes`), closes with 1000 once all were answered and prints `closed cleanly`. Only `ws://`.
 
 use std::io::{self, BufRead, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Buf;
-use ws_core::{ClientRequest, CloseCode, Config, Connection, Event, Instant, Message, WsUrl};
+use ws_core::{ClientRequest, CloseCode, Config, Connection, Event, Instant, WsUrl};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let url = WsUrl::parse(&args.next().ok_or("usage: client URL [MESSAGE...]")?)?;
+    if url.secure {
+        return Err("only ws:// here: TLS is not part of this example".into());
+    }
     let mut messages: Vec<String> = args.collect();
     if messages.is_empty() {
         messages = io::stdin().lock().lines().collect::<io::Result<_>>()?;
@@ -21,11 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tcp = TcpStream::connect((url.host.as_str(), url.port))?;
     let epoch = StdInstant::now(); // a monotonic clock; `Instant`s count from here
     let now = || Instant::from_since_epoch(epoch.elapsed());
-    // The client's random source (Sec-WebSocket-Key, frame masks) is seeded with 32 bytes from the OS.
-    let mut seed = [0u8; 32];
+    let mut seed = [0u8; 32]; // seeds the Sec-WebSocket-Key and the frame masks: 32 bytes from the OS
     getrandom::fill(&mut seed).map_err(|e| format!("no OS randomness: {e}"))?;
-    let request = ClientRequest::from_url(&url);
-    let mut conn = Connection::client(&request, Config::default(), seed, now()); // queues the request
+    let request = ClientRequest::from_url(&url); // `Connection::client` queues it at once
+    let mut conn = Connection::client(&request, Config::default(), seed, now());
     let (mut buf, mut replies) = (vec![0u8; 64 * 1024], 0);
     while !conn.is_finished() {
         while let Some(event) = conn.poll_event() {
@@ -36,11 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
                 Event::Message(reply) => {
-                    match &reply {
-                        Message::Text(text) => println!("< {}", text.as_str()),
-                        Message::Binary(data) => println!("< {} bytes", data.len()),
-                    }
                     replies += 1;
+                    match reply.as_text() {
+                        Some(text) => println!("< {text}"),
+                        None => println!("< {} bytes", reply.len()),
+                    }
                 }
                 _ => {} // the terminal event is kept in `outcome()`
             }
