@@ -88,7 +88,7 @@
 //!
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
-//! - `deflate`: permessage-deflate (RFC 7692), [`deflate::PerMessageDeflate`]; implies `std`.
+//! - `deflate`: permessage-deflate (RFC 7692), `deflate::PerMessageDeflate`; implies `std`.
 //! - `internals`: unstable internals for the project's fuzz targets and benches; not covered by semver.
 //!   It makes the frame codec (`frame`), masking (`mask`), the handshake keys (`http::key`), the
 //!   incremental UTF-8 validator (`utf8::Utf8Validator`) and the permessage-deflate codec and
@@ -139,3 +139,9 @@ pub use http::{Headers, Response, WsUrl};
 pub use message::{Event, Message, Opened};
 pub use time::Instant;
 pub use utf8::Utf8Bytes;
+
+/// `docs/embedding.md` (driving the engine from blocking, readiness-based and completion-based loops),
+/// included only for `cargo test --doc` so that every code block in the guide is compiled and run.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;
