@@ -444,8 +444,7 @@ impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// Starts the close handshake and writes the close frame. The reader's `recv` ends when the peer
     /// answers (or the close timeout runs out).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        let now = Clock::start().now();
-        match self.queue(|sender| sender.close(code, reason, now)).await {
+        match self.queue(|sender| sender.close(code, reason)).await {
             Ok(()) | Err(Error::Send(SendError::Closed)) => {}
             Err(e) => return Err(e),
         }
@@ -588,8 +587,7 @@ impl<T: SplitIo, R: Timer> Sink<Message> for Writer<T, R> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        let now = Clock::start().now();
-        let closed = this.with_sender(|sender| sender.close(CloseCode::NORMAL, "", now));
+        let closed = this.with_sender(|sender| sender.close(CloseCode::NORMAL, ""));
         if closed.is_ok() {
             this.shared.wake.wakers[READER].wake();
         }

@@ -38,19 +38,6 @@ impl Instant {
         Duration::from_nanos(self.nanos())
     }
 
-    /// The instant as one non-zero word, for an atomic (see [`Instant::from_raw`]).
-    pub(crate) const fn to_raw(self) -> u64 {
-        self.0.get()
-    }
-
-    /// The instant [`Instant::to_raw`] gave, or `None` for 0.
-    pub(crate) const fn from_raw(raw: u64) -> Option<Instant> {
-        match NonZeroU64::new(raw) {
-            Some(raw) => Some(Instant(raw)),
-            None => None,
-        }
-    }
-
     /// The time from `earlier` to `self`, or zero when `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.nanos().saturating_sub(earlier.nanos()))

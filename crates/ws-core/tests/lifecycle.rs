@@ -366,18 +366,19 @@ fn the_lingering_ends_when_the_close_timeout_passes() {
 // ----- a sender's close time -----
 
 #[test]
-fn the_senders_close_time_starts_the_connections_close_timer() {
+fn the_senders_close_starts_the_connections_close_timer_at_its_next_step() {
     let server_config = Config::default();
     let close = server_config.timeouts.close.unwrap();
     let mut pair = Pair::open_with(quiet_config(), server_config);
     let mut sender = pair.server.split_sender().unwrap();
     let t = at(secs(5));
-    sender.close(CloseCode::NORMAL, "", t).unwrap();
-    pair.server.handle_time(t + secs(1));
+    sender.close(CloseCode::NORMAL, "").unwrap();
+    pair.server.handle_time(t);
     assert_eq!(
         pair.server.next_deadline(),
         Some(t + close),
-        "the close timer counts from the sender's close (and the keepalive stopped)"
+        "the close timer counts from the step at which the connection learns of the sender's close \
+         (and the keepalive stopped)"
     );
     pair.server.hand_output_to(&mut sender);
     let frames = parse_frames(&drain_output(&mut sender.output()));

@@ -127,15 +127,12 @@ fn a_close_from_the_sender_ends_the_handshake_on_the_connection() {
     let mut sender = pair.server.split_sender().unwrap();
     assert_eq!(sender.state(), State::Open);
     sender.send(&text("last")).unwrap();
-    sender.close(CloseCode::NORMAL, "bye", pair.now).unwrap();
+    sender.close(CloseCode::NORMAL, "bye").unwrap();
     assert_ne!(sender.state(), State::Open);
     assert_eq!(sender.state(), State::Closing);
     assert_eq!(pair.server.state(), State::Closing);
     assert_eq!(sender.send(&text("more")), Err(SendError::Closed));
-    assert_eq!(
-        sender.close(CloseCode::NORMAL, "", pair.now),
-        Err(SendError::Closed)
-    );
+    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
     assert_eq!(
         pair.server.close(CloseCode::NORMAL, "", pair.now),
         Err(SendError::Closed)
@@ -185,7 +182,7 @@ fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
         &[0x8a, 5, b'e', b'a', b'r', b'l', b'y']
     );
     // The other half closes before the pong was handed over: the pong would follow the close.
-    sender.close(CloseCode::NORMAL, "", pair.now).unwrap();
+    sender.close(CloseCode::NORMAL, "").unwrap();
     assert_eq!(
         summary(&wire(&mut pair.server, &mut sender)),
         [(OP_CLOSE, close_payload(1000, b""))]
@@ -197,9 +194,9 @@ fn a_pong_still_with_the_connection_when_the_sender_closes_is_dropped() {
 fn a_close_from_the_sender_starts_the_connections_close_timer() {
     let mut pair = with_server_timeouts(Timeouts::none().close(Some(secs(10))));
     let mut sender = pair.server.split_sender().unwrap();
-    // The sender closes at 1 s; the connection learns of the close at its next step, and times the
-    // wait from the sender's close.
-    sender.close(CloseCode::NORMAL, "", at(secs(1))).unwrap();
+    // The sender closes; the connection learns of the close at its next step (1 s), and times the
+    // wait from then.
+    sender.close(CloseCode::NORMAL, "").unwrap();
     pair.server.handle_time(at(secs(1)));
     assert_eq!(pair.server.next_deadline(), Some(at(secs(11))));
     // The close frame is written while the wait runs (once the close timer gives up, what the sender
@@ -280,10 +277,7 @@ fn a_close_from_the_peer_is_answered_after_the_senders_messages() {
     );
     assert_ne!(sender.state(), State::Open);
     assert_eq!(sender.send(&text("too late")), Err(SendError::Closed));
-    assert_eq!(
-        sender.close(CloseCode::NORMAL, "", pair.now),
-        Err(SendError::Closed)
-    );
+    assert_eq!(sender.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
 
     // The server shuts down only once the sender's output (with the reply handed to it) is written.
     pair.server.hand_output_to(&mut sender);
@@ -503,7 +497,7 @@ mod interleavings {
                         }
                     }
                     Step::SenderClose => {
-                        let _ = sender.close(CloseCode::NORMAL, "sender", pair.now);
+                        let _ = sender.close(CloseCode::NORMAL, "sender");
                     }
                     Step::ConnectionClose => {
                         let _ = pair.server.close(CloseCode::GOING_AWAY, "connection", pair.now);

@@ -334,8 +334,7 @@ impl<S: SplitStream> Writer<S> {
     /// answers (or the close timeout runs out, counted from when the reader next looks at the
     /// connection).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        let now = Clock::start().now();
-        let mut out = match self.queue(|sender| sender.close(code, reason, now)) {
+        let mut out = match self.queue(|sender| sender.close(code, reason)) {
             Ok(out) => out,
             Err(Error::Send(SendError::Closed)) => lock(&self.shared.out),
             Err(e) => return Err(e),

@@ -12,7 +12,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use bytes::Bytes;
-use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 use rand_chacha::ChaCha12Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -36,9 +36,6 @@ pub(super) struct SplitState {
 #[derive(Default)]
 pub(super) struct Link {
     pub(super) state: AtomicU8,
-    /// When the sender queued its close frame ([`Instant::to_raw`]; 0 until then): the connection's close
-    /// timer counts from it.
-    closed_at: AtomicU64,
 }
 
 /// The sender queued the close frame.
@@ -157,19 +154,14 @@ impl Sender {
     }
 
     /// Queues the close frame that starts the close handshake (see [`Connection::close`]), after every
-    /// message queued so far. The connection learns of it at its next step (any input, `poll_event`,
-    /// `handle_time` or `hand_output_to`): it then stops its keepalive, starts its close timer (counting
-    /// from `now`), and ends when the peer's close frame arrives. Fails with [`SendError::Closed`] if
-    /// either half already queued a close frame.
-    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), SendError> {
+    /// message queued so far. The sender starts no timer: the connection learns of the close at its next
+    /// step (any input, `poll_event`, `handle_time` or `hand_output_to`), and then stops its keepalive
+    /// and starts its close timer, counting from the time that step brings (the last time it was
+    /// given), so the wait covers the frame's time in the queue too; it ends when the peer's close
+    /// frame arrives. Fails with [`SendError::Closed`] if either half already queued a close frame.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         framer::check_close(code, reason)?;
-        if self.link.state() & ENDED != 0 {
-            return Err(SendError::Closed);
-        }
-        // The time first: the connection reads it once it sees the claim.
-        let previous = self.link.closed_at.swap(now.to_raw(), Ordering::AcqRel);
-        if !self.link.claim_close(CLOSED_BY_SENDER) {
-            self.link.closed_at.store(previous, Ordering::Release);
+        if self.link.state() & ENDED != 0 || !self.link.claim_close(CLOSED_BY_SENDER) {
             return Err(SendError::Closed);
         }
         self.tx.write_close(code, reason);
@@ -388,19 +380,15 @@ impl Connection {
     }
 
     /// Takes in what the sender did: after its close frame, the connection is closing (keepalive
-    /// stopped, close timer started from when the sender closed).
+    /// stopped, close timer started from the time of this step).
     pub(super) fn sync_split(&mut self) {
         if self.close_sent || self.terminated || !self.split_closed() {
             return;
         }
-        let closed_at = self
-            .link()
-            .and_then(|link| Instant::from_raw(link.closed_at.load(Ordering::Acquire)))
-            .unwrap_or(self.now);
         self.close_sent = true;
         self.ping_deadline = None;
         self.pong_deadline = None;
-        self.close_deadline = self.config.timeouts.close.map(|t| closed_at + t);
+        self.close_deadline = self.config.timeouts.close.map(|t| self.now + t);
     }
 
     /// Tells the sender the connection ended: its sends fail from now on.
