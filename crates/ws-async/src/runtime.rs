@@ -14,8 +14,8 @@ use crate::timer::Timer;
 /// (`ws_tokio::TokioRuntime`, `ws_smol::SmolRuntime`, `ws_async_std::AsyncStdRuntime`).
 ///
 /// The timer is an associated type rather than a supertrait because runtimes share timers (smol and
-/// async-std both sleep on [`crate::AsyncIoTimer`]), and the connections served carry the timer's type
-/// ([`crate::WebSocket<T, R>`]).
+/// async-std both sleep on `AsyncIoTimer`, from the `async-io` feature), and the connections served
+/// carry the timer's type ([`crate::WebSocket<T, R>`]).
 pub trait Runtime {
     /// The runtime's timer, given to every connection served.
     type Timer: Timer;
