@@ -30,7 +30,7 @@ pub use ws_async::{
 };
 
 ws_async::runtime_glue! {
-    runtime: "async-std",
+    runtime: "async-std" => AsyncStdRuntime,
     tcp: TcpStream,
     listener: async_std::net::TcpListener,
     transport: Tcp,

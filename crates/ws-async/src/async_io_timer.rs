@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::Timer;
+use crate::timer::Timer;
 
 /// async-io's timer (used by smol and async-std), for the core's deadlines.
 #[derive(Clone, Copy, Debug, Default)]

@@ -9,6 +9,7 @@ use std::task::Poll;
 use std::time::Instant as StdInstant;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use ws_adapter::{ClientBuilder, Error, Result};
 use ws_core::Opened;
 #[cfg(feature = "rustls")]
 use ws_core::{Accept, Config, Request, Response};
@@ -19,7 +20,6 @@ use crate::handshake::client_handshake;
 use crate::stream::MaybeTlsStream;
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
-use crate::{ClientBuilder, Error, Result};
 
 /// Connects to the builder's URL: resolves the host, connects TCP (trying each address), sets up TLS for
 /// `wss://`, all within the connect timeout, then runs the handshake.

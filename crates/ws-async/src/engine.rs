@@ -9,10 +9,10 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
 use futures_io::{AsyncRead, AsyncWrite};
-use ws_core::{CloseFrame, Connection, Event, Instant, Message, Outcome, ReadInterest};
+use ws_adapter::{Clock, EarlyReplies, Error};
+use ws_core::{Connection, Event, Instant, ReadInterest};
 
 use crate::timer::{Alarm, Timer};
-use crate::{Clock, EarlyReplies, Error};
 
 /// Size of the per-thread read buffer (one per thread, not per connection). Large enough that one read
 /// brings several 64 KiB messages, answered with one vectored write: with 64 KiB, each read brought one
@@ -36,7 +36,7 @@ pub(crate) enum Step {
 
 /// Where a connection's output goes on its way to the transport. A whole connection writes its own
 /// output (`()`); the reader of a split connection hands its frames to the sender's queue, which its
-/// transport writes on `poll_flush` ([`crate::split`]).
+/// transport writes on `poll_flush` (see the `split` module).
 pub(crate) trait Handoff<T> {
     /// Moves `conn`'s queued output to where `io` writes from.
     fn take(_io: &mut T, _conn: &mut Connection) {}
@@ -69,8 +69,6 @@ pub(crate) struct Engine<T, R: Timer, H = ()> {
     write_closed: bool,
     /// A transport error: nothing more can be written or read.
     pub(crate) broken: Option<io::Error>,
-    /// The server's shutdown switch, when the connection was given one.
-    pub(crate) shutdown: Option<crate::shutdown::Guard>,
     /// Replies written at once after a read while the connection has its thread to itself.
     early: EarlyReplies,
     handoff: PhantomData<fn() -> H>,
@@ -87,7 +85,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             shutdown_pending: false,
             write_closed: false,
             broken: None,
-            shutdown: None,
             early: EarlyReplies::default(),
             handoff: PhantomData,
         }
@@ -105,7 +102,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             shutdown_pending: self.shutdown_pending,
             write_closed: self.write_closed,
             broken: self.broken,
-            shutdown: self.shutdown,
             early: self.early,
             handoff: PhantomData,
         }
@@ -346,30 +342,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         ready!(self.poll_drain(cx, 0))?;
         ready!(self.poll_write_out(cx)).map_err(Error::Io)?;
         Poll::Ready(Ok(()))
-    }
-
-    /// What `recv` returns once the connection is finished: `None` after a clean close, else why it
-    /// ended (the transport's own error when the transport broke).
-    pub(crate) fn ending(&self) -> Option<Result<Message, Error>> {
-        match self.conn.outcome()? {
-            Outcome::Closed(_) => None,
-            Outcome::Failed { error, .. } => Some(Err(match (error, &self.broken) {
-                (ws_core::Error::UnexpectedEof, Some(e)) => {
-                    Error::Io(io::Error::new(e.kind(), e.to_string()))
-                }
-                _ => Error::Failed(error.clone()),
-            })),
-            Outcome::Rejected(response) => Some(Err(Error::Rejected(response.clone()))),
-            _ => Some(Err(Error::Failed(ws_core::Error::UnexpectedEof))),
-        }
-    }
-
-    /// The peer's close frame, once the connection closed cleanly.
-    pub(crate) fn close_frame(&self) -> Option<&CloseFrame> {
-        match self.conn.outcome()? {
-            Outcome::Closed(frame) => frame.as_ref(),
-            _ => None,
-        }
     }
 
     /// The transport, mutably.

@@ -1,13 +1,14 @@
 //! The runtime crates' public API, written once: [`runtime_glue!`](crate::runtime_glue) expands to the same
 //! `connect`/`accept`/`serve` functions and type aliases in `ws-tokio`, `ws-smol` and `ws-async-std`, given
-//! what differs between runtimes (the TCP types, how to connect, resolve and spawn, and the timer).
+//! what differs between runtimes (the TCP types, how to connect, resolve and spawn, and the timer), and
+//! the runtime's [`Runtime`](crate::Runtime) for [`serve_until`](crate::serve_until).
 
 /// Expands to a runtime crate's API. Not for use outside this workspace's runtime crates.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! runtime_glue {
     (
-        runtime: $runtime:literal,
+        runtime: $runtime:literal => $rt:ident,
         tcp: $tcp:ty,
         listener: $listener:ty,
         transport: $transport:ty,
@@ -19,6 +20,35 @@ macro_rules! runtime_glue {
     ) => {
         #[doc = concat!("The transport of every connection made on ", $runtime, ": TCP, or TCP inside TLS.")]
         pub type Stream = $crate::MaybeTlsStream<$transport>;
+
+        #[doc = concat!("The ", $runtime, " runtime as a [`ws_async::Runtime`]: how the `serve` functions accept")]
+        #[doc = "connections and spawn their tasks."]
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $rt;
+
+        impl $crate::Runtime for $rt {
+            type Timer = $timer_ty;
+            type Listener = $listener;
+            type Stream = Stream;
+
+            fn timer(&self) -> $timer_ty {
+                $timer
+            }
+
+            async fn accept(&self, listener: &$listener) -> std::io::Result<Stream> {
+                let (stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                let $ws_s = stream;
+                Ok($crate::MaybeTlsStream::Plain($wrap))
+            }
+
+            fn spawn(
+                &self,
+                $fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+            ) {
+                $spawn;
+            }
+        }
 
         #[doc = concat!("A WebSocket connection on ", $runtime, ".")]
         pub type WebSocket<S = Stream> = $crate::WebSocket<S, $timer_ty>;
@@ -134,17 +164,7 @@ macro_rules! runtime_glue {
             H: Fn(WebSocket) -> Fut + Clone + Send + Sync + 'static,
             Fut: std::future::Future<Output = ()> + Send + 'static,
         {
-            let listener = &listener;
-            let accept_tcp = move || async move {
-                let (stream, _) = listener.accept().await?;
-                stream.set_nodelay(true)?;
-                let $ws_s = stream;
-                Ok($crate::MaybeTlsStream::Plain($wrap))
-            };
-            let spawn = |$fut| {
-                $spawn;
-            };
-            $crate::serve_until(accept_tcp, spawn, config, $timer, shutdown, grace, decide, handler).await
+            $crate::serve_until($rt, listener, config, shutdown, grace, decide, handler).await
         }
     };
 }

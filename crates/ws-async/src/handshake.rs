@@ -4,12 +4,12 @@ use std::future::{Future, poll_fn};
 use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use ws_adapter::{ClientBuilder, Clock, Error, Result, random_seed};
 use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
 
 use crate::engine::{Engine, Step};
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
-use crate::{ClientBuilder, Clock, Error, Result, random_seed};
 
 /// Client: sends the upgrade request over `io` (already connected, TLS already set up) and waits for the
 /// 101. Frames the server sends right after its response are kept for `recv`.

@@ -29,11 +29,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
 
-use crate::engine::{Engine, Handoff, poll_write_buf};
+use ws_adapter::{Clock, Error, Result};
+
+use crate::engine::{Handoff, poll_write_buf};
+use crate::session::Session;
 use crate::split_io::SplitIo;
 use crate::timer::{Alarm, Timer};
-use crate::websocket::{WebSocket, poll_recv};
-use crate::{Clock, Error, Result};
+use crate::websocket::WebSocket;
 
 /// Which half registered a waker.
 const READER: usize = 0;
@@ -286,8 +288,7 @@ pub(crate) type Halves<T, R> = (Reader<T, R>, Writer<T, R>);
 /// The receiving half: `recv`, `Stream`. It owns the connection: it answers pings and close frames
 /// and runs the timers.
 pub struct Reader<T: SplitIo, R: Timer> {
-    engine: Engine<ReaderIo<T::ReadHalf, T::WriteHalf>, R, ToSender>,
-    done: bool,
+    session: Session<ReaderIo<T::ReadHalf, T::WriteHalf>, R, ToSender>,
 }
 
 /// The sending half: `send`, `close`, `Sink`.
@@ -302,50 +303,64 @@ struct Stall<R: Timer> {
     alarm: Alarm<R>,
 }
 
-pub(crate) fn split<T: SplitIo, R: Timer>(ws: WebSocket<T, R>) -> (Reader<T, R>, Writer<T, R>) {
-    let (mut engine, done) = ws.into_parts();
-    let (sender, unsplit) = match engine.conn.split_sender() {
-        Ok(sender) => (Some(sender), None),
-        Err(e) => (None, Some(e)),
-    };
-    let broken = engine
-        .broken
-        .as_ref()
-        .map(|e| io::Error::new(e.kind(), e.to_string()));
-    let wake = Arc::new(WakeBoth::default());
-    let mut shared = None;
-    let engine = engine.map_io(|io: T| {
-        let (read, write) = io.split_io();
-        let side = Arc::new(Shared {
-            write: Mutex::new(WriteSide {
-                io: write,
-                sender,
-                unsplit,
-                broken,
-                abandoned: false,
-                reader_waits: false,
-            }),
-            waker: Waker::from(wake.clone()),
-            wake,
-            ended: AtomicBool::new(false),
-            orphaned: AtomicBool::new(false),
+impl<T: SplitIo, R: Timer> WebSocket<T, R> {
+    /// Splits into a reader and a writer that can be used from different tasks. Pongs and close replies
+    /// stay automatic (the reader answers them); `Writer::close` starts the close handshake and the
+    /// reader sees its end.
+    ///
+    /// The split happens in the core ([`ws_core::Connection::split_sender`]) and in the transport
+    /// ([`SplitIo`]: TCP halves share no lock; TLS halves share the session): the reader reads
+    /// and parses with no lock. The writing half of the transport and the writer's queue are behind a
+    /// mutex held for one synchronous poll step, never across an await, by the writer, or by the reader
+    /// when it has pongs or close replies to write. A connection that is no longer open (or is in the
+    /// middle of a fragmented message) splits into a reader that works as before and a writer whose
+    /// sends fail.
+    pub fn split(self) -> (Reader<T, R>, Writer<T, R>) {
+        let mut session = self.session;
+        let engine = &mut session.engine;
+        let (sender, unsplit) = match engine.conn.split_sender() {
+            Ok(sender) => (Some(sender), None),
+            Err(e) => (None, Some(e)),
+        };
+        let broken = engine
+            .broken
+            .as_ref()
+            .map(|e| io::Error::new(e.kind(), e.to_string()));
+        let wake = Arc::new(WakeBoth::default());
+        let mut shared = None;
+        let session = session.map_io(|io: T| {
+            let (read, write) = io.split_io();
+            let side = Arc::new(Shared {
+                write: Mutex::new(WriteSide {
+                    io: write,
+                    sender,
+                    unsplit,
+                    broken,
+                    abandoned: false,
+                    reader_waits: false,
+                }),
+                waker: Waker::from(wake.clone()),
+                wake,
+                ended: AtomicBool::new(false),
+                orphaned: AtomicBool::new(false),
+            });
+            shared = Some(side.clone());
+            ReaderIo {
+                read,
+                shared: side,
+                handed: false,
+            }
         });
-        shared = Some(side.clone());
-        ReaderIo {
-            read,
-            shared: side,
-            handed: false,
-        }
-    });
-    let shared = shared.expect("the transport was split");
-    let writer = Writer {
-        shared,
-        stall: Stall {
-            timer: engine.timer().clone(),
-            alarm: Alarm::default(),
-        },
-    };
-    (Reader { engine, done }, writer)
+        let shared = shared.expect("the transport was split");
+        let writer = Writer {
+            shared,
+            stall: Stall {
+                timer: session.engine.timer().clone(),
+                alarm: Alarm::default(),
+            },
+        };
+        (Reader { session }, writer)
+    }
 }
 
 impl<T: SplitIo, R: Timer> Reader<T, R> {
@@ -356,10 +371,18 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
 
     /// Poll form of [`Reader::recv`].
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
-        let polled = poll_recv(&mut self.engine, &mut self.done, cx);
-        if self.done && !self.engine.io().shared.ended.load(Ordering::Acquire) {
+        let polled = self.session.poll_recv(cx);
+        if self.session.is_done()
+            && !self
+                .session
+                .engine
+                .io()
+                .shared
+                .ended
+                .load(Ordering::Acquire)
+        {
             // A writer waiting on a peer that does not read gives up now.
-            let shared = &self.engine.io().shared;
+            let shared = &self.session.engine.io().shared;
             shared.ended.store(true, Ordering::Release);
             shared.waker.wake_by_ref();
         }
@@ -368,12 +391,12 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
 
     /// The connection's state.
     pub fn state(&self) -> ws_core::State {
-        self.engine.conn.state()
+        self.session.engine.conn.state()
     }
 
     /// The peer's close frame, once the connection closed cleanly.
     pub fn close_frame(&self) -> Option<ws_core::CloseFrame> {
-        self.engine.close_frame().cloned()
+        self.session.close_frame().cloned()
     }
 
     /// Puts the halves back together. Fails (giving them back) if they came from different connections.
@@ -383,13 +406,13 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
         self,
         writer: Writer<T, R>,
     ) -> std::result::Result<WebSocket<T, R>, Halves<T, R>> {
-        if !Arc::ptr_eq(&self.engine.io().shared, &writer.shared) {
+        if !Arc::ptr_eq(&self.session.engine.io().shared, &writer.shared) {
             return Err((self, writer));
         }
         drop(writer);
-        let Reader { engine, done } = self;
+        let Reader { session } = self;
         let mut side = None;
-        let mut engine = engine.map_io(|io: ReaderIo<T::ReadHalf, T::WriteHalf>| {
+        let mut session = session.map_io(|io: ReaderIo<T::ReadHalf, T::WriteHalf>| {
             let shared = Arc::try_unwrap(io.shared)
                 .ok()
                 .expect("the writer was dropped");
@@ -402,6 +425,7 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
             joined
         });
         let (sender, broken) = side.expect("the transport was joined");
+        let engine = &mut session.engine;
         if let Some(sender) = sender
             && engine.conn.reunite(sender).is_err()
         {
@@ -410,7 +434,7 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
         if engine.broken.is_none() {
             engine.broken = broken;
         }
-        Ok(WebSocket::from_parts(engine, done))
+        Ok(WebSocket { session })
     }
 }
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use ws_adapter::{Error, Result};
 
 use crate::stream::MaybeTlsStream;
-use crate::{Error, Result};
 
 pub use ws_adapter::tls::{
     client_config_trusting_pem, client_config_with_roots, default_client_config, rustls,

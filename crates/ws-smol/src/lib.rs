@@ -28,7 +28,7 @@ pub use ws_async::{
 };
 
 ws_async::runtime_glue! {
-    runtime: "smol",
+    runtime: "smol" => SmolRuntime,
     tcp: async_net::TcpStream,
     listener: async_net::TcpListener,
     transport: async_net::TcpStream,

@@ -48,7 +48,7 @@ pub use ws_async::{
 };
 
 ws_async::runtime_glue! {
-    runtime: "tokio",
+    runtime: "tokio" => TokioRuntime,
     tcp: tokio::net::TcpStream,
     listener: tokio::net::TcpListener,
     transport: TokioIo<tokio::net::TcpStream>,
