@@ -125,17 +125,33 @@ pub enum HandshakeError {
     UnexpectedSubprotocol,
     /// Client: the server's Sec-WebSocket-Extensions is not one we offered, or its parameters are invalid.
     InvalidExtensions,
+    /// An HTTP/2 (or later) upgrade request whose method is not CONNECT (RFC 8441 section 4: a WebSocket
+    /// over HTTP/2 is opened with an extended CONNECT).
+    MethodNotConnect,
+    /// A CONNECT request without a `:protocol` pseudo-header: a plain tunnel request (RFC 9113 section
+    /// 8.5), not the extended CONNECT of RFC 8441 that opens a WebSocket.
+    MissingProtocol,
+    /// An extended CONNECT whose `:protocol` is not `websocket` (answered with 501 Not Implemented).
+    UnsupportedProtocol,
+    /// An HTTP/2 (or later) upgrade request with a Sec-WebSocket-Key: RFC 8441 section 5 leaves the key
+    /// and the accept value out of HTTP/2, so a request carrying one is malformed.
+    UnexpectedKey,
+    /// Client (handshakes on `http` types): the response's status is not the upgrade's (101 for HTTP/1.1,
+    /// 2xx for an extended CONNECT). The status is kept.
+    UnexpectedStatus(u16),
 }
 
 impl HandshakeError {
     /// The HTTP status a server answers this error with: 426 for a missing upgrade or wrong WebSocket
-    /// version, 400 otherwise.
+    /// version (with `Sec-WebSocket-Version: 13`), 501 for an extended CONNECT to a protocol other than
+    /// `websocket`, 400 otherwise.
     #[must_use]
     pub const fn http_status(&self) -> u16 {
         match self {
             HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedWebSocketVersion => {
                 426
             }
+            HandshakeError::UnsupportedProtocol => 501,
             _ => 400,
         }
     }
@@ -160,6 +176,20 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::InvalidExtensions => {
                 "server's Sec-WebSocket-Extensions is invalid or not offered"
+            }
+            HandshakeError::MethodNotConnect => {
+                "HTTP/2 WebSocket request method is not CONNECT (RFC 8441)"
+            }
+            HandshakeError::MissingProtocol => {
+                "CONNECT without :protocol is a plain tunnel request, not a WebSocket \
+                 (RFC 8441 needs :protocol = websocket)"
+            }
+            HandshakeError::UnsupportedProtocol => "extended CONNECT :protocol is not websocket",
+            HandshakeError::UnexpectedKey => {
+                "Sec-WebSocket-Key is not used over HTTP/2 (RFC 8441 section 5)"
+            }
+            HandshakeError::UnexpectedStatus(status) => {
+                return write!(f, "unexpected response status {status} to the upgrade request");
             }
         })
     }

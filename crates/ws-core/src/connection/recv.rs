@@ -3,7 +3,6 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec;
-use alloc::vec::Vec;
 use bytes::{Buf, BytesMut};
 
 use super::{Connection, DataKind, InFrame, InMessage, Phase, Role};
@@ -11,7 +10,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::error::{Error, HandshakeError, Limit, ProtocolError};
 use crate::extension::DecodeError;
 use crate::frame::{FrameHeader, OpCode, RSV1};
-use crate::http::client::validate_upgrade;
+use crate::http::client::{accepted_extensions, validate_upgrade};
 use crate::http::{Headers, Response, find_head_end};
 use crate::mask::{apply_mask, extend_unmasked};
 use crate::message::{Event, Message, Opened};
@@ -107,15 +106,10 @@ impl Connection {
             return Ok(true);
         }
         let subprotocol = validate_upgrade(&headers, &offer.key, &offer.offered)?;
-        let answered: Vec<&[u8]> = headers.get_all("sec-websocket-extensions").collect();
-        let extension = match &self.config.extensions {
-            Some(factory) => factory
-                .client_accept(&answered)
-                .map_err(|()| HandshakeError::InvalidExtensions)?,
-            None if answered.is_empty() => None,
-            None => return Err(HandshakeError::InvalidExtensions.into()),
+        let (extension_header, extension) = match accepted_extensions(&headers, &self.config)? {
+            Some((header, extension)) => (Some(header), Some(extension)),
+            None => (None, None),
         };
-        let extension_header = extension.as_ref().map(|_| join_values(&answered));
         self.open(subprotocol, extension_header, extension, headers);
         Ok(true)
     }
@@ -487,15 +481,6 @@ impl Connection {
         self.terminate(Event::Closed(frame));
         Ok(())
     }
-}
-
-/// Joins header values with `, ` (several Sec-WebSocket-Extensions lines mean one list).
-fn join_values(values: &[&[u8]]) -> String {
-    let joined: Vec<String> = values
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.trim_ascii()).into_owned())
-        .collect();
-    joined.join(", ")
 }
 
 /// Frames whose payload is at least this long are unmasked while they are copied in when they start a

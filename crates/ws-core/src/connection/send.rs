@@ -10,7 +10,7 @@ use crate::extension::Extension;
 use crate::frame::OpCode;
 use crate::http::Headers;
 use crate::http::Response;
-use crate::http::server::{Accept, accept_headers_are_valid, encode_accept};
+use crate::http::server::{Accept, encode_accept, negotiate};
 use crate::message::{Event, Message};
 use crate::time::Instant;
 
@@ -207,22 +207,7 @@ impl Connection {
         let Phase::ServerAwaitDecision(request) = &self.phase else {
             return Err(SendError::NoPendingRequest);
         };
-        if accept
-            .subprotocol
-            .as_ref()
-            .is_some_and(|p| !request.offers_subprotocol(p))
-        {
-            return Err(SendError::SubprotocolNotOffered);
-        }
-        if !accept_headers_are_valid(&accept) {
-            return Err(SendError::InvalidHeader);
-        }
-        let offers: Vec<&[u8]> = request.extension_offers().collect();
-        let negotiated = match &self.config.extensions {
-            Some(factory) if !offers.is_empty() => factory.server_accept(&offers),
-            _ => None,
-        };
-        let (header, extension) = match negotiated {
+        let (header, extension) = match negotiate(request, &accept, &self.config)? {
             Some((header, extension)) => (Some(header), Some(extension)),
             None => (None, None),
         };

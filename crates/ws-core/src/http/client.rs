@@ -1,12 +1,16 @@
 //! The client's half of the opening handshake (RFC 6455 sections 4.1 and 4.2.2).
 
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::{
     Headers, WsUrl, header_is_safe, key::accept_key, token_list_contains, tokens, write_header,
 };
+use crate::config::Config;
 use crate::error::HandshakeError;
+use crate::extension::Extension;
 
 /// What a client asks for: the resource, Host, Origin, subprotocols and extra headers. Extensions come from
 /// [`crate::Config::extensions`].
@@ -88,23 +92,39 @@ impl ClientRequest {
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.resource.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        write_header(out, "Host", self.host.as_bytes());
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade");
-        write_header(out, "Sec-WebSocket-Key", key.as_bytes());
-        write_header(out, "Sec-WebSocket-Version", b"13");
+        for (name, value) in self.head_headers(Some(key), extensions) {
+            write_header(out, name, &value);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The headers of the upgrade request, in order. With `key` (HTTP/1.1): Host, Upgrade, Connection,
+    /// Sec-WebSocket-Key, then the rest. Without (an extended CONNECT, RFC 8441): the host goes in
+    /// `:authority` and none of those four is sent. The rest: Sec-WebSocket-Version, Origin, the offered
+    /// subprotocols and extensions, and the application's extra headers that are safe to write and do not
+    /// replace the handshake's own.
+    pub(crate) fn head_headers<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        extensions: Option<&'a str>,
+    ) -> Vec<(&'a str, Cow<'a, [u8]>)> {
+        let mut out: Vec<(&str, Cow<'_, [u8]>)> = Vec::new();
+        if let Some(key) = key {
+            out.push(("Host", Cow::Borrowed(self.host.as_bytes())));
+            out.push(("Upgrade", Cow::Borrowed(b"websocket")));
+            out.push(("Connection", Cow::Borrowed(b"Upgrade")));
+            out.push(("Sec-WebSocket-Key", Cow::Borrowed(key.as_bytes())));
+        }
+        out.push(("Sec-WebSocket-Version", Cow::Borrowed(b"13")));
         if let Some(origin) = &self.origin {
-            write_header(out, "Origin", origin.as_bytes());
+            out.push(("Origin", Cow::Borrowed(origin.as_bytes())));
         }
         if !self.subprotocols.is_empty() {
-            write_header(
-                out,
-                "Sec-WebSocket-Protocol",
-                self.subprotocols.join(", ").as_bytes(),
-            );
+            let joined = self.subprotocols.join(", ");
+            out.push(("Sec-WebSocket-Protocol", Cow::Owned(joined.into_bytes())));
         }
         if let Some(offer) = extensions {
-            write_header(out, "Sec-WebSocket-Extensions", offer.as_bytes());
+            out.push(("Sec-WebSocket-Extensions", Cow::Borrowed(offer.as_bytes())));
         }
         const OWN: [&str; 7] = [
             "host",
@@ -117,10 +137,10 @@ impl ClientRequest {
         ];
         for (name, value) in self.headers.iter() {
             if header_is_safe(name, value) && !OWN.iter().any(|o| name.eq_ignore_ascii_case(o)) {
-                write_header(out, name, value);
+                out.push((name, Cow::Borrowed(value)));
             }
         }
-        out.extend_from_slice(b"\r\n");
+        out
     }
 }
 
@@ -144,6 +164,15 @@ pub(crate) fn validate_upgrade(
         (Some(v), None) if v.trim_ascii() == accept_key(key.as_bytes()).as_bytes() => {}
         _ => return Err(HandshakeError::InvalidAccept),
     }
+    chosen_subprotocol(headers, offered)
+}
+
+/// The subprotocol the server chose: none, or exactly one of those `offered` (any other answer fails the
+/// handshake). The rule for every response, 101 or an extended CONNECT's 200.
+pub(crate) fn chosen_subprotocol(
+    headers: &Headers,
+    offered: &[String],
+) -> Result<Option<String>, HandshakeError> {
     let chosen: Vec<&[u8]> = headers
         .get_all("sec-websocket-protocol")
         .flat_map(tokens)
@@ -157,6 +186,33 @@ pub(crate) fn validate_upgrade(
             .ok_or(HandshakeError::UnexpectedSubprotocol),
         _ => Err(HandshakeError::UnexpectedSubprotocol),
     }
+}
+
+/// The extensions the server's answer agreed to, checked against what [`Config::extensions`] offered:
+/// the Sec-WebSocket-Extensions value (its lines joined) and the active extension, or `None` when the
+/// server accepted none. An extension or parameter we did not offer fails the handshake.
+pub(crate) fn accepted_extensions(
+    headers: &Headers,
+    config: &Config,
+) -> Result<Option<(String, Box<dyn Extension>)>, HandshakeError> {
+    let answered: Vec<&[u8]> = headers.get_all("sec-websocket-extensions").collect();
+    let extension = match &config.extensions {
+        Some(factory) => factory
+            .client_accept(&answered)
+            .map_err(|()| HandshakeError::InvalidExtensions)?,
+        None if answered.is_empty() => None,
+        None => return Err(HandshakeError::InvalidExtensions),
+    };
+    Ok(extension.map(|extension| (join_values(&answered), extension)))
+}
+
+/// Joins header values with `, ` (several Sec-WebSocket-Extensions lines mean one list).
+fn join_values(values: &[&[u8]]) -> String {
+    let joined: Vec<String> = values
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.trim_ascii()).into_owned())
+        .collect();
+    joined.join(", ")
 }
 
 #[cfg(test)]

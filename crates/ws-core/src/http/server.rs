@@ -1,12 +1,15 @@
 //! The server's half of the opening handshake (RFC 6455 section 4.2).
 
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{Headers, header_is_safe, key::accept_key, key::is_valid_key, tokens, write_header};
-use crate::config::Limits;
-use crate::error::{Error, HandshakeError, Limit};
+use crate::config::{Config, Limits};
+use crate::error::{Error, HandshakeError, Limit, SendError};
+use crate::extension::Extension;
 
 /// A valid upgrade request, handed to the application as [`crate::Event::Request`] so it can look at the
 /// path, Origin, cookies and offered subprotocols, then [`crate::Connection::accept`] or
@@ -176,31 +179,76 @@ pub(crate) fn parse_request(
         Err(httparse::Error::TooManyHeaders) => return Err(Error::LimitExceeded(Limit::Headers)),
         Err(_) => return Err(HandshakeError::Malformed.into()),
     }
-    if req.method != Some("GET") {
-        return Err(HandshakeError::MethodNotGet.into());
-    }
+    let method = req.method.unwrap_or("");
     if req.version != Some(1) {
         return Err(HandshakeError::UnsupportedHttpVersion.into());
     }
     let resource = req.path.unwrap_or("/").to_string();
     let headers = Headers::from_httparse(req.headers);
-    check_upgrade_headers(&headers)?;
-    let key =
-        String::from_utf8_lossy(headers.get("sec-websocket-key").unwrap_or_default()).into_owned();
+    let request = validate_request(method, UpgradeVia::Http11, None, resource, headers)?;
+    Ok(Some((request, head_len)))
+}
+
+/// How an upgrade request arrived: the two shapes of the opening handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // extended CONNECT arrives only through `http` types
+pub(crate) enum UpgradeVia {
+    /// HTTP/1.1: `GET` with `Upgrade: websocket` and a Sec-WebSocket-Key (RFC 6455 section 4), answered
+    /// with 101.
+    Http11,
+    /// HTTP/2 or later: an extended CONNECT with `:protocol` = `websocket` and no key (RFC 8441 section
+    /// 4, RFC 9220), answered with 200.
+    ExtendedConnect,
+}
+
+/// The one set of rules for an upgrade request, whoever parsed its head (the built-in parser, or an HTTP
+/// stack through `http` types): checks `method`, `protocol` (the `:protocol` pseudo-header of an extended
+/// CONNECT) and `headers`, and builds the [`Request`] handed to the application.
+pub(crate) fn validate_request(
+    method: &str,
+    via: UpgradeVia,
+    protocol: Option<&str>,
+    resource: String,
+    headers: Headers,
+) -> Result<Request, HandshakeError> {
+    let key = match via {
+        UpgradeVia::Http11 => {
+            if method != "GET" {
+                return Err(HandshakeError::MethodNotGet);
+            }
+            check_upgrade_headers(&headers)?;
+            String::from_utf8_lossy(headers.get("sec-websocket-key").unwrap_or_default())
+                .into_owned()
+        }
+        UpgradeVia::ExtendedConnect => {
+            if method != "CONNECT" {
+                return Err(HandshakeError::MethodNotConnect);
+            }
+            match protocol {
+                None => return Err(HandshakeError::MissingProtocol),
+                Some(p) if !p.trim().eq_ignore_ascii_case("websocket") => {
+                    return Err(HandshakeError::UnsupportedProtocol);
+                }
+                Some(_) => {}
+            }
+            if headers.contains("sec-websocket-key") {
+                return Err(HandshakeError::UnexpectedKey);
+            }
+            check_version(&headers)?;
+            String::new()
+        }
+    };
     let subprotocols = headers
         .get_all("sec-websocket-protocol")
         .flat_map(tokens)
         .map(|t| String::from_utf8_lossy(t).into_owned())
         .collect();
-    Ok(Some((
-        Request {
-            resource,
-            headers,
-            subprotocols,
-            key,
-        },
-        head_len,
-    )))
+    Ok(Request {
+        resource,
+        headers,
+        subprotocols,
+        key,
+    })
 }
 
 fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
@@ -218,11 +266,74 @@ fn check_upgrade_headers(headers: &Headers) -> Result<(), HandshakeError> {
         (Some(key), None) if is_valid_key(key.trim_ascii()) => {}
         _ => return Err(HandshakeError::InvalidKey),
     }
+    check_version(headers)
+}
+
+/// Exactly one Sec-WebSocket-Version, and it is 13 (RFC 6455 section 4.2.1, item 6). A missing one is
+/// answered like a wrong one: 426 naming the version we speak (section 4.4).
+fn check_version(headers: &Headers) -> Result<(), HandshakeError> {
     let mut versions = headers.get_all("sec-websocket-version");
     match (versions.next(), versions.next()) {
         (Some(v), None) if v.trim_ascii() == b"13" => Ok(()),
         _ => Err(HandshakeError::UnsupportedWebSocketVersion),
     }
+}
+
+/// The application's [`Accept`] checked against the request, and the extensions negotiated from the
+/// client's offers with [`Config::extensions`]: the one place a server agrees to an upgrade, for
+/// [`crate::Connection::accept`] and for handshakes on `http` types. Returns the Sec-WebSocket-Extensions
+/// response value and the active extension, if any was agreed.
+pub(crate) fn negotiate(
+    request: &Request,
+    accept: &Accept,
+    config: &Config,
+) -> Result<Option<(String, Box<dyn Extension>)>, SendError> {
+    if accept
+        .subprotocol
+        .as_ref()
+        .is_some_and(|p| !request.offers_subprotocol(p))
+    {
+        return Err(SendError::SubprotocolNotOffered);
+    }
+    if !accept_headers_are_valid(accept) {
+        return Err(SendError::InvalidHeader);
+    }
+    let offers: Vec<&[u8]> = request.extension_offers().collect();
+    Ok(match &config.extensions {
+        Some(factory) if !offers.is_empty() => factory.server_accept(&offers),
+        _ => None,
+    })
+}
+
+/// The headers of a server's answer to an accepted upgrade, in order: for HTTP/1.1 the 101's
+/// Upgrade, Connection and Sec-WebSocket-Accept; for an extended CONNECT (200) none of those; then the
+/// subprotocol, the extensions and the application's extra headers.
+pub(crate) fn accept_headers<'a>(
+    request: &Request,
+    accept: &'a Accept,
+    extensions: Option<&'a str>,
+    via: UpgradeVia,
+) -> Vec<(&'a str, Cow<'a, [u8]>)> {
+    let mut out: Vec<(&str, Cow<'_, [u8]>)> = Vec::new();
+    if via == UpgradeVia::Http11 {
+        out.push(("Upgrade", Cow::Borrowed(b"websocket")));
+        out.push(("Connection", Cow::Borrowed(b"Upgrade")));
+        let accept_value = accept_key(request.key.trim_ascii().as_bytes());
+        out.push((
+            "Sec-WebSocket-Accept",
+            Cow::Owned(accept_value.into_bytes()),
+        ));
+    }
+    if let Some(protocol) = &accept.subprotocol {
+        out.push(("Sec-WebSocket-Protocol", Cow::Borrowed(protocol.as_bytes())));
+    }
+    if let Some(ext) = extensions {
+        out.push(("Sec-WebSocket-Extensions", Cow::Borrowed(ext.as_bytes())));
+    }
+    for (name, value) in accept.headers.iter() {
+        out.push((name, Cow::Borrowed(value)));
+    }
+    out
 }
 
 /// Writes the 101 response. The caller has checked the subprotocol and headers.
@@ -233,21 +344,8 @@ pub(crate) fn encode_accept(
     out: &mut Vec<u8>,
 ) {
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    write_header(out, "Upgrade", b"websocket");
-    write_header(out, "Connection", b"Upgrade");
-    write_header(
-        out,
-        "Sec-WebSocket-Accept",
-        accept_key(request.key.trim_ascii().as_bytes()).as_bytes(),
-    );
-    if let Some(protocol) = &accept.subprotocol {
-        write_header(out, "Sec-WebSocket-Protocol", protocol.as_bytes());
-    }
-    if let Some(ext) = extensions {
-        write_header(out, "Sec-WebSocket-Extensions", ext.as_bytes());
-    }
-    for (name, value) in accept.headers.iter() {
-        write_header(out, name, value);
+    for (name, value) in accept_headers(request, accept, extensions, UpgradeVia::Http11) {
+        write_header(out, name, &value);
     }
     out.extend_from_slice(b"\r\n");
 }
@@ -279,13 +377,21 @@ pub(crate) fn error_response(error: &Error) -> super::Response {
         _ => (400, "bad request"),
     };
     let mut response = super::Response::new(status, text);
-    if status == 426 {
-        // RFC 7231 section 6.5.15: a 426 names the protocol to upgrade to; RFC 6455 section 4.4: and the
-        // WebSocket versions the server speaks.
-        response.headers.append("Upgrade", "websocket");
-        response.headers.append("Sec-WebSocket-Version", "13");
+    for (name, value) in error_headers(status, UpgradeVia::Http11) {
+        response.headers.append(*name, value);
     }
     response
+}
+
+/// The headers an error answer to an upgrade request carries besides its status: a 426 names the
+/// protocol to upgrade to (RFC 7231 section 6.5.15; HTTP/1.1 only, as HTTP/2 has no Upgrade header) and
+/// the WebSocket versions the server speaks (RFC 6455 section 4.4).
+pub(crate) fn error_headers(status: u16, via: UpgradeVia) -> &'static [(&'static str, &'static str)] {
+    match (status, via) {
+        (426, UpgradeVia::Http11) => &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")],
+        (426, UpgradeVia::ExtendedConnect) => &[("Sec-WebSocket-Version", "13")],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]
