@@ -189,7 +189,10 @@ impl fmt::Display for HandshakeError {
                 "Sec-WebSocket-Key is not used over HTTP/2 (RFC 8441 section 5)"
             }
             HandshakeError::UnexpectedStatus(status) => {
-                return write!(f, "unexpected response status {status} to the upgrade request");
+                return write!(
+                    f,
+                    "unexpected response status {status} to the upgrade request"
+                );
             }
         })
     }

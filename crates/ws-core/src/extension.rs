@@ -79,4 +79,14 @@ pub trait ExtensionFactory: Send + Sync {
     /// Server: picks from the client's offers (all Sec-WebSocket-Extensions values). Returns the response
     /// value and the active extension, or `None` to decline.
     fn server_accept(&self, offers: &[&[u8]]) -> Option<(String, Box<dyn Extension>)>;
+
+    /// Server: the active extension for `response`, a Sec-WebSocket-Extensions value this factory's
+    /// [`ExtensionFactory::server_accept`] returned in an earlier step, or one another HTTP stack agreed to
+    /// (see [`crate::Connection::open`]). It must behave as the extension `server_accept` returned with
+    /// that value. `None` when the value is not one this factory could have answered. The default returns
+    /// `None`: such an extension cannot start on a connection opened elsewhere.
+    fn server_agreed(&self, response: &[u8]) -> Option<Box<dyn Extension>> {
+        let _ = response;
+        None
+    }
 }

@@ -129,8 +129,8 @@ pub mod utf8;
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Limits, Timeouts};
 pub use connection::{
-    Connection, DataKind, MessageRef, Outcome, Output, ReadInterest, Role, SendOptions, Sender,
-    State,
+    Connection, DataKind, MessageRef, Negotiated, Outcome, Output, ReadInterest, Role, SendOptions,
+    Sender, State,
 };
 pub use error::{Error, HandshakeError, Limit, ProtocolError, SendError, Timeout};
 pub use http::client::ClientRequest;

@@ -4,6 +4,7 @@
 
 mod events;
 mod framer;
+mod open;
 mod output;
 mod recv;
 mod send;
@@ -31,6 +32,7 @@ use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
 pub(crate) use crate::error::SendError;
+pub use open::Negotiated;
 pub use output::Output;
 pub use send::{MessageRef, SendOptions};
 pub use split::Sender;
@@ -144,7 +146,7 @@ struct Offer {
 
 /// What the handshake negotiated, boxed for the same reason (and absent when nothing was).
 #[derive(Debug, Default)]
-struct Negotiated {
+struct Agreed {
     subprotocol: Option<String>,
     extensions: Option<String>,
 }
@@ -222,7 +224,7 @@ pub struct Connection {
     /// Frames out: the output queue, and (clients) the random source for keys and masks.
     tx: framer::Framer,
     events: events::EventQueue,
-    negotiated: Option<Box<Negotiated>>,
+    negotiated: Option<Box<Agreed>>,
     extension: Option<Box<dyn Extension>>,
     /// Present once a [`Sender`] was split off (see [`Connection::split_sender`]).
     split: Option<Box<split::SplitState>>,

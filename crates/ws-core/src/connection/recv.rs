@@ -110,7 +110,7 @@ impl Connection {
             Some((header, extension)) => (Some(header), Some(extension)),
             None => (None, None),
         };
-        self.open(subprotocol, extension_header, extension, headers);
+        self.enter_open(subprotocol, extension_header, extension, headers);
         Ok(true)
     }
 
@@ -133,7 +133,7 @@ impl Connection {
     }
 
     /// Enters the open state: records what was negotiated, emits [`Event::Open`], starts keepalive.
-    pub(super) fn open(
+    pub(super) fn enter_open(
         &mut self,
         subprotocol: Option<String>,
         extension_header: Option<String>,
@@ -142,7 +142,7 @@ impl Connection {
     ) {
         self.phase = Phase::Frames;
         if subprotocol.is_some() || extension_header.is_some() {
-            self.negotiated = Some(Box::new(super::Negotiated {
+            self.negotiated = Some(Box::new(super::Agreed {
                 subprotocol: subprotocol.clone(),
                 extensions: extension_header.clone(),
             }));

@@ -212,7 +212,7 @@ impl Connection {
             None => (None, None),
         };
         encode_accept(request, &accept, header.as_deref(), self.tx.out.buf_mut());
-        self.open(accept.subprotocol, header, extension, Headers::new());
+        self.enter_open(accept.subprotocol, header, extension, Headers::new());
         self.process();
         Ok(())
     }

@@ -89,6 +89,12 @@ impl ExtensionFactory for PerMessageDeflate {
         let (header, negotiated) = super::server_negotiate(&self.configs[0], &offers)?;
         Some((header, Box::new(Deflate::new(&negotiated, true))))
     }
+
+    fn server_agreed(&self, response: &[u8]) -> Option<Box<dyn Extension>> {
+        let response = super::parse_extensions([response]).ok()?;
+        let negotiated = super::server_agreed(&self.configs[0], &response)?;
+        Some(Box::new(Deflate::new(&negotiated, true)))
+    }
 }
 
 /// The active extension on one connection: both halves until a split moves the compressor into an

@@ -108,11 +108,11 @@ pub use header::{
 #[cfg(feature = "internals")]
 pub use params::{
     Negotiated, NegotiationError, client_accept_response, client_accept_response_from,
-    client_handle_response_header, client_offer, client_offers, server_negotiate,
+    client_handle_response_header, client_offer, client_offers, server_agreed, server_negotiate,
 };
 #[cfg(not(feature = "internals"))]
 pub(crate) use params::{
-    Negotiated, client_handle_response_header, client_offers, server_negotiate,
+    Negotiated, client_handle_response_header, client_offers, server_agreed, server_negotiate,
 };
 
 #[cfg(test)]

@@ -673,19 +673,38 @@ pub fn server_negotiate(
         .find_map(|ext| {
             let offer = parse_params(&ext.params, true).ok()?;
             let resp = server_response(config, &offer);
-            let negotiated = Negotiated {
-                server_no_context_takeover: resp.server_no_context_takeover,
-                client_no_context_takeover: resp.client_no_context_takeover,
-                server_max_window_bits: resp.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
-                client_max_window_bits: resp
-                    .client_max_window_bits
-                    .flatten()
-                    .unwrap_or(MAX_WINDOW_BITS),
-                compression_threshold: config.compression_threshold,
-                compression_level: config.compression_level.min(9),
-            };
-            Some((render(&resp), negotiated))
+            Some((render(&resp), server_view(config, &resp)))
         })
+}
+
+/// Server side, for a handshake answered earlier (or by another HTTP stack): the agreed parameters of
+/// `response`, the permessage-deflate element the server sent, as [`server_negotiate`] computed them
+/// when it built that element. `None` unless `response` is exactly one valid permessage-deflate
+/// element. The level and threshold come from `config`.
+pub fn server_agreed(config: &DeflateConfig, response: &[Extension]) -> Option<Negotiated> {
+    let [ext] = response else {
+        return None;
+    };
+    if ext.name != EXTENSION_NAME {
+        return None;
+    }
+    let resp = parse_params(&ext.params, false).ok()?;
+    Some(server_view(config, &resp))
+}
+
+/// What a server's response element means for both directions (absent window sizes are 2^15).
+fn server_view(config: &DeflateConfig, resp: &Params) -> Negotiated {
+    Negotiated {
+        server_no_context_takeover: resp.server_no_context_takeover,
+        client_no_context_takeover: resp.client_no_context_takeover,
+        server_max_window_bits: resp.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
+        client_max_window_bits: resp
+            .client_max_window_bits
+            .flatten()
+            .unwrap_or(MAX_WINDOW_BITS),
+        compression_threshold: config.compression_threshold,
+        compression_level: config.compression_level.min(9),
+    }
 }
 
 fn server_response(config: &DeflateConfig, offer: &Params) -> Params {

@@ -386,7 +386,10 @@ pub(crate) fn error_response(error: &Error) -> super::Response {
 /// The headers an error answer to an upgrade request carries besides its status: a 426 names the
 /// protocol to upgrade to (RFC 7231 section 6.5.15; HTTP/1.1 only, as HTTP/2 has no Upgrade header) and
 /// the WebSocket versions the server speaks (RFC 6455 section 4.4).
-pub(crate) fn error_headers(status: u16, via: UpgradeVia) -> &'static [(&'static str, &'static str)] {
+pub(crate) fn error_headers(
+    status: u16,
+    via: UpgradeVia,
+) -> &'static [(&'static str, &'static str)] {
     match (status, via) {
         (426, UpgradeVia::Http11) => &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")],
         (426, UpgradeVia::ExtendedConnect) => &[("Sec-WebSocket-Version", "13")],
