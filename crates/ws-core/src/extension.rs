@@ -10,6 +10,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
+/// An extension agreed in a handshake: the Sec-WebSocket-Extensions response value and the active
+/// extension.
+pub(crate) type Agreed = (String, Box<dyn Extension>);
+
 /// Why an extension could not decode a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,7 +1,6 @@
 //! The client's half of the opening handshake (RFC 6455 sections 4.1 and 4.2.2).
 
 use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -10,7 +9,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::error::HandshakeError;
-use crate::extension::Extension;
+use crate::extension::Agreed;
 
 /// What a client asks for: the resource, Host, Origin, subprotocols and extra headers. Extensions come from
 /// [`crate::Config::extensions`].
@@ -194,7 +193,7 @@ pub(crate) fn chosen_subprotocol(
 pub(crate) fn accepted_extensions(
     headers: &Headers,
     config: &Config,
-) -> Result<Option<(String, Box<dyn Extension>)>, HandshakeError> {
+) -> Result<Option<Agreed>, HandshakeError> {
     let answered: Vec<&[u8]> = headers.get_all("sec-websocket-extensions").collect();
     let extension = match &config.extensions {
         Some(factory) => factory

@@ -1,5 +1,11 @@
 //! The opening handshake's HTTP side (RFC 6455 section 4): headers, keys, URLs, and the client's and server's
 //! halves of the upgrade. Parsing is done by `httparse`; this module applies the WebSocket rules.
+//!
+//! With the `http` feature, the same rules also work on the `http` crate's types, for an HTTP stack
+//! (hyper, axum, h2, ...) that reads and writes the handshake itself: `ServerHandshake` validates an
+//! HTTP/1.1 upgrade or an HTTP/2 extended CONNECT (RFC 8441) and builds the response, `ClientHandshake`
+//! builds the request and verifies the response. Both return the [`crate::Negotiated`] that
+//! [`crate::Connection::open`] starts the connection from.
 
 pub mod client;
 mod headers;
@@ -8,10 +14,14 @@ pub mod key;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod key;
 pub mod server;
+#[cfg(feature = "http")]
+mod typed;
 mod url;
 
 pub use headers::Headers;
 pub(crate) use headers::{token_list_contains, tokens};
+#[cfg(feature = "http")]
+pub use typed::{ClientHandshake, ServerHandshake, UpgradeError, WEBSOCKET_PROTOCOL};
 pub use url::{UrlError, WsUrl};
 
 use alloc::vec::Vec;

@@ -1,7 +1,6 @@
 //! The server's half of the opening handshake (RFC 6455 section 4.2).
 
 use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -9,7 +8,7 @@ use alloc::vec::Vec;
 use super::{Headers, header_is_safe, key::accept_key, key::is_valid_key, tokens, write_header};
 use crate::config::{Config, Limits};
 use crate::error::{Error, HandshakeError, Limit, SendError};
-use crate::extension::Extension;
+use crate::extension::Agreed;
 
 /// A valid upgrade request, handed to the application as [`crate::Event::Request`] so it can look at the
 /// path, Origin, cookies and offered subprotocols, then [`crate::Connection::accept`] or
@@ -287,7 +286,7 @@ pub(crate) fn negotiate(
     request: &Request,
     accept: &Accept,
     config: &Config,
-) -> Result<Option<(String, Box<dyn Extension>)>, SendError> {
+) -> Result<Option<Agreed>, SendError> {
     if accept
         .subprotocol
         .as_ref()
