@@ -8,7 +8,9 @@
 //!
 //! ## The run loop
 //!
-//! 1. Create the connection: [`Connection::client`] (queues the upgrade request) or [`Connection::server`].
+//! 1. Create the connection: [`Connection::client`] (queues the upgrade request) or [`Connection::server`];
+//!    or, when another HTTP stack (hyper, axum, h2, ...) did the opening handshake, [`Connection::open`]
+//!    with what it [`Negotiated`] (the `http` feature computes that on the `http` crate's types).
 //! 2. Loop until [`Connection::is_finished`]:
 //!    - write [`Connection::output`] (a [`bytes::Buf`]) to the transport, advancing it by what was
 //!      written; when [`Connection::poll_shutdown`] says so, shut the write side;
@@ -89,6 +91,13 @@
 //! ## Features
 //! - `std` (default): `std::error::Error` impls. Without it the crate is `no_std` + `alloc`.
 //! - `deflate`: permessage-deflate (RFC 7692), `deflate::PerMessageDeflate`; implies `std`.
+//! - `http`: the opening handshake on the `http` crate's (1.x) types, for an HTTP stack that reads and
+//!   writes the handshake itself: `http::ServerHandshake` validates an HTTP/1.1 upgrade or an HTTP/2
+//!   extended CONNECT (RFC 8441) from `http::request::Parts` and builds the `http::Response`,
+//!   `http::ClientHandshake` builds the `http::Request` (HTTP/1.1 or HTTP/2) and verifies the response,
+//!   `http::UpgradeError` carries the status to refuse with. Both sides return the [`Negotiated`] that
+//!   [`Connection::open`] starts from, and follow the built-in handshake's rules and negotiation;
+//!   implies `std`.
 //! - `internals`: unstable internals for the project's fuzz targets and benches; not covered by semver.
 //!   It makes the frame codec (`frame`), masking (`mask`), the handshake keys (`http::key`), the
 //!   incremental UTF-8 validator (`utf8::Utf8Validator`) and the permessage-deflate codec and
