@@ -586,6 +586,28 @@ fn unknown_protocol_is_a_501() {
 }
 
 #[test]
+fn h3_requests_are_extended_connects_too() {
+    // RFC 9220: WebSockets over HTTP/3 use the extended CONNECT of RFC 8441.
+    let parts = h2_request()
+        .version(http::Version::HTTP_3)
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let upgrade = ServerHandshake::from_parts(&parts, Some("websocket")).unwrap();
+    assert!(upgrade.is_extended_connect());
+    let (response, _) = upgrade.accept(&Accept::new(), &Config::default()).unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(response.version(), http::Version::HTTP_3);
+    assert_eq!(
+        ServerHandshake::from_parts(&parts, None)
+            .unwrap_err()
+            .error(),
+        &HandshakeError::MissingProtocol
+    );
+}
+
+#[test]
 fn h2_request_with_a_key_is_a_400() {
     let error = refuse(
         h2_request().header("Sec-WebSocket-Key", KEY),

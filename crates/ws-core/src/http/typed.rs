@@ -88,6 +88,8 @@ impl Headers {
 pub struct ServerHandshake {
     request: Request,
     via: UpgradeVia,
+    /// The request's HTTP version, which the response keeps.
+    version: ::http::Version,
 }
 
 impl ServerHandshake {
@@ -158,7 +160,11 @@ impl ServerHandshake {
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let request = validate_request(parts.method.as_str(), via, protocol, resource, headers)
             .map_err(|error| UpgradeError { error, via })?;
-        Ok(ServerHandshake { request, via })
+        Ok(ServerHandshake {
+            request,
+            via,
+            version: parts.version,
+        })
     }
 
     /// The request: path and query, headers, Origin, offered subprotocols and extensions (the same type
@@ -194,8 +200,9 @@ impl ServerHandshake {
     /// handshake), and returns the response to send and what was negotiated, for
     /// [`crate::Connection::open`] with the same `config` once the HTTP stack hands over the connection.
     ///
-    /// The response is `101 Switching Protocols` with Upgrade, Connection and Sec-WebSocket-Accept for
-    /// HTTP/1.1, and `200 OK` without them for an extended CONNECT; both carry Sec-WebSocket-Protocol and
+    /// The response, in the request's HTTP version, is `101 Switching Protocols` with Upgrade,
+    /// Connection and Sec-WebSocket-Accept for HTTP/1.1, and `200 OK` without them for an extended
+    /// CONNECT; both carry Sec-WebSocket-Protocol and
     /// Sec-WebSocket-Extensions when agreed, and `accept`'s extra headers.
     ///
     /// Fails, as [`crate::Connection::accept`] does, with [`SendError::SubprotocolNotOffered`] or
@@ -213,10 +220,7 @@ impl ServerHandshake {
         };
         let mut response = ::http::Response::new(());
         *response.status_mut() = status;
-        *response.version_mut() = match self.via {
-            UpgradeVia::Http11 => ::http::Version::HTTP_11,
-            UpgradeVia::ExtendedConnect => ::http::Version::HTTP_2,
-        };
+        *response.version_mut() = self.version;
         for (name, value) in accept_headers(&self.request, accept, extensions.as_deref(), self.via)
         {
             let name = ::http::HeaderName::from_bytes(name.as_bytes())
