@@ -1273,6 +1273,9 @@ mod tests {
                                         .expect("every valid offer is accepted");
                                 let c = client_accept_response(&client, &offers(&resp)[0].params)
                                     .unwrap_or_else(|e| panic!("{resp}: {e}"));
+                                // A server that set up its side later from the answer it sent (a
+                                // handshake done by another HTTP stack) agrees with itself.
+                                assert_eq!(server_agreed(&srv, &offers(&resp)), Some(s), "{resp}");
                                 assert_eq!(
                                     (c.server_no_context_takeover, c.server_max_window_bits),
                                     (s.server_no_context_takeover, s.server_max_window_bits)
@@ -1326,5 +1329,27 @@ mod tests {
             }
         );
         assert_eq!(n.decompressor_params(true), n.compressor_params(false));
+    }
+
+    #[test]
+    fn server_agreed_takes_one_valid_permessage_deflate_element_only() {
+        let config = DeflateConfig::default();
+        for bad in [
+            "x-other",
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; colour=blue",
+            "permessage-deflate, permessage-deflate",
+        ] {
+            assert_eq!(server_agreed(&config, &offers(bad)), None, "{bad}");
+        }
+        let n = server_agreed(
+            &config,
+            &offers("permessage-deflate; server_max_window_bits=9"),
+        )
+        .unwrap();
+        assert_eq!(
+            (n.server_max_window_bits, n.client_max_window_bits),
+            (9, 15)
+        );
     }
 }
