@@ -35,9 +35,13 @@ done
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p ws-core --no-deps --no-default-features
 
 step "tests"
 cargo test --workspace
+# Tests and doc examples behind ws-core's optional features (the http-typed handshakes need `http` and
+# `deflate`, which no workspace crate turns on for ws-core yet): without this step they would not run.
+cargo test -p ws-core --all-features
 
 step "browser: the demo chat in headless Chromium"
 bash tests/browser/run.sh

@@ -3,7 +3,7 @@
 //! Most output is copied into one contiguous buffer, so a burst of small frames leaves in one write. A
 //! large unmasked payload the application handed over as [`Bytes`] is not copied: it is queued as a
 //! shared slice between the bytes before and after it, and written with a vectored write (header and
-//! payload in one system call) by writers that gather ([`bytes::Buf::chunks_vectored`] on [`Output`]).
+//! payload in one system call) by writers that gather (`bytes::Buf::chunks_vectored` on [`Output`]).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -17,7 +17,7 @@ use crate::time::Instant;
 ///
 /// - Blocking or readiness-based writes: write [`Buf::chunk`] (the next contiguous run), then
 ///   [`Buf::advance`] by the number of bytes the transport took; repeat while [`Buf::has_remaining`].
-/// - Vectored writes (`writev`): [`Buf::chunks_vectored`] fills `IoSlice`s with every run (feature `std`),
+/// - Vectored writes (`writev`): `Buf::chunks_vectored` fills `IoSlice`s with every run (feature `std`),
 ///   then [`Buf::advance`] by the total written.
 /// - Completion-based I/O that wants owned buffers (io_uring style): [`Buf::copy_to_bytes`] hands out
 ///   the next bytes as an owned [`Bytes`]; a large payload queued by reference comes out without a copy.
