@@ -231,7 +231,8 @@ impl Reads {
                 (n, n)
             };
             let offered = if direct {
-                self.server.receive_direct(READ_SIZE, Instant::ZERO, read)
+                self.server
+                    .receive_direct(READ_SIZE, || Instant::ZERO, read)
             } else {
                 None
             };

@@ -303,13 +303,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         let io = &mut self.io;
         let clock = &self.clock;
         let conn = &mut self.conn;
-        // The clock is read only once a direct read applies (at least 16 KiB of payload to come).
-        let polled = conn.receive_direct(READ_SIZE, clock.now(), |room| {
-            match Pin::new(io).poll_read(cx, room) {
+        // The clock is read only when a direct read applies and brought bytes.
+        let polled = conn.receive_direct(
+            READ_SIZE,
+            || clock.now(),
+            |room| match Pin::new(io).poll_read(cx, room) {
                 Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
                 other => (0, other),
-            }
-        })?;
+            },
+        )?;
         Some(match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0)) => {
@@ -382,6 +384,15 @@ pub(crate) fn poll_write_buf<W: AsyncWrite + ?Sized>(
     cx: &mut Context<'_>,
     out: &impl Buf,
 ) -> Poll<io::Result<usize>> {
+    let chunk = out.chunk();
+    if chunk.len() == out.remaining() {
+        // One run (the usual case): no slices to gather.
+        return if chunk.is_empty() {
+            Poll::Ready(Ok(0))
+        } else {
+            io.poll_write(cx, chunk)
+        };
+    }
     let mut runs = [IoSlice::new(&[]); MAX_RUNS];
     match out.chunks_vectored(&mut runs) {
         0 => Poll::Ready(Ok(0)),

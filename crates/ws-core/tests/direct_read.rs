@@ -20,11 +20,15 @@ fn deliver(conn: &mut Connection, mut wire: &[u8], step: usize) -> (usize, Vec<E
     let mut direct = 0;
     let mut events = Vec::new();
     while !wire.is_empty() {
-        let offered = conn.receive_direct(usize::MAX, Instant::ZERO, |room| {
-            let n = room.len().min(step).min(wire.len());
-            room[..n].copy_from_slice(&wire[..n]);
-            (n, n)
-        });
+        let offered = conn.receive_direct(
+            usize::MAX,
+            || Instant::ZERO,
+            |room| {
+                let n = room.len().min(step).min(wire.len());
+                room[..n].copy_from_slice(&wire[..n]);
+                (n, n)
+            },
+        );
         let n = match offered {
             Some(n) => {
                 direct += n;
@@ -45,7 +49,7 @@ fn deliver(conn: &mut Connection, mut wire: &[u8], step: usize) -> (usize, Vec<E
 /// Whether `receive_direct` would offer room now (it returns `None` without calling `read` otherwise;
 /// a read that brings nothing changes nothing).
 fn wants_direct_read(conn: &mut Connection) -> bool {
-    conn.receive_direct(usize::MAX, Instant::ZERO, |_| (0, ()))
+    conn.receive_direct(usize::MAX, || Instant::ZERO, |_| (0, ()))
         .is_some()
 }
 
@@ -85,7 +89,7 @@ fn no_room_is_offered_without_a_large_frame_in_progress() {
     assert!(!wants_direct_read(&mut server), "no frame in progress");
     assert!(
         server
-            .receive_direct(1 << 16, Instant::ZERO, |_| (0, ()))
+            .receive_direct(1 << 16, || Instant::ZERO, |_| (0, ()))
             .is_none()
     );
     // A small frame in progress: 1,000 bytes declared, 10 arrived.
@@ -105,7 +109,7 @@ fn the_room_never_runs_ahead_of_what_the_peer_sent() {
     server.receive(&header, Instant::ZERO);
     server.receive(&[0], Instant::ZERO);
     let room = server
-        .receive_direct(usize::MAX, Instant::ZERO, |room| (0, room.len()))
+        .receive_direct(usize::MAX, || Instant::ZERO, |room| (0, room.len()))
         .unwrap();
     assert_eq!(
         room,
@@ -113,13 +117,13 @@ fn the_room_never_runs_ahead_of_what_the_peer_sent() {
         "the room is bounded by what arrived (at least 16 KiB)"
     );
     let room = server
-        .receive_direct(4096, Instant::ZERO, |room| (0, room.len()))
+        .receive_direct(4096, || Instant::ZERO, |room| (0, room.len()))
         .unwrap();
     assert_eq!(room, 4096, "and by the caller's maximum");
     // Feed 100 KB: the room follows (never more than the frame has brought).
     server.receive(&vec![0; 100_000], Instant::ZERO);
     let room = server
-        .receive_direct(usize::MAX, Instant::ZERO, |room| (0, room.len()))
+        .receive_direct(usize::MAX, || Instant::ZERO, |room| (0, room.len()))
         .unwrap();
     assert_eq!(room, 100_001);
 }
@@ -132,7 +136,7 @@ fn a_read_that_brings_nothing_changes_nothing() {
     server.receive(&wire[..30_000], Instant::ZERO);
     for _ in 0..3 {
         assert_eq!(
-            server.receive_direct(1 << 16, Instant::ZERO, |_| (0, "pending")),
+            server.receive_direct(1 << 16, || Instant::ZERO, |_| (0, "pending")),
             Some("pending")
         );
         assert!(server.poll_event().is_none());
@@ -155,4 +159,55 @@ fn bad_text_read_directly_still_fails_with_1007() {
     ));
     let out = take_output(&mut server);
     assert_eq!(parse_frames(&out)[0].close_code(), Some(1007));
+}
+
+#[test]
+fn the_clock_is_read_once_per_direct_read_that_brought_bytes_and_its_time_is_used() {
+    use std::cell::Cell;
+    use std::time::Duration;
+    use ws_core::Timeouts;
+
+    let close = Duration::from_secs(5);
+    let mut server = open_server(Config::default().timeouts(Timeouts::none().close(close)));
+    let mut text = payload(100_000);
+    text[99_999] = 0xFF; // the last byte, which arrives by a direct read
+    let wire = client_frame(TEXT, &text);
+    server.receive(&wire[..30_000], Instant::ZERO);
+
+    let later = Instant::ZERO + Duration::from_secs(60);
+    let reads_of_the_clock = Cell::new(0);
+    let clock = || {
+        reads_of_the_clock.set(reads_of_the_clock.get() + 1);
+        later
+    };
+    assert_eq!(
+        server.receive_direct(1 << 20, clock, |_| (0, ())),
+        Some(())
+    );
+    assert_eq!(reads_of_the_clock.get(), 0, "a read that brought nothing");
+
+    let mut rest = &wire[30_000..];
+    let mut reads = 0;
+    while !rest.is_empty() {
+        let n = server
+            .receive_direct(usize::MAX, clock, |room| {
+                let n = room.len().min(rest.len());
+                room[..n].copy_from_slice(&rest[..n]);
+                (n, n)
+            })
+            .expect("a direct read applies until the frame is complete");
+        rest = &rest[n..];
+        reads += 1;
+    }
+    assert_eq!(reads_of_the_clock.get(), reads, "once per read with bytes");
+    let events: Vec<Event> = std::iter::from_fn(|| server.poll_event()).collect();
+    assert!(matches!(
+        events.last(),
+        Some(Event::Failed(ws_core::Error::InvalidUtf8))
+    ));
+    assert_eq!(
+        server.next_deadline(),
+        Some(later + close),
+        "the close timer counts from the time the clock gave"
+    );
 }

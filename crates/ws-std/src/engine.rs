@@ -66,10 +66,10 @@ impl Core {
 
     /// Time left until the next deadline (`None`: no timer runs).
     pub(crate) fn wait(&self) -> Option<Duration> {
-        let now = self.clock.now();
+        // The clock is read only when a timer runs.
         self.conn
             .next_deadline()
-            .map(|d| d.saturating_duration_since(now))
+            .map(|d| d.saturating_duration_since(self.clock.now()))
     }
 
     /// Decides what to do once no event is waiting and output was written (as far as it could be).

@@ -359,27 +359,29 @@ impl Connection {
     /// while the payload of a large frame is arriving (at least 16 KiB of it still to come). `read` gets
     /// zeroed room at the end of the buffer and returns how many bytes it wrote there (0 when none
     /// arrived) along with anything the caller wants back; the bytes are then processed as `receive`
-    /// would, at `now`. The room is at most `max` bytes, no more than the frame still needs, and no
-    /// more than the frame has already brought (so a peer that declares a huge frame and stalls cannot
-    /// make the buffer grow ahead of what it sent).
+    /// would, at the time `now` returns. `now` is called once, after `read`, and only when bytes
+    /// arrived: the caller's clock is not read for a read that is not ready, nor when no direct read
+    /// applies. The room is at most `max` bytes, no more than the frame still needs, and no more than
+    /// the frame has already brought (so a peer that declares a huge frame and stalls cannot make the
+    /// buffer grow ahead of what it sent).
     ///
     /// Returns `None` without calling `read` when no such frame is in progress: read elsewhere and call
     /// [`Connection::receive`].
     pub fn receive_direct<R>(
         &mut self,
         max: usize,
-        now: Instant,
+        now: impl FnOnce() -> Instant,
         read: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Option<R> {
         let room = self.direct_room(max)?;
-        self.advance_clock(now);
-        self.sync_split();
         let start = self.rx.len();
         self.rx.resize(start + room, 0);
         let (n, result) = read(&mut self.rx[start..]);
         let n = n.min(room);
         self.rx.truncate(start + n);
         if n > 0 {
+            self.advance_clock(now());
+            self.sync_split();
             self.heard_since_ping = true;
             self.process();
         }
