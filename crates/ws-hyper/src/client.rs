@@ -234,10 +234,11 @@ pub struct Http2Client {
 
 impl Http2Client {
     /// Runs hyper's HTTP/2 client handshake on `io` with `builder` (its executor, window sizes,
-    /// keepalive), then drives the connection until the server's SETTINGS say whether extended CONNECT
-    /// is enabled: as soon as `SETTINGS_ENABLE_CONNECT_PROTOCOL` is seen, or the server's settings
-    /// visibly arrived (hyper's view of the server's stream limit changed) without it; when neither
-    /// can be seen, after [`SETTINGS_WAIT`].
+    /// keepalive), then waits until the server's SETTINGS say whether extended CONNECT is enabled: as
+    /// soon as `SETTINGS_ENABLE_CONNECT_PROTOCOL` is seen, or the server's settings visibly arrived
+    /// (hyper's view of the server's stream limit changed, as it does with hyper's servers) without
+    /// it; when neither can be seen, after [`SETTINGS_WAIT`]. hyper reports no settings change, so
+    /// this looks at its flags on a short interval (1 ms, doubling up to 50 ms).
     ///
     /// Returns the client and hyper's connection, which must be polled (spawned) for as long as any
     /// WebSocket on it lives, as with hyper's own handshake.
@@ -251,26 +252,26 @@ impl Http2Client {
         E: Http2ClientConnExec<Empty<Bytes>, T> + Unpin + Clone,
     {
         let (send, mut conn) = builder.handshake::<T, Empty<Bytes>>(io).await?;
+        // hyper runs the HTTP/2 connection in a task of its own and signals no settings change, so the
+        // flags are looked at on a short, growing interval (while `conn` is driven), within the wait.
         let streams_before = conn.current_max_send_streams();
-        let settled = poll_fn(|cx| {
-            if let Poll::Ready(done) = Pin::new(&mut conn).poll(cx) {
-                return Poll::Ready(Some(done));
+        let deadline = Instant::now() + SETTINGS_WAIT;
+        let mut step = Duration::from_millis(1);
+        while !conn.is_extended_connect_protocol_enabled()
+            && conn.current_max_send_streams() == streams_before
+            && Instant::now() < deadline
+        {
+            let wake = (Instant::now() + step).min(deadline);
+            match within(&timer, wake, poll_fn(|cx| Pin::new(&mut conn).poll(cx))).await {
+                Some(Ok(())) => {
+                    return Err(ClientError::WebSocket(Error::Io(
+                        io::ErrorKind::UnexpectedEof.into(),
+                    )));
+                }
+                Some(Err(e)) => return Err(ClientError::Http(e)),
+                None => {}
             }
-            if conn.is_extended_connect_protocol_enabled()
-                || conn.current_max_send_streams() != streams_before
-            {
-                return Poll::Ready(None);
-            }
-            Poll::Pending
-        });
-        match within(&timer, Instant::now() + SETTINGS_WAIT, settled).await {
-            Some(Some(Ok(()))) => {
-                return Err(ClientError::WebSocket(Error::Io(
-                    io::ErrorKind::UnexpectedEof.into(),
-                )));
-            }
-            Some(Some(Err(e))) => return Err(ClientError::Http(e)),
-            Some(None) | None => {}
+            step = (step * 2).min(Duration::from_millis(50));
         }
         let extended_connect = conn.is_extended_connect_protocol_enabled();
         Ok((
