@@ -72,12 +72,11 @@ mod timer;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use client::{
-    ClientError, Http2Client, SETTINGS_WAIT, connect_http1, connect_http2_or_http1,
-};
+pub use client::{ClientError, Http2Client, SETTINGS_WAIT, connect_http1, connect_http2_or_http1};
 pub use io::HyperIo;
 pub use server::{IncomingUpgrade, Rejection, UpgradeFuture, Upgrader, is_upgrade_request};
 pub use timer::HyperTimer;
+pub use ws_core::deflate::DeflateConfig;
 
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,

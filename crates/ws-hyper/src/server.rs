@@ -109,6 +109,15 @@ impl Upgrader {
         self
     }
 
+    /// permessage-deflate: `Some` with its parameters (window bits, context takeover, compression
+    /// threshold) to accept a client's offer, `None` to decline it. On by default.
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<ws_core::deflate::DeflateConfig>) -> Self {
+        let factory = deflate.map(|d| Arc::new(ws_core::deflate::PerMessageDeflate::new(d)) as _);
+        self.config = Arc::new(Arc::unwrap_or_clone(self.config).extensions(factory));
+        self
+    }
+
     /// The subprotocols this server speaks. The one chosen is the first the client offers (in its
     /// order of preference) that is in this list; none when there is no match (the client then decides
     /// whether to go on without one).
@@ -245,7 +254,9 @@ impl IncomingUpgrade {
             .accept(accept, &config)
             .map_err(|e| Rejection(RejectionKind::Accept(e)))?;
         let future = async move {
-            let upgraded = on_upgrade.await.map_err(|e| Error::Io(io::Error::other(e)))?;
+            let upgraded = on_upgrade
+                .await
+                .map_err(|e| Error::Io(io::Error::other(e)))?;
             let (ws, _opened) = ws_async::open(
                 HyperIo::new(upgraded),
                 timer,
@@ -275,6 +286,16 @@ pub struct UpgradeFuture {
 impl fmt::Debug for UpgradeFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UpgradeFuture").finish_non_exhaustive()
+    }
+}
+
+impl UpgradeFuture {
+    /// A future that fails at once with `error`: for integrations that must hand back a future even
+    /// when the upgrade could not be accepted (their response then says why).
+    pub fn failed(error: Error) -> Self {
+        UpgradeFuture {
+            inner: Box::pin(std::future::ready(Err(error))),
+        }
     }
 }
 
@@ -337,9 +358,9 @@ impl fmt::Display for Rejection {
         match &self.0 {
             RejectionKind::Refused(e) => write!(f, "{e}"),
             RejectionKind::Accept(e) => write!(f, "WebSocket upgrade not accepted: {e}"),
-            RejectionKind::NotUpgradable => {
-                f.write_str("the request carries no hyper upgrade handle (serve the connection with upgrades)")
-            }
+            RejectionKind::NotUpgradable => f.write_str(
+                "the request carries no hyper upgrade handle (serve the connection with upgrades)",
+            ),
         }
     }
 }

@@ -44,7 +44,10 @@ pub async fn connect_http2(builder: &ClientBuilder) -> Result<Http2Client, Clien
 async fn tcp(builder: &ClientBuilder) -> Result<tokio::net::TcpStream, ClientError> {
     let url = builder.url();
     if url.secure {
-        return Err(Error::Tls("ws_hyper::tokio connects ws:// only; set up TLS and use connect_http1".into()).into());
+        return Err(Error::Tls(
+            "ws_hyper::tokio connects ws:// only; set up TLS and use connect_http1".into(),
+        )
+        .into());
     }
     let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
         .await

@@ -28,7 +28,10 @@ async fn ws_tokio_client_messages_deflate_and_close_codes() {
     ws.send("close:4001").await.unwrap();
     assert!(ws.recv().await.is_none(), "a clean close ends recv");
     let frame = ws.close_frame().expect("the server's close frame");
-    assert_eq!((frame.code, frame.reason.as_str()), (CloseCode(4001), "asked to"));
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (CloseCode(4001), "asked to")
+    );
     let _ = seen.close.await;
 }
 
@@ -39,7 +42,10 @@ async fn client_close_code_reaches_the_server() {
     let seen = server.seen.recv().await.unwrap();
     ws.close(CloseCode(4321), "done here").await.unwrap();
     let frame = seen.close.await.unwrap().expect("the client's close frame");
-    assert_eq!((frame.code, frame.reason.as_str()), (CloseCode(4321), "done here"));
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (CloseCode(4321), "done here")
+    );
 }
 
 #[tokio::test]
@@ -80,7 +86,9 @@ async fn ws_hyper_http1_client_subprotocol_and_split() {
 #[tokio::test]
 async fn no_common_subprotocol_means_none() {
     let server = start(false, Upgrader::new(timer()).protocols(["chat"])).await;
-    let builder = ClientBuilder::new(&server.url("/")).unwrap().subprotocol("other");
+    let builder = ClientBuilder::new(&server.url("/"))
+        .unwrap()
+        .subprotocol("other");
     let (mut ws, opened) = ws_hyper::tokio::connect(&builder).await.unwrap();
     assert_eq!(opened.subprotocol, None);
     ws.close(CloseCode::NORMAL, "").await.unwrap();
@@ -101,10 +109,9 @@ async fn deflate_off_on_the_server_is_not_agreed() {
 async fn http1_bad_version_gets_426_and_plain_routes_still_work() {
     let server = start(false, Upgrader::new(timer())).await;
     let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let request = http::Request::builder()
         .uri("/ws")
@@ -134,10 +141,9 @@ async fn ws_tokio_client_rejected_with_the_status() {
     // request is malformed is answered 400 (here: a key that is not 16 bytes, via a raw request).
     let server = start(false, Upgrader::new(timer())).await;
     let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let request = http::Request::builder()
         .uri("/ws")

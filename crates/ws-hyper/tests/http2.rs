@@ -21,7 +21,10 @@ async fn two_websockets_share_one_http2_connection_with_deflate() {
     let (mut second, opened2) = h2.connect(&builder).await.unwrap();
     for opened in [&opened1, &opened2] {
         assert_eq!(opened.subprotocol.as_deref(), Some("chat"));
-        let agreed = opened.extensions.as_deref().expect("deflate agreed over h2");
+        let agreed = opened
+            .extensions
+            .as_deref()
+            .expect("deflate agreed over h2");
         assert!(agreed.starts_with("permessage-deflate"), "{agreed}");
     }
     for _ in 0..2 {
@@ -35,7 +38,10 @@ async fn two_websockets_share_one_http2_connection_with_deflate() {
     first.send(big.as_str()).await.unwrap();
     second.send("two").await.unwrap();
     assert_eq!(second.recv().await.unwrap().unwrap(), Message::from("two"));
-    assert_eq!(first.recv().await.unwrap().unwrap(), Message::from(big.as_str()));
+    assert_eq!(
+        first.recv().await.unwrap().unwrap(),
+        Message::from(big.as_str())
+    );
     let binary = Message::Binary(Bytes::from(vec![1u8; 70_000]));
     second.send(binary.clone()).await.unwrap();
     assert_eq!(second.recv().await.unwrap().unwrap(), binary);
@@ -45,7 +51,10 @@ async fn two_websockets_share_one_http2_connection_with_deflate() {
     assert!(first.recv().await.is_none());
     assert_eq!(first.close_frame().unwrap().code, CloseCode(4002));
     second.send("still here").await.unwrap();
-    assert_eq!(second.recv().await.unwrap().unwrap(), Message::from("still here"));
+    assert_eq!(
+        second.recv().await.unwrap().unwrap(),
+        Message::from("still here")
+    );
     second.close(CloseCode::NORMAL, "").await.unwrap();
 
     // One TCP connection carried both.
@@ -66,7 +75,10 @@ async fn http2_websocket_split_across_tasks() {
         writer.close(CloseCode::NORMAL, "").await.unwrap();
     });
     for i in 0..100 {
-        assert_eq!(reader.recv().await.unwrap().unwrap(), Message::from(format!("{i}")));
+        assert_eq!(
+            reader.recv().await.unwrap().unwrap(),
+            Message::from(format!("{i}"))
+        );
     }
     assert!(reader.recv().await.is_none());
     writing.await.unwrap();
@@ -93,11 +105,18 @@ async fn server_without_extended_connect_makes_the_client_fall_back_to_http1() {
         .await
         .unwrap();
     ws.send("via HTTP/1.1").await.unwrap();
-    assert_eq!(ws.recv().await.unwrap().unwrap(), Message::from("via HTTP/1.1"));
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::from("via HTTP/1.1")
+    );
     let seen = server.seen.recv().await.unwrap();
     assert_eq!(seen.version, http::Version::HTTP_11);
     ws.close(CloseCode::NORMAL, "").await.unwrap();
-    assert_eq!(server.connections(), 2, "the HTTP/2 connection and a new HTTP/1.1 one");
+    assert_eq!(
+        server.connections(),
+        2,
+        "the HTTP/2 connection and a new HTTP/1.1 one"
+    );
 }
 
 #[tokio::test]
@@ -105,9 +124,18 @@ async fn fallback_helper_stays_on_http2_when_enabled() {
     let mut server = start(true, Upgrader::new(timer())).await;
     let builder = ClientBuilder::new(&server.url("/")).unwrap();
     let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
-    let dial = || async { Err::<hyper_util::rt::TokioIo<tokio::net::TcpStream>, _>(std::io::Error::other("must not dial")) };
-    let (mut ws, _) = ws_hyper::connect_http2_or_http1(&h2, &builder, dial).await.unwrap();
-    assert_eq!(server.seen.recv().await.unwrap().version, http::Version::HTTP_2);
+    let dial = || async {
+        Err::<hyper_util::rt::TokioIo<tokio::net::TcpStream>, _>(std::io::Error::other(
+            "must not dial",
+        ))
+    };
+    let (mut ws, _) = ws_hyper::connect_http2_or_http1(&h2, &builder, dial)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.seen.recv().await.unwrap().version,
+        http::Version::HTTP_2
+    );
     ws.close(CloseCode::NORMAL, "").await.unwrap();
 }
 
@@ -121,7 +149,10 @@ async fn raw_h2_status(addr: std::net::SocketAddr, request: http::Request<()>) -
     response.await.unwrap().status()
 }
 
-fn extended_connect(addr: std::net::SocketAddr, protocol: Option<&'static str>) -> http::Request<()> {
+fn extended_connect(
+    addr: std::net::SocketAddr,
+    protocol: Option<&'static str>,
+) -> http::Request<()> {
     let mut request = http::Request::builder()
         .method(http::Method::CONNECT)
         .uri(format!("http://{addr}/chat"))
@@ -147,11 +178,17 @@ async fn raw_h2_bad_requests_get_400_and_501() {
         .uri(addr.to_string())
         .body(())
         .unwrap();
-    assert_eq!(raw_h2_status(addr, tunnel).await, http::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        raw_h2_status(addr, tunnel).await,
+        http::StatusCode::BAD_REQUEST
+    );
 
     // Another protocol: 501.
     let other = extended_connect(addr, Some("webtransport"));
-    assert_eq!(raw_h2_status(addr, other).await, http::StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(
+        raw_h2_status(addr, other).await,
+        http::StatusCode::NOT_IMPLEMENTED
+    );
 
     // An HTTP/2 request with a Sec-WebSocket-Key (RFC 8441 forbids it): 400.
     let mut keyed = extended_connect(addr, Some("websocket"));
@@ -159,13 +196,19 @@ async fn raw_h2_bad_requests_get_400_and_501() {
         "sec-websocket-key",
         http::HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
     );
-    assert_eq!(raw_h2_status(addr, keyed).await, http::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        raw_h2_status(addr, keyed).await,
+        http::StatusCode::BAD_REQUEST
+    );
 
     // A wrong version: 426.
     let mut old = extended_connect(addr, Some("websocket"));
     old.headers_mut()
         .insert("sec-websocket-version", http::HeaderValue::from_static("8"));
-    assert_eq!(raw_h2_status(addr, old).await, http::StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(
+        raw_h2_status(addr, old).await,
+        http::StatusCode::UPGRADE_REQUIRED
+    );
 
     // And a good one: 200, the stream stays open for frames.
     let good = extended_connect(addr, Some("websocket"));

@@ -69,8 +69,7 @@ pub async fn start(enable_connect: bool, upgrader: Upgrader) -> Server {
                 async move { Ok::<_, hyper::Error>(handle(request, &upgrader, tx)) }
             });
             tokio::spawn(async move {
-                let mut server =
-                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let mut server = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 if enable_connect {
                     server.http2().enable_connect_protocol();
                 }
