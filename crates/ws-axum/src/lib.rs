@@ -47,14 +47,36 @@ use std::sync::Arc;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
+use ws_core::deflate::PerMessageDeflate;
 use ws_hyper::{Config, HyperTimer, IncomingUpgrade, Rejection, UpgradeFuture};
 
 pub use ws_hyper::{
-    CloseCode, CloseFrame, Error, Message, Reader, Result, Utf8Bytes, WebSocket, Writer,
+    CloseCode, CloseFrame, DeflateConfig, Error, Message, Reader, Result, Utf8Bytes, WebSocket,
+    Writer,
 };
 
 /// The extractor: a validated WebSocket upgrade request, not yet answered. See the crate docs.
+///
+/// ```no_run
+/// use axum::response::{IntoResponse, Response};
+/// use ws_axum::{DeflateConfig, WebSocketUpgrade};
+///
+/// async fn handler(upgrade: WebSocketUpgrade) -> Response {
+///     if !upgrade.request().origin_allowed(&["https://chat.example"]) {
+///         return http::StatusCode::FORBIDDEN.into_response();
+///     }
+///     if !upgrade.requested_protocols().iter().any(|p| p == "chat.v2") {
+///         return http::StatusCode::BAD_REQUEST.into_response();
+///     }
+///     let upgrade = upgrade
+///         .protocols(["chat.v2"])
+///         .deflate(Some(DeflateConfig::default().client_max_window_bits(12)));
+///     assert_eq!(upgrade.selected_protocol(), Some("chat.v2"));
+///     upgrade.on_upgrade(|mut ws| async move {
+///         let _ = ws.send("welcome").await;
+///     })
+/// }
+/// ```
 pub struct WebSocketUpgrade {
     incoming: IncomingUpgrade,
     config: Config,
@@ -203,6 +225,15 @@ impl WebSocketUpgrade {
 /// The extractor's rejection: the request is not a valid WebSocket upgrade. Its response is ws-core's
 /// answer: 400 (malformed, a CONNECT without `:protocol`, an HTTP/2 request with a key), 426 (no
 /// `Upgrade` or a wrong version, with `Sec-WebSocket-Version: 13`), 501 (another `:protocol`).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// // A GET with no Upgrade header.
+/// let mut request = http::Request::builder().header("Host", "a").body(()).unwrap();
+/// let rejection = ws_hyper::IncomingUpgrade::from_request(&mut request).unwrap_err();
+/// let response = ws_axum::WebSocketUpgradeRejection(rejection).into_response();
+/// assert_eq!(response.status(), http::StatusCode::UPGRADE_REQUIRED);
+/// ```
 #[derive(Debug)]
 pub struct WebSocketUpgradeRejection(pub Rejection);
 

@@ -21,11 +21,27 @@ use crate::{HyperIo, HyperTimer, WebSocket};
 
 /// How long [`Http2Client::handshake`] waits for the server's first SETTINGS frame when it cannot tell
 /// it has arrived (see there).
+///
+/// ```
+/// assert_eq!(ws_hyper::SETTINGS_WAIT, std::time::Duration::from_secs(2));
+/// ```
 pub const SETTINGS_WAIT: Duration = Duration::from_secs(2);
 
 /// Why a client connection failed.
 ///
 /// More variants may be added: match with a `_` arm.
+///
+/// ```
+/// # async fn demo(h2: ws_hyper::Http2Client, request: ws_hyper::ClientBuilder) {
+/// use ws_hyper::ClientError;
+/// match h2.connect(&request).await {
+///     Ok((ws, _opened)) => drop(ws),
+///     Err(ClientError::ExtendedConnectDisabled) => { /* try HTTP/1.1 */ }
+///     Err(e) if e.rejected_status() == Some(403) => eprintln!("not allowed"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -286,6 +302,18 @@ impl Http2Client {
 
     /// A client on an HTTP/2 connection handshaken elsewhere: `extended_connect` is what hyper's
     /// `Connection::is_extended_connect_protocol_enabled` said once the server's SETTINGS arrived.
+    ///
+    /// ```no_run
+    /// # async fn demo(tcp: hyper_util::rt::TokioIo<tokio::net::TcpStream>, timer: ws_hyper::HyperTimer) -> Result<(), hyper::Error> {
+    /// let (send, connection) =
+    ///     hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), tcp).await?;
+    /// // ... once the server's SETTINGS arrived (hyper drives the connection in its own task):
+    /// let enabled = connection.is_extended_connect_protocol_enabled();
+    /// tokio::spawn(connection);
+    /// let h2 = ws_hyper::Http2Client::new(send, enabled, timer);
+    /// assert_eq!(h2.is_extended_connect_enabled(), enabled);
+    /// # Ok(()) }
+    /// ```
     pub fn new(
         send: http2::SendRequest<Empty<Bytes>>,
         extended_connect: bool,

@@ -82,12 +82,32 @@ pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
     Result, SendOptions, State, Timeouts, Utf8Bytes, default_config,
 };
+pub use ws_core::HandshakeError;
 
 /// The stream a WebSocket runs over: hyper's upgraded connection (an HTTP/1.1 connection after the
 /// 101, or an HTTP/2 extended CONNECT stream).
 pub type Io = HyperIo<hyper::upgrade::Upgraded>;
 
-/// A WebSocket on hyper: ws-async's, over [`Io`] with [`HyperTimer`].
+/// A WebSocket on hyper: ws-async's, over [`Io`] with [`HyperTimer`]. The same API as every async
+/// adapter of the workspace.
+///
+/// ```
+/// use futures_util::{SinkExt, StreamExt};
+/// use ws_hyper::{CloseCode, Message, WebSocket};
+///
+/// async fn chat(mut ws: WebSocket) -> ws_hyper::Result<()> {
+///     ws.send("hello").await?;
+///     if let Some(reply) = ws.next().await {
+///         // `Stream` + `Sink` as well as `recv`/`send`
+///         ws.feed(reply?).await?;
+///         SinkExt::<Message>::flush(&mut ws).await?;
+///     }
+///     let (mut reader, mut writer) = ws.split(); // two tasks, one connection
+///     writer.send("from the writer").await?;
+///     let _ = reader.recv().await;
+///     writer.close(CloseCode::NORMAL, "bye").await
+/// }
+/// ```
 pub type WebSocket = ws_async::WebSocket<Io, HyperTimer>;
 /// The receiving half of [`WebSocket::split`].
 pub type Reader = ws_async::Reader<Io, HyperTimer>;

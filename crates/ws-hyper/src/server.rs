@@ -103,6 +103,14 @@ impl Upgrader {
 
     /// The connections' configuration (limits, timeouts, extensions: [`Config::extensions`] decides
     /// whether permessage-deflate is accepted, and with which parameters).
+    ///
+    /// ```
+    /// use ws_hyper::{Config, HyperTimer, Limits, Upgrader};
+    /// # fn demo(timer: HyperTimer) -> Upgrader {
+    /// let config = ws_hyper::default_config().limits(Limits::default().max_message_size(1 << 20));
+    /// Upgrader::new(timer).config(config)
+    /// # }
+    /// ```
     #[must_use]
     pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
         self.config = config.into();
@@ -111,6 +119,15 @@ impl Upgrader {
 
     /// permessage-deflate: `Some` with its parameters (window bits, context takeover, compression
     /// threshold) to accept a client's offer, `None` to decline it. On by default.
+    ///
+    /// ```
+    /// use ws_hyper::{DeflateConfig, HyperTimer, Upgrader};
+    /// # fn demo(timer: HyperTimer) -> (Upgrader, Upgrader) {
+    /// let small_windows = Upgrader::new(timer.clone())
+    ///     .deflate(Some(DeflateConfig::default().server_max_window_bits(10)));
+    /// let uncompressed = Upgrader::new(timer).deflate(None);
+    /// # (small_windows, uncompressed) }
+    /// ```
     #[must_use]
     pub fn deflate(mut self, deflate: Option<ws_core::deflate::DeflateConfig>) -> Self {
         let factory = deflate.map(|d| Arc::new(ws_core::deflate::PerMessageDeflate::new(d)) as _);
@@ -239,6 +256,30 @@ impl IncomingUpgrade {
     /// Fails (with a 500 [`Rejection`]) when `accept` names a subprotocol the client did not offer or
     /// a header that may not be set, or when the request carries no hyper upgrade handle (it was not
     /// served by hyper, or the HTTP/1.1 connection was served without `with_upgrades()`).
+    ///
+    /// ```
+    /// use ws_hyper::{HyperTimer, IncomingUpgrade};
+    /// # fn demo(timer: HyperTimer) {
+    /// let mut request = http::Request::builder()
+    ///     .uri("/chat")
+    ///     .header("Host", "example.com")
+    ///     .header("Upgrade", "websocket")
+    ///     .header("Connection", "Upgrade")
+    ///     .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+    ///     .header("Sec-WebSocket-Version", "13")
+    ///     .header("Sec-WebSocket-Protocol", "chat, superchat")
+    ///     .body(())
+    ///     .unwrap();
+    /// let incoming = IncomingUpgrade::from_request(&mut request).unwrap();
+    /// assert_eq!(incoming.request().path(), "/chat");
+    /// assert_eq!(incoming.requested_protocols(), ["chat", "superchat"]);
+    /// assert!(!incoming.is_extended_connect());
+    /// let accept = incoming.choose(&["superchat".to_owned()]);
+    /// // A request built by hand carries no hyper upgrade handle: hyper's requests do.
+    /// let refused = incoming.accept_with::<()>(&accept, ws_hyper::default_config(), timer);
+    /// assert_eq!(refused.unwrap_err().status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// # }
+    /// ```
     pub fn accept_with<RB: Default>(
         self,
         accept: &Accept,
@@ -279,6 +320,15 @@ impl IncomingUpgrade {
 
 /// Resolves to the server's [`WebSocket`] once hyper has sent the response and handed over the stream
 /// (an error if the connection closed first).
+///
+/// ```
+/// # async fn demo(websocket: ws_hyper::UpgradeFuture) {
+/// match websocket.await {
+///     Ok(mut ws) => { let _ = ws.send("hello").await; }
+///     Err(error) => eprintln!("the client left before the upgrade: {error}"),
+/// }
+/// # }
+/// ```
 pub struct UpgradeFuture {
     inner: Pin<Box<dyn Future<Output = Result<WebSocket>> + Send>>,
 }
@@ -307,6 +357,22 @@ impl Future for UpgradeFuture {
 }
 
 /// Why an upgrade request was not accepted, with the answer to send ([`Rejection::response`]).
+///
+/// ```
+/// use ws_hyper::{HandshakeError, IncomingUpgrade};
+/// // An HTTP/2 CONNECT without `:protocol`: a tunnel request, not a WebSocket.
+/// let mut request = http::Request::builder()
+///     .method(http::Method::CONNECT)
+///     .version(http::Version::HTTP_2)
+///     .uri("https://example.com/chat")
+///     .header("Sec-WebSocket-Version", "13")
+///     .body(())
+///     .unwrap();
+/// let rejection = IncomingUpgrade::from_request(&mut request).unwrap_err();
+/// assert_eq!(rejection.handshake_error(), Some(&HandshakeError::MissingProtocol));
+/// let response: http::Response<()> = rejection.response();
+/// assert_eq!(response.status(), http::StatusCode::BAD_REQUEST);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection(RejectionKind);
 
