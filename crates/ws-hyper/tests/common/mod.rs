@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::mpsc;
+use ws_async::tls::{self, rustls};
 use ws_hyper::{CloseCode, CloseFrame, HyperTimer, Message, Upgrader};
 
 /// What the server saw of one WebSocket.
@@ -50,6 +51,31 @@ pub fn timer() -> HyperTimer {
 /// Serves `/plain` as an ordinary route and everything else as a WebSocket echo: a text message
 /// `close:N` makes the server close with code N; others are echoed.
 pub async fn start(enable_connect: bool, upgrader: Upgrader) -> Server {
+    start_with(enable_connect, upgrader, None).await
+}
+
+/// A self-signed certificate for `localhost`: the server's rustls configuration offering `alpn`, and
+/// a client configuration trusting it.
+pub fn certs(alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = key.cert.pem();
+    let server = tls::server_config_from_pem(
+        cert_pem.as_bytes(),
+        key.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let mut server = (*server).clone();
+    server.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let client = tls::client_config_trusting_pem(cert_pem.as_bytes()).unwrap();
+    (Arc::new(server), client)
+}
+
+/// [`start`], with TLS when `tls` is given.
+pub async fn start_with(
+    enable_connect: bool,
+    upgrader: Upgrader,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, seen) = mpsc::unbounded_channel();
@@ -68,14 +94,28 @@ pub async fn start(enable_connect: bool, upgrader: Upgrader) -> Server {
                 let tx = tx.clone();
                 async move { Ok::<_, hyper::Error>(handle(request, &upgrader, tx)) }
             });
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let mut server = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 if enable_connect {
                     server.http2().enable_connect_protocol();
                 }
-                let _ = server
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                    .await;
+                match tls {
+                    None => {
+                        let _ = server
+                            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                            .await;
+                    }
+                    Some(config) => {
+                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                        let Ok(stream) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let _ = server
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
             });
         }
     });
