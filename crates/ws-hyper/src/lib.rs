@@ -15,7 +15,9 @@
 //!
 //! No runtime is chosen here: the I/O is hyper's ([`hyper::rt::Read`] / [`hyper::rt::Write`], seen
 //! through [`HyperIo`]) and the timer too ([`hyper::rt::Timer`], through [`HyperTimer`]). The `tokio`
-//! feature adds [`HyperTimer::tokio`], [`upgrade`] and [`tokio::connect`].
+//! feature (on by default; `default-features = false` leaves no runtime dependency of this crate's
+//! own) adds [`HyperTimer::tokio`], [`upgrade`], and [`tokio::connect`] / [`tokio::connect_http2`]
+//! over TCP, with rustls and ALPN for `wss://`.
 //!
 //! A hyper server (HTTP/1.1 and HTTP/2 on one port) echoing WebSocket messages:
 //!

@@ -214,3 +214,85 @@ async fn raw_h2_bad_requests_get_400_and_501() {
     let good = extended_connect(addr, Some("websocket"));
     assert_eq!(raw_h2_status(addr, good).await, http::StatusCode::OK);
 }
+
+/// A hand-written HTTP/2 server that answers every extended CONNECT with `status` and `headers`.
+async fn lying_server(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+) -> std::net::SocketAddr {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(move |_request| async move {
+                let mut response = http::Response::new(http_body_util::Empty::<Bytes>::new());
+                *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                for (name, value) in headers {
+                    response
+                        .headers_mut()
+                        .insert(*name, http::HeaderValue::from_static(value));
+                }
+                Ok::<_, hyper::Error>(response)
+            });
+            tokio::spawn(async move {
+                let mut server = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                server.enable_connect_protocol();
+                let _ = server.serve_connection(TokioIo::new(tcp), service).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn answers_with_what_we_never_offered_are_refused() {
+    use ws_core::HandshakeError;
+    let expect = |result: Result<(ws_hyper::WebSocket, ws_hyper::Opened), ClientError>,
+                  wanted: HandshakeError| match result {
+        Err(ClientError::WebSocket(ws_hyper::Error::Failed(ws_core::Error::Handshake(e)))) => {
+            assert_eq!(e, wanted)
+        }
+        Err(other) => panic!("expected {wanted:?}, got {other}"),
+        Ok(_) => panic!("accepted an answer with {wanted:?}"),
+    };
+
+    // permessage-deflate answered to a client that did not offer it.
+    let addr = lying_server(200, &[("sec-websocket-extensions", "permessage-deflate")]).await;
+    let builder = ClientBuilder::new(&format!("ws://{addr}/"))
+        .unwrap()
+        .config(ws_hyper::Config::default());
+    let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
+    expect(
+        h2.connect(&builder).await,
+        HandshakeError::InvalidExtensions,
+    );
+
+    // A subprotocol the client never asked for.
+    let addr = lying_server(200, &[("sec-websocket-protocol", "superchat")]).await;
+    let builder = ClientBuilder::new(&format!("ws://{addr}/"))
+        .unwrap()
+        .subprotocol("chat");
+    let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
+    expect(
+        h2.connect(&builder).await,
+        HandshakeError::UnexpectedSubprotocol,
+    );
+
+    // A refusal is a rejection with its status.
+    let addr = lying_server(403, &[]).await;
+    let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
+    let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
+    match h2.connect(&builder).await {
+        Err(e) => assert_eq!(e.rejected_status(), Some(403), "{e}"),
+        Ok(_) => panic!("a 403 opened a WebSocket"),
+    }
+
+    // And a bare 200 is a valid RFC 8441 answer.
+    let addr = lying_server(200, &[]).await;
+    let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
+    let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
+    let (ws, opened) = h2.connect(&builder).await.unwrap();
+    assert_eq!((opened.subprotocol, opened.extensions), (None, None));
+    drop(ws);
+}
