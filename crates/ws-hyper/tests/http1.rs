@@ -157,3 +157,24 @@ async fn ws_tokio_client_rejected_with_the_status() {
     let response = send.send_request(request).await.unwrap();
     assert_eq!(response.status(), http::StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn deflate_parameters_from_the_upgrader() {
+    let deflate = ws_hyper::DeflateConfig::default().server_max_window_bits(10);
+    let server = start(false, Upgrader::new(timer()).deflate(Some(deflate))).await;
+    let (mut ws, opened) = ws_tokio::connect(&server.url("/")).await.unwrap();
+    let agreed = opened.extensions.unwrap();
+    assert!(agreed.contains("server_max_window_bits=10"), "{agreed}");
+    let text = "compressible ".repeat(1000);
+    ws.send(text.as_str()).await.unwrap();
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::from(text.as_str())
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+
+    let server = start(false, Upgrader::new(timer()).deflate(None)).await;
+    let (mut ws, opened) = ws_tokio::connect(&server.url("/")).await.unwrap();
+    assert_eq!(opened.extensions, None);
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+}

@@ -107,3 +107,55 @@ async fn our_http2_client_on_axums_own_websocket_server() {
     );
     b.close(CloseCode::NORMAL, "").await.unwrap();
 }
+
+#[tokio::test]
+async fn tungstenite_framing_over_hypers_h2_client_on_our_server() {
+    let mut server = start(true, Upgrader::new(timer())).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut send, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    // An extended CONNECT built by hand (no ws-core on this side), with no extension offered.
+    let mut request = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .uri(format!("http://{}/independent", server.addr))
+        .header("sec-websocket-version", "13")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(hyper::ext::Protocol::from_static("websocket"));
+    let mut response = send.send_request(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert!(response.headers().get("sec-websocket-accept").is_none());
+    let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
+    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        hyper_util::rt::TokioIo::new(upgraded),
+        tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    assert_eq!(
+        server.seen.recv().await.unwrap().version,
+        http::Version::HTTP_2
+    );
+
+    ws.send(tungstenite::Message::text("tungstenite over h2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        tungstenite::Message::text("tungstenite over h2")
+    );
+    ws.send(tungstenite::Message::text("close:4003"))
+        .await
+        .unwrap();
+    match ws.next().await.unwrap().unwrap() {
+        tungstenite::Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 4003),
+        other => panic!("expected the server's close frame, got {other:?}"),
+    }
+}
