@@ -209,7 +209,11 @@ fn verify<B>(
 }
 
 /// Runs `work` until `deadline`; `None` if the deadline came first.
-async fn within<F: Future>(timer: &HyperTimer, deadline: Instant, work: F) -> Option<F::Output> {
+pub(crate) async fn within<F: Future>(
+    timer: &HyperTimer,
+    deadline: Instant,
+    work: F,
+) -> Option<F::Output> {
     let mut work = pin!(work);
     let mut sleep = timer.sleep_until(deadline);
     poll_fn(|cx| {

@@ -1,6 +1,8 @@
 //! tokio conveniences (feature `tokio`): TCP (and rustls with ALPN for `wss://`) connects.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
@@ -13,6 +15,9 @@ const H2: &[u8] = b"h2";
 const HTTP11: &[u8] = b"http/1.1";
 
 /// Connects to a `ws://` or `wss://` URL with tokio.
+///
+/// TCP and TLS are bounded by the builder's connect timeout, the WebSocket handshake by its config's
+/// handshake timeout.
 ///
 /// `ws://`: TCP (`TCP_NODELAY`), then [`connect_http1`]. `wss://`: TLS with the builder's rustls
 /// configuration ([`ClientBuilder::tls_config`], webpki roots by default), ALPN offering `h2` and
@@ -29,17 +34,23 @@ const HTTP11: &[u8] = b"http/1.1";
 /// ```
 pub async fn connect(builder: &ClientBuilder) -> Result<(WebSocket, Opened), ClientError> {
     let timer = HyperTimer::tokio();
-    let tcp = tcp(builder).await?;
     if !builder.url().secure {
+        let tcp = bounded(builder, tcp(builder)).await?;
         return connect_http1(TokioIo::new(tcp), builder, timer).await;
     }
-    let stream = tls(tcp, builder, &[H2, HTTP11]).await?;
+    let stream = bounded(builder, async {
+        tls(tcp(builder).await?, builder, &[H2, HTTP11]).await
+    })
+    .await?;
     if stream.get_ref().1.alpn_protocol() == Some(H2) {
         let h2 = spawn_http2(stream).await?;
         if h2.is_extended_connect_enabled() {
             return h2.connect(builder).await;
         }
-        let stream = tls(self::tcp(builder).await?, builder, &[HTTP11]).await?;
+        let stream = bounded(builder, async {
+            tls(tcp(builder).await?, builder, &[HTTP11]).await
+        })
+        .await?;
         return connect_http1(TokioIo::new(stream), builder, timer).await;
     }
     connect_http1(TokioIo::new(stream), builder, timer).await
@@ -58,11 +69,13 @@ pub async fn connect(builder: &ClientBuilder) -> Result<(WebSocket, Opened), Cli
 /// # Ok(()) }
 /// ```
 pub async fn connect_http2(builder: &ClientBuilder) -> Result<Http2Client, ClientError> {
-    let tcp = tcp(builder).await?;
     if !builder.url().secure {
-        return spawn_http2(tcp).await;
+        return spawn_http2(bounded(builder, tcp(builder)).await?).await;
     }
-    let stream = tls(tcp, builder, &[H2]).await?;
+    let stream = bounded(builder, async {
+        tls(tcp(builder).await?, builder, &[H2]).await
+    })
+    .await?;
     if stream.get_ref().1.alpn_protocol() != Some(H2) {
         return Err(Error::Tls("the server did not choose h2 through ALPN".into()).into());
     }
@@ -80,6 +93,19 @@ where
         Http2Client::handshake(&h2, TokioIo::new(io), HyperTimer::tokio()).await?;
     tokio::spawn(connection);
     Ok(client)
+}
+
+/// Runs `setup` (TCP, TLS) within the builder's connect timeout.
+async fn bounded<T>(
+    builder: &ClientBuilder,
+    setup: impl Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    match builder.get_connect_timeout() {
+        Some(limit) => crate::client::within(&HyperTimer::tokio(), Instant::now() + limit, setup)
+            .await
+            .unwrap_or(Err(ClientError::WebSocket(Error::ConnectTimeout))),
+        None => setup.await,
+    }
 }
 
 async fn tcp(builder: &ClientBuilder) -> Result<TcpStream, ClientError> {

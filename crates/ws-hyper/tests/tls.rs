@@ -89,3 +89,29 @@ async fn h2_without_extended_connect_reconnects_with_http11() {
         "an h2 connection, then an HTTP/1.1 one"
     );
 }
+
+#[tokio::test]
+async fn a_silent_tls_server_hits_the_connect_timeout() {
+    // Accepts TCP and never answers the TLS hello.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+        drop(tcp);
+    });
+    let (_, client_tls) = certs(&[b"h2".as_slice()]);
+    let builder =
+        builder(addr, client_tls).connect_timeout(Some(std::time::Duration::from_millis(200)));
+    // The outer bound turns a missing timeout into a failure rather than a hang.
+    let attempt = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        ws_hyper::tokio::connect(&builder),
+    );
+    match attempt.await.expect("the connect timeout did not fire") {
+        Err(ClientError::WebSocket(ws_hyper::Error::ConnectTimeout)) => {}
+        Err(other) => panic!("expected a connect timeout, got {other}"),
+        Ok(_) => panic!("connected to a server that never spoke TLS"),
+    }
+    holder.abort();
+}
