@@ -33,6 +33,15 @@ for crate in ws-core ws-adapter ws-std; do
   fi
 done
 
+step "ws-hyper without its default tokio feature picks no runtime"
+# hyper's HTTP/2 (h2) uses tokio's I/O traits and sync types; no runtime, timer or socket feature may
+# come in through ws-hyper itself.
+if cargo tree -p ws-hyper --no-default-features -e normal,features -i tokio 2>/dev/null \
+    | grep -E 'tokio feature "(rt|rt-multi-thread|time|net)"'; then
+  echo "ws-hyper --no-default-features must not enable a tokio runtime, timer or socket feature" >&2
+  exit 1
+fi
+
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 RUSTDOCFLAGS="-D warnings" cargo doc -p ws-core --no-deps --no-default-features

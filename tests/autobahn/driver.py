@@ -56,6 +56,8 @@ ADAPTERS: dict[str, Adapter] = {
     "smol": Adapter(package="ws-smol", rt="smol"),
     "async-std": Adapter(package="ws-async-std", rt="async_std"),
     "std": Adapter(package="ws-std", rt="std"),
+    # hyper does the HTTP/1.1 handshake in both roles; ws-core takes over the upgraded stream.
+    "hyper": Adapter(package="ws-hyper", rt="hyper"),
 }
 
 # Command templates per role. Placeholders: {root} (workspace root), {rt},

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use ws_adapter::{ClientBuilder, Clock, Error, Result, random_seed};
-use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
+use ws_core::{Accept, Config, Connection, Event, Negotiated, Opened, Request, Response, Role};
 
 use crate::engine::{Engine, Step};
 use crate::timer::Timer;
@@ -43,6 +43,40 @@ where
             Step::Finished => return Err(broken_or(&mut engine, ws_core::Error::UnexpectedEof)),
         }
     }
+}
+
+/// Starts a connection whose opening handshake another HTTP stack did (hyper, axum, h2): `io` is the
+/// byte stream it handed over (for HTTP/2, the extended CONNECT stream), `negotiated` what the handshake
+/// agreed (`ws_core::http` computes it), `read_past_head` any bytes the stack read beyond the HTTP head.
+/// Wraps [`Connection::open`] with the process clock and, for a client, a seed from the operating
+/// system's random source; pass the `config` the negotiation used.
+///
+/// Fails when `negotiated` names extensions `config` cannot set up
+/// ([`ws_core::HandshakeError::InvalidExtensions`]).
+pub fn open<T, R>(
+    io: T,
+    timer: R,
+    role: Role,
+    config: impl Into<Arc<Config>>,
+    negotiated: Negotiated,
+    read_past_head: &[u8],
+) -> Result<(WebSocket<T, R>, Opened)>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    R: Timer,
+{
+    let clock = Clock::start();
+    let seed = match role {
+        Role::Client => random_seed(),
+        Role::Server => [0; 32],
+    };
+    let mut conn = Connection::open(role, config, negotiated, seed, read_past_head, clock.now())
+        .map_err(|e| Error::Failed(ws_core::Error::Handshake(e)))?;
+    let Some(Event::Open(opened)) = conn.poll_event() else {
+        unreachable!("Connection::open queues Event::Open first")
+    };
+    let engine = Engine::new(conn, io, timer, clock);
+    Ok((WebSocket::from_engine(engine), *opened))
 }
 
 /// Server: reads the upgrade request from `io` and accepts it with no subprotocol.

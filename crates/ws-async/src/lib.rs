@@ -43,7 +43,7 @@ pub use async_io_timer::{AsyncIoTimer, SleepUntil};
 #[cfg(feature = "rustls")]
 pub use connect::accept_tls;
 pub use connect::connect_with;
-pub use handshake::{accept, accept_with, client_handshake};
+pub use handshake::{accept, accept_with, client_handshake, open};
 pub use runtime::Runtime;
 pub use serve::{Decide, Handler, serve_until};
 pub use shutdown::Shutdown;
@@ -59,6 +59,6 @@ pub use ws_adapter::{
 };
 
 pub use ws_core::{
-    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
-    Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
+    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Negotiated, Opened,
+    Request, Response, Role, SendError, SendOptions, State, Timeouts, Utf8Bytes,
 };
