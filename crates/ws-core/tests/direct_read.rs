@@ -180,10 +180,7 @@ fn the_clock_is_read_once_per_direct_read_that_brought_bytes_and_its_time_is_use
         reads_of_the_clock.set(reads_of_the_clock.get() + 1);
         later
     };
-    assert_eq!(
-        server.receive_direct(1 << 20, clock, |_| (0, ())),
-        Some(())
-    );
+    assert_eq!(server.receive_direct(1 << 20, clock, |_| (0, ())), Some(()));
     assert_eq!(reads_of_the_clock.get(), 0, "a read that brought nothing");
 
     let mut rest = &wire[30_000..];
