@@ -1,5 +1,7 @@
-//! The interop matrix: every client adapter (tokio, smol, async-std, blocking std) against every server
-//! adapter, and each of ours against `tokio-tungstenite` as a peer in both directions. Each pair runs the
+//! The interop matrix: every client adapter (tokio, smol, async-std, blocking std, hyper) against every
+//! server adapter, and each of ours against `tokio-tungstenite` as a peer in both directions. The hyper
+//! adapter (ws-hyper) goes over HTTP/1.1 here: hyper's server does the upgrade (one port serving HTTP/1.1
+//! and HTTP/2, as users run it), and its client connects through hyper's HTTP/1.1 client. Each pair runs the
 //! same exchange: a text message, 64 KiB of binary, a text message sent in fragments cut inside multi-byte
 //! characters, then a close with code 4000 and a reason that the server must see. Servers run on their own
 //! thread and runtime; clients on the test's.
@@ -137,6 +139,68 @@ fn std_server() -> (SocketAddr, mpsc::Receiver<ServerSaw>) {
     (addr, saw_rx)
 }
 
+/// The hyper server (ws-hyper's `Upgrader` behind hyper-util's HTTP/1.1 + HTTP/2 server), for one
+/// connection, on its own thread.
+fn hyper_server() -> (SocketAddr, mpsc::Receiver<ServerSaw>) {
+    use hyper::body::Incoming;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (saw_tx, saw_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        tokio_rt().block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let (tcp, _) = within::<Tokio, _>("accept TCP", listener.accept())
+                .await
+                .unwrap();
+            let upgrader = ws_hyper::Upgrader::new(ws_hyper::HyperTimer::tokio())
+                .config(ws_async::default_config());
+            let (ws_tx, ws_rx) = tokio::sync::oneshot::channel();
+            let ws_tx = std::sync::Mutex::new(Some(ws_tx));
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    let offered = request
+                        .headers()
+                        .get("sec-websocket-extensions")
+                        .map(|v| v.to_str().unwrap().to_string());
+                    let (response, upgrade) = upgrader
+                        .upgrade::<_, http_body_util::Empty<bytes::Bytes>>(&mut request)
+                        .expect("an upgrade request");
+                    if let Some(tx) = ws_tx.lock().unwrap().take() {
+                        let _ = tx.send((offered, upgrade));
+                    }
+                    async move { Ok::<_, hyper::Error>(response) }
+                });
+            tokio::spawn(async move {
+                let mut server = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                server.http2().enable_connect_protocol();
+                let _ = server
+                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                    .await;
+            });
+            let (offered, upgrade) = within::<Tokio, _>("upgrade request", ws_rx).await.unwrap();
+            let mut ws = within::<Tokio, _>("server handshake", upgrade)
+                .await
+                .unwrap();
+            let mut saw = ServerSaw {
+                offered,
+                negotiated: ws.extensions().map(str::to_string),
+                ..ServerSaw::default()
+            };
+            while let Some(Ok(m)) = within::<Tokio, _>("server recv", ws.recv()).await {
+                within::<Tokio, _>("server send", ws.send(m)).await.unwrap();
+                saw.echoed += 1;
+            }
+            saw.close = ws
+                .close_frame()
+                .map(|f| (f.code.0, f.reason.as_str().to_string()));
+            let _ = saw_tx.send(saw);
+        })
+    });
+    (addr_rx.recv_timeout(STEP).expect("server address"), saw_rx)
+}
+
 // ----------------------------------------------------------------------------------------------------
 // Our clients
 // ----------------------------------------------------------------------------------------------------
@@ -150,43 +214,67 @@ fn async_client<R: Rt>(url: String) -> ClientSaw {
                 .await
                 .unwrap();
             assert_eq!(opened.extensions.as_deref(), ws.extensions());
-            let negotiated = ws.extensions().map(str::to_string);
-
-            let text = format!("hello from {}", R::NAME);
-            within::<R, _>("send", ws.send(text.as_str()))
-                .await
-                .unwrap();
-            let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
-            assert_eq!(m, Message::from(text.as_str()));
-
-            within::<R, _>("send", ws.send(binary())).await.unwrap();
-            let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
-            assert!(m == Message::from(binary()), "binary echo differs");
-
-            let parts = fragments();
-            for (i, part) in parts.iter().enumerate() {
-                let last = i + 1 == parts.len();
-                within::<R, _>("fragment", ws.send_fragment(DataKind::Text, part, last))
-                    .await
-                    .unwrap();
-            }
-            let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
-            assert_eq!(m, Message::from(FRAGMENTED));
-
-            let start = Instant::now();
-            within::<R, _>("close", ws.close(CloseCode(CLOSE_CODE), CLOSE_REASON))
-                .await
-                .unwrap();
-            let took = start.elapsed();
-            assert!(took < CLOSE_BOUND, "[{}] close took {took:?}", R::NAME);
-            ClientSaw {
-                negotiated,
-                close: ws
-                    .close_frame()
-                    .map(|f| (f.code.0, f.reason.as_str().to_string())),
-            }
+            exchange::<R, _, _>(&mut ws, R::NAME).await
         })
     })
+}
+
+/// The exchange from the hyper client (ws-hyper over hyper's HTTP/1.1 client, on tokio).
+fn hyper_client(url: String) -> ClientSaw {
+    watchdog(ws_tests::WHOLE_TEST, move || {
+        tokio_rt().block_on(async move {
+            let builder = ClientBuilder::new(&url).unwrap();
+            let (mut ws, opened) =
+                within::<Tokio, _>("connect", ws_hyper::tokio::connect(&builder))
+                    .await
+                    .unwrap();
+            assert_eq!(opened.extensions.as_deref(), ws.extensions());
+            exchange::<Tokio, _, _>(&mut ws, "hyper").await
+        })
+    })
+}
+
+/// The exchange every async client runs once connected: text, 64 KiB of binary, a fragmented text, and
+/// the close with code 4000.
+async fn exchange<R: Rt, T, M>(ws: &mut ws_async::WebSocket<T, M>, name: &str) -> ClientSaw
+where
+    T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+    M: ws_async::Timer,
+{
+    let negotiated = ws.extensions().map(str::to_string);
+    let text = format!("hello from {name}");
+    within::<R, _>("send", ws.send(text.as_str()))
+        .await
+        .unwrap();
+    let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
+    assert_eq!(m, Message::from(text.as_str()));
+
+    within::<R, _>("send", ws.send(binary())).await.unwrap();
+    let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
+    assert!(m == Message::from(binary()), "binary echo differs");
+
+    let parts = fragments();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        within::<R, _>("fragment", ws.send_fragment(DataKind::Text, part, last))
+            .await
+            .unwrap();
+    }
+    let m = within::<R, _>("recv", ws.recv()).await.unwrap().unwrap();
+    assert_eq!(m, Message::from(FRAGMENTED));
+
+    let start = Instant::now();
+    within::<R, _>("close", ws.close(CloseCode(CLOSE_CODE), CLOSE_REASON))
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    assert!(took < CLOSE_BOUND, "[{name}] close took {took:?}");
+    ClientSaw {
+        negotiated,
+        close: ws
+            .close_frame()
+            .map(|f| (f.code.0, f.reason.as_str().to_string())),
+    }
 }
 
 /// The exchange from the blocking client (ws-std).
@@ -427,6 +515,15 @@ matrix! {
     std_to_smol: std_client => async_server::<Smol>;
     std_to_async_std: std_client => async_server::<AsyncStd>;
     std_to_std: std_client => std_server;
+    tokio_to_hyper: async_client::<Tokio> => hyper_server;
+    smol_to_hyper: async_client::<Smol> => hyper_server;
+    async_std_to_hyper: async_client::<AsyncStd> => hyper_server;
+    std_to_hyper: std_client => hyper_server;
+    hyper_to_tokio: hyper_client => async_server::<Tokio>;
+    hyper_to_smol: hyper_client => async_server::<Smol>;
+    hyper_to_async_std: hyper_client => async_server::<AsyncStd>;
+    hyper_to_std: hyper_client => std_server;
+    hyper_to_hyper: hyper_client => hyper_server;
 }
 
 #[test]
@@ -467,4 +564,14 @@ fn async_std_client_to_tungstenite() {
 #[test]
 fn std_client_to_tungstenite() {
     their_server(std_client);
+}
+
+#[test]
+fn tungstenite_client_to_hyper() {
+    their_client(hyper_server);
+}
+
+#[test]
+fn hyper_client_to_tungstenite() {
+    their_server(hyper_client);
 }

@@ -80,7 +80,7 @@ impl ServerSpec {
     }
 }
 
-/// The default list: our three servers (release examples) and the three
+/// The default list: our four servers (release examples) and the three
 /// peers built from this package.
 pub fn default_servers() -> Vec<ServerSpec> {
     [
@@ -95,6 +95,10 @@ pub fn default_servers() -> Vec<ServerSpec> {
         (
             "ws-std",
             "target/release/examples/std_echo_server --port {port}",
+        ),
+        (
+            "ws-hyper",
+            "target/release/examples/hyper_echo_server --port {port}",
         ),
         (
             "tungstenite",
@@ -257,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn default_list_has_all_six() {
+    fn default_list_has_all_seven() {
         let names: Vec<_> = default_servers().into_iter().map(|s| s.name).collect();
         assert_eq!(
             names,
@@ -265,6 +269,7 @@ mod tests {
                 "ws-tokio",
                 "ws-smol",
                 "ws-std",
+                "ws-hyper",
                 "tungstenite",
                 "fastwebsockets",
                 "tokio-websockets"
