@@ -297,6 +297,18 @@ pub struct Writer<T: SplitIo, R: Timer> {
     stall: Stall<R>,
 }
 
+impl<T: SplitIo, R: Timer> core::fmt::Debug for Reader<T, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl<T: SplitIo, R: Timer> core::fmt::Debug for Writer<T, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
 /// Runs the sender's timer (once the reader is dropped, see [`Sender::handle_time`]).
 struct Stall<R: Timer> {
     timer: R,

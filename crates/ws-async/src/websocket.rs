@@ -30,6 +30,12 @@ pub struct WebSocket<T, R: Timer> {
     pub(crate) session: Session<T, R>,
 }
 
+impl<T, R: Timer> core::fmt::Debug for WebSocket<T, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WebSocket").finish_non_exhaustive()
+    }
+}
+
 impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     pub(crate) fn from_engine(engine: Engine<T, R>) -> Self {
         WebSocket {

@@ -48,11 +48,11 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use ws_core::deflate::PerMessageDeflate;
-use ws_hyper::{Config, HyperTimer, IncomingUpgrade, Rejection, UpgradeFuture};
+use ws_hyper::{HyperTimer, IncomingUpgrade, Rejection, UpgradeFuture};
 
 pub use ws_hyper::{
-    CloseCode, CloseFrame, DeflateConfig, Error, Message, Reader, Result, Utf8Bytes, WebSocket,
-    Writer,
+    CloseCode, CloseFrame, Config, DeflateConfig, Error, Limits, Message, Reader, Result,
+    Utf8Bytes, WebSocket, Writer, default_config,
 };
 
 /// The extractor: a validated WebSocket upgrade request, not yet answered. See the crate docs.

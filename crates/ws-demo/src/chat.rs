@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
-use ws_tokio::{CloseCode, Message, TokioTimer};
+use ws_axum::{CloseCode, Message, WebSocket, Writer};
 
 /// Messages a user's writer may have queued before the user counts as too slow and is disconnected.
 pub const QUEUE_DEPTH: usize = 64;
@@ -29,6 +29,8 @@ pub struct Hub {
     next_id: AtomicU64,
     guests: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// Sessions still running (joined or not yet finished closing).
+    live: watch::Sender<usize>,
 }
 
 impl Default for Hub {
@@ -38,6 +40,7 @@ impl Default for Hub {
             next_id: AtomicU64::new(1),
             guests: AtomicU64::new(1),
             shutdown: watch::channel(false).0,
+            live: watch::channel(0).0,
         }
     }
 }
@@ -56,6 +59,11 @@ impl Hub {
     /// Tells every writer (current and future) to close with 1001 "server shutting down".
     pub fn shut_down(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once no session is running (every close handshake has ended).
+    pub async fn all_sessions_ended(&self) {
+        let _ = self.live.subscribe().wait_for(|n| *n == 0).await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, User>> {
@@ -103,14 +111,26 @@ impl Hub {
     }
 }
 
+/// Counts a running session on the hub from creation to drop.
+struct Live(Arc<Hub>);
+
+impl Live {
+    fn new(hub: Arc<Hub>) -> Self {
+        hub.live.send_modify(|n| *n += 1);
+        Live(hub)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.live.send_modify(|n| *n -= 1);
+    }
+}
+
 /// Runs one chat user on an accepted WebSocket until it ends: a writer task drains the user's queue, this
 /// task reads and broadcasts.
-pub async fn session<T>(ws: ws_async::WebSocket<T, TokioTimer>, name: String, hub: Arc<Hub>)
-where
-    T: ws_async::SplitIo + Send + 'static,
-    T::ReadHalf: Send,
-    T::WriteHalf: Send + 'static,
-{
+pub async fn session(ws: WebSocket, name: String, hub: Arc<Hub>) {
+    let _live = Live::new(hub.clone());
     let (mut reader, writer) = ws.split();
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
     let control = Arc::new(watch::channel(None).0);
@@ -162,14 +182,12 @@ async fn closing(
     }
 }
 
-async fn write_loop<T>(
-    mut writer: ws_async::Writer<T, TokioTimer>,
+async fn write_loop(
+    mut writer: Writer,
     mut rx: mpsc::Receiver<String>,
     mut control: watch::Receiver<Option<Close>>,
     mut shutdown: watch::Receiver<bool>,
-) where
-    T: ws_async::SplitIo,
-{
+) {
     let close = loop {
         let next = tokio::select! {
             biased;
@@ -186,6 +204,40 @@ async fn write_loop<T>(
     if let Some((code, reason)) = close {
         let _ = tokio::time::timeout(Duration::from_secs(2), writer.close(code, reason)).await;
     }
+}
+
+/// The user's name from the request's query (`?name=`, percent-decoded), sanitized; `None` when absent
+/// or nothing is left.
+///
+/// ```
+/// use ws_demo::chat::name_from_query;
+/// assert_eq!(name_from_query(Some("x=1&name=al%20ice+b")).as_deref(), Some("al ice b"));
+/// assert_eq!(name_from_query(Some("name=%3Cb%3E")).as_deref(), Some("b"));
+/// assert_eq!(name_from_query(Some("name=")), None);
+/// assert_eq!(name_from_query(None), None);
+/// ```
+pub fn name_from_query(query: Option<&str>) -> Option<String> {
+    let (_, raw) = form_urlencoded::parse(query?.as_bytes()).find(|(key, _)| key == "name")?;
+    sanitize_name(&raw)
+}
+
+/// A display name from user input: letters, digits, space, `-`, `_` and `.` only, trimmed, at most 32
+/// characters; `None` if nothing is left.
+///
+/// ```
+/// use ws_demo::chat::sanitize_name;
+/// assert_eq!(sanitize_name(" <b>alice</b> ").as_deref(), Some("baliceb"));
+/// assert_eq!(sanitize_name("\"';").as_deref(), None);
+/// assert_eq!(sanitize_name(&"x".repeat(40)).unwrap().len(), 32);
+/// ```
+pub fn sanitize_name(raw: &str) -> Option<String> {
+    let kept: String = raw
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+        .collect();
+    let name: String = kept.trim().chars().take(32).collect();
+    let name = name.trim_end().to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 /// `HH:MM:SS` in UTC, now.

@@ -80,7 +80,7 @@ async fn main() -> ExitCode {
                 .and_then(|c| std::fs::read(key).map(|k| (c, k)))
                 .map_err(|e| e.to_string())
                 .and_then(|(c, k)| {
-                    ws_tokio::tls::server_config_from_pem(&c, &k).map_err(|e| e.to_string())
+                    ws_adapter::tls::server_config_from_pem(&c, &k).map_err(|e| e.to_string())
                 });
             match loaded {
                 Ok(config) => Some(config),
@@ -103,12 +103,12 @@ async fn main() -> ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| format!("{}:{}", args.host, args.port));
-    let (http, ws) = if tls.is_some() {
-        ("https", "wss")
+    let (http, ws, versions) = if tls.is_some() {
+        ("https", "wss", "HTTP/2 and HTTP/1.1 by ALPN")
     } else {
-        ("http", "ws")
+        ("http", "ws", "HTTP/1.1")
     };
-    println!("ws-demo: chat on {http}://{addr}/ (WebSocket at {ws}://{addr}/chat)");
+    println!("ws-demo: chat on {http}://{addr}/ (WebSocket at {ws}://{addr}/chat, {versions})");
     match ws_demo::run_with(listener, tls, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -370,9 +370,11 @@ async fn slow_client_is_disconnected_with_1008() {
 
 async fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(STEP, tcp.read_to_end(&mut out))
         .await
@@ -386,7 +388,10 @@ async fn page_is_served_over_plain_http_on_the_same_port() {
     let server = start().await;
     let page = http_get(server.addr, "/").await;
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
-    assert!(page.contains("Content-Type: text/html; charset=utf-8\r\n"));
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-type: text/html; charset=utf-8\r\n")
+    );
     assert!(page.ends_with(ws_demo::INDEX_HTML));
     assert!(page.contains("new WebSocket(url, [\"chat\", \"superchat\"])"));
     assert!(
@@ -394,10 +399,14 @@ async fn page_is_served_over_plain_http_on_the_same_port() {
             .await
             .starts_with("HTTP/1.1 404 ")
     );
+    // A plain GET of the WebSocket endpoint: 426 with the version it needs.
+    let plain = http_get(server.addr, "/chat").await;
+    assert!(plain.starts_with("HTTP/1.1 426 "), "{plain}");
     assert!(
-        http_get(server.addr, "/chat")
-            .await
-            .starts_with("HTTP/1.1 400 ")
+        plain
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13\r\n"),
+        "{plain}"
     );
     // The WebSocket still works on the same port afterwards.
     let mut ws = join(&server, "after").await;
