@@ -7,7 +7,7 @@
 //! per connection, whose reader and writer halves share plain `Cell`s.
 //!
 //! The workload does not care what carries the frames: the driver reads
-//! through a [`ByteSource`] and writes through a [`FrameSink`], implemented
+//! through a `ByteSource` and writes through a `FrameSink`, implemented
 //! here for the two halves of a TCP connection (HTTP/1.1 upgrade) and in
 //! [`crate::h2load`] for the two halves of an HTTP/2 stream (RFC 8441).
 
