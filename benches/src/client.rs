@@ -31,6 +31,11 @@ pub enum ClientError {
     MissingEchoes(usize),
     /// A step did not finish in time.
     Timeout(&'static str),
+    /// The HTTP/2 connection or stream failed (`loadgen --http2`).
+    Http2(h2::Error),
+    /// The HTTP/2 server refused a WebSocket stream, or the connection
+    /// cannot carry one (`loadgen --http2`).
+    Http2Refused(String),
 }
 
 impl fmt::Display for ClientError {
@@ -44,6 +49,8 @@ impl fmt::Display for ClientError {
             Self::UnsolicitedEcho => f.write_str("echo received with nothing outstanding"),
             Self::MissingEchoes(n) => write!(f, "close answered with {n} echoes missing"),
             Self::Timeout(what) => write!(f, "timed out: {what}"),
+            Self::Http2(e) => write!(f, "http/2: {e}"),
+            Self::Http2Refused(why) => write!(f, "http/2: {why}"),
         }
     }
 }
@@ -59,6 +66,12 @@ impl From<std::io::Error> for ClientError {
 impl From<HandshakeError> for ClientError {
     fn from(e: HandshakeError) -> Self {
         Self::Handshake(e)
+    }
+}
+
+impl From<h2::Error> for ClientError {
+    fn from(e: h2::Error) -> Self {
+        Self::Http2(e)
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! * the client side of the echo benchmark, written against raw TCP so that it
 //!   belongs to no WebSocket library: [`target`], [`handshake`], [`wire`],
-//!   [`payload`], [`echo_check`], [`client`], [`load`], [`idle`];
+//!   [`payload`], [`echo_check`], [`client`], [`load`], [`h2load`] (the same
+//!   load over HTTP/2, spoken by the plain HTTP/2 crate `h2`), [`idle`];
 //! * what the tools report: [`report`], [`latency`];
 //! * small system helpers: [`procfs`], [`fdlimit`], [`cli`];
 //! * the orchestrator behind `echo-compare`: [`compare`];
@@ -15,6 +16,7 @@ pub mod client;
 pub mod compare;
 pub mod echo_check;
 pub mod fdlimit;
+pub mod h2load;
 pub mod handshake;
 pub mod idle;
 pub mod latency;

@@ -5,6 +5,11 @@
 //!
 //! Everything runs on one thread: [`run`] drives a `LocalSet` with one task
 //! per connection, whose reader and writer halves share plain `Cell`s.
+//!
+//! The workload does not care what carries the frames: the driver reads
+//! through a `ByteSource` and writes through a `FrameSink`, implemented
+//! here for the two halves of a TCP connection (HTTP/1.1 upgrade) and in
+//! [`crate::h2load`] for the two halves of an HTTP/2 stream (RFC 8441).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -77,11 +82,73 @@ impl Window {
 
 /// Counters shared by all connections of a run.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     latency: LatencyRecorder,
     in_window: u64,
     total: u64,
-    errors: ErrorTally,
+    pub(crate) errors: ErrorTally,
+}
+
+/// Shared handle on a run's [`Tally`].
+pub(crate) type SharedTally = Rc<RefCell<Tally>>;
+
+/// Where a connection's frames come from: the driver asks it for more bytes
+/// whenever its [`wire::FrameBuffer`] holds no whole frame.
+pub(crate) trait ByteSource {
+    /// Appends the next bytes received from the server to `frames` and
+    /// returns how many; 0 means the server ended the connection.
+    async fn read_into(&mut self, frames: &mut wire::FrameBuffer) -> Result<usize, ClientError>;
+}
+
+/// Where a connection's frames go.
+pub(crate) trait FrameSink {
+    /// Sends `bytes` (whole frames), waiting until they are handed on.
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), ClientError>;
+
+    /// Sends the pre-built frame of ring slot `slot`.
+    async fn send_frame(
+        &mut self,
+        ring: &Arc<MessageRing>,
+        slot: usize,
+    ) -> Result<(), ClientError> {
+        self.send(ring.frame(slot)).await
+    }
+
+    /// Called once the close handshake is complete (both close frames
+    /// exchanged), before the connection is dropped.
+    async fn finish(&mut self) -> Result<(), ClientError> {
+        Ok(())
+    }
+}
+
+/// An opened WebSocket connection, ready for the workload.
+pub(crate) trait Transport: 'static {
+    /// Runs `driver`'s workload on this connection until the close handshake
+    /// is done or fails (errors go to the driver's tally).
+    async fn drive(self, driver: Driver, inflight: usize, close_timeout: Duration);
+}
+
+impl ByteSource for ReadHalf<'_> {
+    async fn read_into(&mut self, frames: &mut wire::FrameBuffer) -> Result<usize, ClientError> {
+        frames.reserve_for_next_read(READ_CHUNK);
+        Ok(self.read_buf(frames.buf_mut()).await?)
+    }
+}
+
+impl FrameSink for WriteHalf<'_> {
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        Ok(self.write_all(bytes).await?)
+    }
+}
+
+impl Transport for Connection {
+    async fn drive(self, driver: Driver, inflight: usize, close_timeout: Duration) {
+        let Connection { mut stream, frames } = self;
+        let (mut reader, mut writer) = stream.split();
+        driver
+            .drive(&mut reader, &mut writer, frames, inflight, close_timeout)
+            .await;
+    }
 }
 
 /// State shared by the reader and writer of one connection.
@@ -100,17 +167,28 @@ struct ConnState {
     wake_writer: Notify,
 }
 
-/// Runs the load described by `cfg` and reports on it. Never fails: every
-/// problem is counted in the report's errors.
+/// Runs the load described by `cfg` over HTTP/1.1 upgrades (one TCP
+/// connection per WebSocket connection) and reports on it. Never fails:
+/// every problem is counted in the report's errors.
 pub async fn run(cfg: &LoadConfig) -> LoadReport {
-    LocalSet::new().run_until(run_local(cfg)).await
+    LocalSet::new()
+        .run_until(async {
+            let tally = SharedTally::default();
+            let connections = open_all(cfg, &tally).await;
+            run_opened(cfg, connections, tally).await
+        })
+        .await
 }
 
-async fn run_local(cfg: &LoadConfig) -> LoadReport {
-    let tally = Rc::new(RefCell::new(Tally::default()));
+/// Runs the workload on connections already opened (inside a `LocalSet`):
+/// warm-up, window, drain and close, then the report. Errors met while
+/// opening are expected in `tally` already.
+pub(crate) async fn run_opened<T: Transport>(
+    cfg: &LoadConfig,
+    connections: Vec<T>,
+    tally: SharedTally,
+) -> LoadReport {
     let ring = Arc::new(MessageRing::new(cfg.kind, cfg.size));
-
-    let connections = open_all(cfg, &tally).await;
     let connections_open = connections.len();
 
     let start = Instant::now();
@@ -129,7 +207,7 @@ async fn run_local(cfg: &LoadConfig) -> LoadReport {
                 window,
                 tally: tally.clone(),
             };
-            task::spawn_local(driver.run(conn, cfg.inflight, cfg.close_timeout))
+            task::spawn_local(conn.drive(driver, cfg.inflight, cfg.close_timeout))
         })
         .collect();
     for handle in drivers {
@@ -163,7 +241,7 @@ async fn run_local(cfg: &LoadConfig) -> LoadReport {
 
 /// Opens all connections, `connect_concurrency` at a time; failures are
 /// counted as errors and the run goes on with the rest.
-async fn open_all(cfg: &LoadConfig, tally: &RefCell<Tally>) -> Vec<Connection> {
+async fn open_all(cfg: &LoadConfig, tally: &SharedTally) -> Vec<Connection> {
     let target = Rc::new(cfg.target.clone());
     let permits = Rc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
     let handles: Vec<_> = (0..cfg.connections)
@@ -213,28 +291,37 @@ async fn sample_cpu(window: Window, server_pid: Option<u32>) -> (Option<f64>, Op
 }
 
 /// Drives one connection for the whole run.
-struct Driver {
+pub(crate) struct Driver {
     id: usize,
     ring: Arc<MessageRing>,
     window: Window,
-    tally: Rc<RefCell<Tally>>,
+    tally: SharedTally,
 }
 
 impl Driver {
-    async fn run(self, conn: Connection, inflight: usize, close_timeout: Duration) {
-        let Connection { mut stream, frames } = conn;
+    /// Runs the workload over `reader` and `writer` (`frames` holding any
+    /// bytes already received), counting a failure as one error. Returns
+    /// whether the close handshake completed.
+    pub(crate) async fn drive<R: ByteSource, W: FrameSink>(
+        &self,
+        reader: &mut R,
+        writer: &mut W,
+        frames: wire::FrameBuffer,
+        inflight: usize,
+        close_timeout: Duration,
+    ) -> bool {
         let state = ConnState::default();
         state.credits.set(inflight);
-        let (reader, writer) = stream.split();
         let both = async {
             tokio::try_join!(
                 self.read_echoes(reader, frames, &state),
                 self.write_messages(writer, &state),
-            )
+            )?;
+            writer.finish().await
         };
         let outcome = time::timeout_at(self.window.end + close_timeout, both).await;
         let error = match outcome {
-            Ok(Ok(_)) => return,
+            Ok(Ok(())) => return true,
             Ok(Err(e)) => e,
             Err(_) => ClientError::Timeout("outstanding echoes and close handshake"),
         };
@@ -242,13 +329,14 @@ impl Driver {
             .borrow_mut()
             .errors
             .add(format!("connection {}: {error}", self.id));
+        false
     }
 
     /// Sends messages as credits allow until the window ends, waits for the
     /// outstanding echoes, then sends a close frame.
-    async fn write_messages(
+    async fn write_messages<W: FrameSink>(
         &self,
-        mut writer: WriteHalf<'_>,
+        writer: &mut W,
         state: &ConnState,
     ) -> Result<(), ClientError> {
         let mut slot = 0;
@@ -257,7 +345,7 @@ impl Driver {
             for payload in state.pongs.take() {
                 let mut pong = Vec::with_capacity(payload.len() + 6);
                 wire::encode_client_frame(OpCode::Pong, &payload, mask_for(slot), &mut pong);
-                writer.write_all(&pong).await?;
+                writer.send(&pong).await?;
             }
             let n = state.credits.replace(0);
             if n == 0 {
@@ -278,11 +366,11 @@ impl Driver {
                 }
                 let now = Instant::now();
                 state.send_times.borrow_mut().extend((0..n).map(|_| now));
-                writer.write_all(&batch).await?;
+                writer.send(&batch).await?;
             } else {
                 for _ in 0..n {
                     state.send_times.borrow_mut().push_back(Instant::now());
-                    writer.write_all(self.ring.frame(slot)).await?;
+                    writer.send_frame(&self.ring, slot).await?;
                     slot += 1;
                 }
             }
@@ -294,15 +382,15 @@ impl Driver {
         }
         state.close_sent.set(true);
         writer
-            .write_all(&wire::client_close_frame(1000, mask_for(slot)))
+            .send(&wire::client_close_frame(1000, mask_for(slot)))
             .await?;
         Ok(())
     }
 
     /// Reads and checks echoes until the server answers the close frame.
-    async fn read_echoes(
+    async fn read_echoes<R: ByteSource>(
         &self,
-        mut reader: ReadHalf<'_>,
+        reader: &mut R,
         mut frames: wire::FrameBuffer,
         state: &ConnState,
     ) -> Result<(), ClientError> {
@@ -328,8 +416,7 @@ impl Driver {
                     }
                 }
             }
-            frames.reserve_for_next_read(READ_CHUNK);
-            if reader.read_buf(frames.buf_mut()).await? == 0 {
+            if reader.read_into(&mut frames).await? == 0 {
                 return Err(ClientError::Eof);
             }
         }

@@ -1,6 +1,8 @@
-//! The three peer echo servers, run as the binaries `echo-compare` starts:
-//! each must echo verified load of both types (small and over 64 KiB),
-//! reassemble a fragmented message, and answer the close handshake.
+//! The peer echo servers, run as the binaries `echo-compare` starts: each
+//! must echo verified load of both types (small and over 64 KiB), reassemble
+//! a fragmented message, and answer the close handshake; `peer-axum` must do
+//! the same over WebSocket streams of one HTTP/2 connection (`loadgen
+//! --http2`).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
 use std::process::{Child, Command, Stdio};
@@ -11,16 +13,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_benches::client;
 use ws_benches::compare::servers::free_port;
 use ws_benches::echo_check::{Echo, EchoChecker};
+use ws_benches::h2load;
 use ws_benches::load::{self, LoadConfig};
 use ws_benches::payload::{MessageKind, MessageRing};
 use ws_benches::target::Target;
 use ws_benches::wire::{self, OpCode};
 
-const PEERS: [&str; 3] = [
+const PEERS: [&str; 4] = [
     env!("CARGO_BIN_EXE_peer-tungstenite"),
     env!("CARGO_BIN_EXE_peer-fastwebsockets"),
     env!("CARGO_BIN_EXE_peer-tokio-websockets"),
+    PEER_AXUM,
 ];
+
+/// The peer that also speaks HTTP/2 (extended CONNECT).
+const PEER_AXUM: &str = env!("CARGO_BIN_EXE_peer-axum");
 
 /// A peer server process, killed on drop.
 struct Peer {
@@ -57,29 +64,44 @@ impl Drop for Peer {
     }
 }
 
+/// A short verified load of 4 connections against `target`.
+fn short_load(target: &Target, kind: MessageKind, size: usize) -> LoadConfig {
+    LoadConfig {
+        target: target.clone(),
+        connections: 4,
+        size,
+        inflight: 8,
+        kind,
+        warmup: Duration::from_millis(50),
+        duration: Duration::from_millis(250),
+        connect_timeout: Duration::from_secs(5),
+        connect_concurrency: 4,
+        close_timeout: Duration::from_secs(5),
+        server_pid: None,
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn peers_echo_verified_load() {
     for bin in PEERS {
         let peer = Peer::start(bin);
         for (kind, size) in [(MessageKind::Binary, 20), (MessageKind::Text, 70_000)] {
-            let cfg = LoadConfig {
-                target: peer.target.clone(),
-                connections: 4,
-                size,
-                inflight: 8,
-                kind,
-                warmup: Duration::from_millis(50),
-                duration: Duration::from_millis(250),
-                connect_timeout: Duration::from_secs(5),
-                connect_concurrency: 4,
-                close_timeout: Duration::from_secs(5),
-                server_pid: None,
-            };
-            let report = load::run(&cfg).await;
+            let report = load::run(&short_load(&peer.target, kind, size)).await;
             assert!(report.errors.is_empty(), "{bin}: {report}");
             assert_eq!(report.connections_open, 4, "{bin}: {report}");
             assert!(report.messages > 0, "{bin}: {report}");
         }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn peer_axum_echoes_verified_load_over_http2() {
+    let peer = Peer::start(PEER_AXUM);
+    for (kind, size) in [(MessageKind::Binary, 20), (MessageKind::Text, 70_000)] {
+        let report = h2load::run(&short_load(&peer.target, kind, size)).await;
+        assert!(report.errors.is_empty(), "{report}");
+        assert_eq!(report.connections_open, 4, "{report}");
+        assert!(report.messages > 0, "{report}");
     }
 }
 

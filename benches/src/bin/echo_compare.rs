@@ -5,6 +5,10 @@
 //! CPU 1), and prints one markdown report, optionally written into the
 //! `<!-- bench:echo:begin -->` … `<!-- bench:echo:end -->` section of a file:
 //! `--readme` alone writes `benches/README.md`, where the full tables live.
+//!
+//! `--http2` runs the matrix over HTTP/2 instead (`loadgen --http2`: each
+//! cell's connections are WebSocket streams of one HTTP/2 connection), by
+//! default against the servers that speak it, with no idle-memory test.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +38,8 @@ const DEFAULT_README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 #[command(about = "Side-by-side WebSocket echo benchmark: one command, one markdown report")]
 struct Args {
     /// A server as NAME=COMMAND, the command containing {port}; repeat for
-    /// several. Replaces the default list (our four servers and three peers).
+    /// several. Replaces the default list (our four servers and three peers;
+    /// with --http2: ws-hyper and axum).
     #[arg(long = "server", value_name = "NAME=COMMAND")]
     servers: Vec<ServerSpec>,
     /// Only run these servers (comma-separated names).
@@ -62,12 +67,20 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Connections for the idle-memory test; 0 skips it [default: 10000;
-    /// quick: 1000].
+    /// quick: 1000; with --http2: 0, the only value allowed].
     #[arg(long)]
     idle_connections: Option<usize>,
-    /// Server whose msgs/s the others are compared to.
-    #[arg(long, default_value = "ws-tokio")]
-    baseline: String,
+    /// Server whose msgs/s the others are compared to [default: ws-tokio;
+    /// with --http2: ws-hyper].
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Run every cell over HTTP/2: `loadgen --http2` opens one HTTP/2
+    /// connection (prior knowledge) and runs the cell's connections as
+    /// WebSocket streams on it (RFC 8441 extended CONNECT). Default servers:
+    /// those that speak it (ws-hyper, axum); no idle-memory test (idlemem
+    /// speaks HTTP/1.1 only).
+    #[arg(long)]
+    http2: bool,
     /// Rewrite the bench:echo section of this file with the report
     /// (`--readme` without a file: this package's README, benches/README.md).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = DEFAULT_README)]
@@ -100,6 +113,7 @@ struct Plan {
     timing: Timing,
     repeat: usize,
     idle_connections: usize,
+    baseline: String,
 }
 
 impl Args {
@@ -127,11 +141,15 @@ impl Args {
         if matrix.inflight.iter().any(|&k| !(1..=1024).contains(&k)) {
             return Err("in-flight values must be 1..=1024".into());
         }
-        let (duration, warmup, idle) = if self.quick {
-            (1.0, 0.5, 1000)
-        } else {
-            (3.0, 1.0, 10_000)
+        let (duration, warmup, idle) = match (self.quick, self.http2) {
+            (true, false) => (1.0, 0.5, 1000),
+            (false, false) => (3.0, 1.0, 10_000),
+            (true, true) => (1.0, 0.5, 0),
+            (false, true) => (3.0, 1.0, 0),
         };
+        if self.http2 && self.idle_connections.is_some_and(|n| n > 0) {
+            return Err("--http2 has no idle-memory test (idlemem speaks HTTP/1.1 only)".into());
+        }
         let timing = Timing {
             duration: self.duration.unwrap_or(Duration::from_secs_f64(duration)),
             warmup: self.warmup.unwrap_or(Duration::from_secs_f64(warmup)),
@@ -143,10 +161,12 @@ impl Args {
             return Err("--repeat must be at least 1".into());
         }
 
-        let mut servers = if self.servers.is_empty() {
-            servers::default_servers()
-        } else {
+        let mut servers = if !self.servers.is_empty() {
             self.servers.clone()
+        } else if self.http2 {
+            servers::http2_servers()
+        } else {
+            servers::default_servers()
         };
         if !self.only_servers.is_empty() {
             if let Some(unknown) = self
@@ -158,12 +178,18 @@ impl Args {
             }
             servers.retain(|s| self.only_servers.contains(&s.name));
         }
+        let baseline = match (&self.baseline, self.http2) {
+            (Some(name), _) => name.clone(),
+            (None, false) => "ws-tokio".to_owned(),
+            (None, true) => "ws-hyper".to_owned(),
+        };
         Ok(Plan {
             servers,
             cells: matrix.cells(),
             timing,
             repeat: self.repeat,
             idle_connections: self.idle_connections.unwrap_or(idle),
+            baseline,
         })
     }
 
@@ -187,6 +213,7 @@ impl Args {
             loadgen: pick(&self.loadgen, "loadgen")?,
             idlemem: pick(&self.idlemem, "idlemem")?,
             cpu,
+            http2: self.http2,
         })
     }
 }
@@ -231,17 +258,24 @@ fn main() -> ExitCode {
         server_cpu,
         client_cpu,
         idle_connections: plan.idle_connections,
-        baseline: args.baseline.clone(),
+        baseline: plan.baseline.clone(),
         repeat: plan.repeat,
+        http2: args.http2,
     };
 
     let (mut entries, mut running) = start_servers(&plan.servers, server_cpu, &args.log_dir);
     let per_cell = plan.timing.warmup + plan.timing.duration;
     eprintln!(
-        "echo-compare: {} cells × {} servers, about {:.0} s of load, then idle memory",
+        "echo-compare: {} cells × {} servers{}, about {:.0} s of load{}",
         plan.cells.len(),
         running.len(),
-        (per_cell.as_secs_f64() + 0.3) * (plan.cells.len() * running.len() * plan.repeat) as f64
+        if args.http2 { " over HTTP/2" } else { "" },
+        (per_cell.as_secs_f64() + 0.3) * (plan.cells.len() * running.len() * plan.repeat) as f64,
+        if plan.idle_connections > 0 {
+            ", then idle memory"
+        } else {
+            ""
+        }
     );
     let cells = run_matrix(&plan, &tools, &mut running, &mut entries);
     drop(running);
@@ -448,5 +482,30 @@ mod tests {
         assert_eq!(args.readme.as_deref(), Some(Path::new("other.md")));
         let args = Args::try_parse_from(["echo-compare", "--quick"]).unwrap();
         assert_eq!(args.readme, None);
+    }
+
+    #[test]
+    fn http2_runs_the_http2_servers_without_idle_test() {
+        let plan = Args::try_parse_from(["echo-compare", "--http2"])
+            .unwrap()
+            .plan()
+            .unwrap();
+        let names: Vec<_> = plan.servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["ws-hyper", "axum"]);
+        assert_eq!(plan.idle_connections, 0);
+        assert_eq!(plan.baseline, "ws-hyper");
+        assert_eq!(plan.cells.len(), 36);
+
+        let plan = Args::try_parse_from(["echo-compare"])
+            .unwrap()
+            .plan()
+            .unwrap();
+        assert_eq!(plan.servers.len(), 7);
+        assert_eq!(plan.baseline, "ws-tokio");
+        assert_eq!(plan.idle_connections, 10_000);
+
+        let args =
+            Args::try_parse_from(["echo-compare", "--http2", "--idle-connections", "10"]).unwrap();
+        assert!(args.plan().is_err());
     }
 }

@@ -3,16 +3,20 @@
 //! Raw tokio TCP on one thread, a hand-written upgrade, pre-built masked
 //! frames and every echo checked byte for byte; it shares no code with any
 //! WebSocket library. Exits 1 when the run saw any error, 2 on bad usage.
+//!
+//! `--http2` carries the same load over one HTTP/2 connection instead, each
+//! WebSocket connection an RFC 8441 extended CONNECT stream (prior-knowledge
+//! h2c, spoken by the plain HTTP/2 crate `h2`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use ws_benches::cli::{parse_secs, parse_size};
-use ws_benches::fdlimit;
 use ws_benches::load::{self, LoadConfig};
 use ws_benches::payload::MessageKind;
 use ws_benches::target::TargetArgs;
+use ws_benches::{fdlimit, h2load};
 
 /// Most connections one run may open.
 const MAX_CONNECTIONS: usize = 10_000;
@@ -61,6 +65,11 @@ struct Args {
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Open ONE HTTP/2 connection (prior knowledge, h2c) and run each of the
+    /// --connections WebSocket connections as an extended CONNECT stream on
+    /// it (RFC 8441); the server must enable extended CONNECT in its SETTINGS.
+    #[arg(long)]
+    http2: bool,
 }
 
 impl Args {
@@ -111,7 +120,11 @@ async fn main() -> ExitCode {
         eprintln!("loadgen: {e}");
         return ExitCode::from(2);
     }
-    let report = load::run(&cfg).await;
+    let report = if args.http2 {
+        h2load::run(&cfg).await
+    } else {
+        load::run(&cfg).await
+    };
     if args.json {
         println!(
             "{}",

@@ -34,6 +34,9 @@ pub struct Tools {
     pub idlemem: PathBuf,
     /// CPU the tools are pinned to, if any.
     pub cpu: Option<usize>,
+    /// Run `loadgen --http2`: every connection of a cell is a WebSocket
+    /// stream of one HTTP/2 connection.
+    pub http2: bool,
 }
 
 /// Warm-up and measurement time of every cell.
@@ -83,6 +86,9 @@ pub fn measure_cell(
         .arg("--server-pid")
         .arg(server.pid().to_string())
         .arg("--json");
+    if tools.http2 {
+        cmd.arg("--http2");
+    }
     let limit = timing.warmup + timing.duration + LOADGEN_SLACK;
     let finished = match process::run_with_timeout(&mut cmd, limit) {
         Ok(finished) => finished,

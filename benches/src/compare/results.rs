@@ -38,6 +38,10 @@ pub struct Settings {
     /// Runs of each cell per server; the median run is reported.
     #[serde(default = "one")]
     pub repeat: usize,
+    /// Whether each cell's connections were WebSocket streams of one HTTP/2
+    /// connection (`--http2`) rather than one TCP connection each.
+    #[serde(default)]
+    pub http2: bool,
 }
 
 fn one() -> usize {

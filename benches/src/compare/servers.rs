@@ -121,6 +121,25 @@ pub fn default_servers() -> Vec<ServerSpec> {
     .collect()
 }
 
+/// The default list of `--http2`: the servers that take WebSocket streams
+/// over HTTP/2 (RFC 8441 extended CONNECT, prior-knowledge h2c): ours behind
+/// hyper and the axum peer.
+pub fn http2_servers() -> Vec<ServerSpec> {
+    [
+        (
+            "ws-hyper",
+            "target/release/examples/hyper_echo_server --port {port}",
+        ),
+        ("axum", "target/release/peer-axum --port {port}"),
+    ]
+    .into_iter()
+    .map(|(name, command)| ServerSpec {
+        name: name.to_owned(),
+        command: command.to_owned(),
+    })
+    .collect()
+}
+
 /// Prefixes a command with `taskset -c CPU` when `cpu` is given.
 pub fn pinned_command(cpu: Option<usize>, program: impl AsRef<Path>) -> Command {
     match cpu {
@@ -275,5 +294,11 @@ mod tests {
                 "tokio-websockets"
             ]
         );
+    }
+
+    #[test]
+    fn http2_list_has_the_servers_that_speak_it() {
+        let names: Vec<_> = http2_servers().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["ws-hyper", "axum"]);
     }
 }

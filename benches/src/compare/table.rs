@@ -53,6 +53,12 @@ fn heading(out: &mut String, r: &Results) {
     } else {
         String::new()
     };
+    if s.http2 {
+        out.push_str(
+            "Over HTTP/2: each cell opens ONE TCP connection (HTTP/2 with prior knowledge) and \
+             runs its *conns* WebSocket connections as extended CONNECT streams on it (RFC 8441).\n\n",
+        );
+    }
     let _ = writeln!(
         out,
         "{pinning}; {:.1} s measured per cell after {:.1} s of warm-up{runs}; every echo is \
@@ -333,6 +339,14 @@ mod tests {
         assert!(render(&r).contains("each cell run 3 times"));
     }
 
+    #[test]
+    fn http2_runs_are_said_in_the_heading() {
+        let mut r = results();
+        assert!(!render(&r).contains("HTTP/2"));
+        r.settings.http2 = true;
+        assert!(render(&r).contains("Over HTTP/2: each cell opens ONE TCP connection"));
+    }
+
     fn results() -> Results {
         let cell = Cell {
             connections: 1,
@@ -360,6 +374,7 @@ mod tests {
                 idle_connections: 100,
                 baseline: "base".into(),
                 repeat: 1,
+                http2: false,
             },
             servers: vec![
                 entry("base", ServerStatus::Ran),
