@@ -834,7 +834,7 @@ async fn exchange_split<R: Rt>(ws: Ws<R>, mine: &'static str, theirs: &'static s
         writer
     });
     let (reader, writer) = (t!(r), t!(w));
-    reader.reunite(writer).ok().expect("same connection")
+    reader.reunite(writer).expect("same connection")
 }
 
 /// Both sides split; each reader and writer runs in its own task; 5,000 messages each way arrive in order,
