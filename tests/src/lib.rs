@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub use ws_testkit::raw;
+pub mod hyper_rt;
 pub mod rt;
 pub mod tap;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use futures_util::future::{Either, select};
 
+pub use hyper_rt::Hyper;
 pub use rt::{AsyncStd, Decision, Rt, Smol, Task, Tokio, Ws};
 
 /// The bound on any single await in a test.

@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 use ws_async::{Accept, ClientBuilder, Config, MaybeTlsStream, Opened, Request, Response, Timer};
 
 /// The connection type every adapter hands out, spelled through the seam.
-pub type Ws<R> = ws_async::WebSocket<MaybeTlsStream<<R as Rt>::Tcp>, <R as Rt>::Timer>;
+pub type Ws<R> = ws_async::WebSocket<<R as Rt>::Io, <R as Rt>::Timer>;
 
 /// A spawned task's result. Panics inside the task are carried over and re-raised by the awaiting test.
 pub type Task<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -31,6 +31,14 @@ pub trait Rt: Sized + Send + Sync + 'static {
     type Native: Send + 'static;
     /// The same stream as a futures-io transport (what the adapter wraps in `MaybeTlsStream`).
     type Tcp: AsyncRead
+        + AsyncWrite
+        + ws_async::SplitIo<ReadHalf: Send + 'static, WriteHalf: Send + 'static>
+        + Unpin
+        + Send
+        + 'static;
+    /// The transport under the adapter's WebSocket (`MaybeTlsStream<Self::Tcp>` for the runtime
+    /// adapters, hyper's upgraded stream for ws-hyper).
+    type Io: AsyncRead
         + AsyncWrite
         + ws_async::SplitIo<ReadHalf: Send + 'static, WriteHalf: Send + 'static>
         + Unpin
@@ -62,6 +70,9 @@ pub trait Rt: Sized + Send + Sync + 'static {
     fn into_tcp(native: Self::Native) -> Self::Tcp;
     /// The adapter's timer value.
     fn timer() -> Self::Timer;
+    /// Whether the connection runs over TLS; `None` when the transport cannot tell (hyper's upgraded
+    /// stream hides what it runs on).
+    fn is_tls(io: &Self::Io) -> Option<bool>;
 
     /// The adapter's `connect_with`.
     fn connect_with(
@@ -172,6 +183,7 @@ impl Rt for Tokio {
     const NAME: &'static str = "tokio";
     type Native = tokio::net::TcpStream;
     type Tcp = ws_tokio::TokioIo<tokio::net::TcpStream>;
+    type Io = MaybeTlsStream<Self::Tcp>;
     type Timer = ws_tokio::TokioTimer;
     type Listener = tokio::net::TcpListener;
 
@@ -207,6 +219,10 @@ impl Rt for Tokio {
         ws_tokio::TokioTimer
     }
 
+    fn is_tls(io: &Self::Io) -> Option<bool> {
+        Some(io.is_tls())
+    }
+
     adapter_fns!(ws_tokio);
 }
 
@@ -234,6 +250,7 @@ impl Rt for Smol {
     const NAME: &'static str = "smol";
     type Native = smol::net::TcpStream;
     type Tcp = smol::net::TcpStream;
+    type Io = MaybeTlsStream<Self::Tcp>;
     type Timer = ws_smol::AsyncIoTimer;
     type Listener = smol::net::TcpListener;
 
@@ -263,6 +280,10 @@ impl Rt for Smol {
         ws_smol::AsyncIoTimer
     }
 
+    fn is_tls(io: &Self::Io) -> Option<bool> {
+        Some(io.is_tls())
+    }
+
     adapter_fns!(ws_smol);
 }
 
@@ -274,6 +295,7 @@ impl Rt for AsyncStd {
     const NAME: &'static str = "async-std";
     type Native = async_std::net::TcpStream;
     type Tcp = ws_async_std::Tcp;
+    type Io = MaybeTlsStream<Self::Tcp>;
     type Timer = ws_async_std::AsyncIoTimer;
     type Listener = async_std::net::TcpListener;
 
@@ -301,6 +323,10 @@ impl Rt for AsyncStd {
 
     fn timer() -> Self::Timer {
         ws_async_std::AsyncIoTimer
+    }
+
+    fn is_tls(io: &Self::Io) -> Option<bool> {
+        Some(io.is_tls())
     }
 
     adapter_fns!(ws_async_std);

@@ -1,6 +1,6 @@
 //! The conformance suite: every case is written once, generic over the runtime seam [`Rt`], and `suite!`
 //! instantiates all of them for tokio, smol and async-std (`tokio::handshake_subprotocol_chosen`,
-//! `smol::...`, `async_std::...`). Everything runs over loopback TCP; every await is bounded by
+//! `smol::...`, `async_std::...`), and for ws-hyper (`hyper::...`: hyper does the HTTP/1.1 handshakes). Everything runs over loopback TCP; every await is bounded by
 //! [`ws_tests::STEP`] (the `t!` macro) and every test by [`ws_tests::WHOLE_TEST`].
 
 use std::net::SocketAddr;
@@ -794,11 +794,7 @@ async fn cancel_safe_send<R: Rt>() {
 const SPLIT_N: usize = 5_000;
 
 /// Reads `n` messages `"{tag} {i}"` in order.
-async fn read_in_order<R: Rt>(
-    reader: &mut ws_async::Reader<ws_async::MaybeTlsStream<R::Tcp>, R::Timer>,
-    tag: &str,
-    n: usize,
-) {
+async fn read_in_order<R: Rt>(reader: &mut ws_async::Reader<R::Io, R::Timer>, tag: &str, n: usize) {
     for i in 0..n {
         let m = t!(reader.recv())
             .expect("ended early")
@@ -811,11 +807,7 @@ async fn read_in_order<R: Rt>(
     }
 }
 
-async fn write_all<R: Rt>(
-    writer: &mut ws_async::Writer<ws_async::MaybeTlsStream<R::Tcp>, R::Timer>,
-    tag: &str,
-    n: usize,
-) {
+async fn write_all<R: Rt>(writer: &mut ws_async::Writer<R::Io, R::Timer>, tag: &str, n: usize) {
     for i in 0..n {
         t!(writer.send(format!("{tag} {i}"))).unwrap();
     }
@@ -961,7 +953,7 @@ async fn tls_wss<R: Rt>() {
             }
         ))
         .expect("TLS accept");
-        assert!(ws.get_ref().is_tls());
+        assert_ne!(R::is_tls(ws.get_ref()), Some(false), "not over TLS");
         while let Some(Ok(m)) = t!(ws.recv()) {
             t!(ws.send(m)).unwrap();
         }
@@ -979,7 +971,7 @@ async fn tls_wss<R: Rt>() {
         .tls_config(certs.client_config())
         .config(big_config());
     let (mut ws, _) = t!(R::connect_with(&builder)).expect("wss connect");
-    assert!(ws.get_ref().is_tls());
+    assert_ne!(R::is_tls(ws.get_ref()), Some(false), "not over TLS");
     t!(ws.send("over tls")).unwrap();
     let echo = t!(ws.recv()).expect("ended").expect("recv failed");
     assert_eq!(echo, Message::from("over tls"));
@@ -1017,7 +1009,7 @@ async fn tls_split_concurrent<R: Rt>() {
         }))
         .expect("TLS accept");
         let mut ws = exchange_split::<R>(ws, "s2c", "c2s").await;
-        assert!(ws.get_ref().is_tls());
+        assert_ne!(R::is_tls(ws.get_ref()), Some(false), "not over TLS");
         assert!(t!(ws.recv()).is_none());
         close_of(&ws)
     });
@@ -1084,3 +1076,4 @@ macro_rules! cases {
 suite!(tokio, ws_tests::Tokio);
 suite!(smol, ws_tests::Smol);
 suite!(async_std, ws_tests::AsyncStd);
+suite!(hyper, ws_tests::Hyper);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Response;
-use http_body_util::Empty;
+use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::{http1, http2};
 use hyper::rt::bounds::Http2ClientConnExec;
 use hyper::rt::{Read, Write};
@@ -131,7 +131,14 @@ where
         let mut conn = Some(conn.with_upgrades());
         let request = request.map(|()| Empty::new());
         let mut response = alongside(&mut conn, send.send_request(request)).await??;
-        let negotiated = verify(&handshake, &response, &config)?;
+        let negotiated = match verify(&handshake, &response, &config) {
+            Err(ClientError::WebSocket(Error::Rejected(mut rejected))) => {
+                let body = body_prefix(response.into_body(), config.limits.max_head_bytes);
+                rejected.body = alongside(&mut conn, body).await?;
+                return Err(Error::Rejected(rejected).into());
+            }
+            verified => verified?,
+        };
         let upgraded = alongside(&mut conn, hyper::upgrade::on(&mut response)).await??;
         let (ws, opened) = ws_async::open(
             HyperIo::new(upgraded),
@@ -180,8 +187,28 @@ where
     .await
 }
 
+/// The first `limit` bytes of a rejection's body (what arrived before an error, if the body fails), as
+/// the built-in handshake keeps them.
+async fn body_prefix<B: hyper::body::Body<Data = Bytes> + Unpin>(
+    mut body: B,
+    limit: usize,
+) -> Bytes {
+    let mut kept = Vec::new();
+    while kept.len() < limit {
+        let Some(Ok(frame)) = body.frame().await else {
+            break;
+        };
+        if let Ok(data) = frame.into_data() {
+            let room = limit - kept.len();
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    Bytes::from(kept)
+}
+
 /// Checks the server's answer with ws-core's rules; a status other than the expected one (101 over
-/// HTTP/1.1, 2xx over HTTP/2) is a rejection carrying that status and the headers.
+/// HTTP/1.1, 2xx over HTTP/2) is a rejection carrying that status and the headers (the callers add the
+/// start of the body, [`body_prefix`]).
 fn verify<B>(
     handshake: &ClientHandshake,
     response: &Response<B>,
@@ -363,7 +390,14 @@ impl Http2Client {
         let work = async {
             send.ready().await?;
             let mut response = send.send_request(request).await?;
-            let negotiated = verify(&handshake, &response, &config)?;
+            let negotiated = match verify(&handshake, &response, &config) {
+                Err(ClientError::WebSocket(Error::Rejected(mut rejected))) => {
+                    let body = body_prefix(response.into_body(), config.limits.max_head_bytes);
+                    rejected.body = body.await;
+                    return Err(Error::Rejected(rejected).into());
+                }
+                verified => verified?,
+            };
             let upgraded = hyper::upgrade::on(&mut response).await?;
             let (ws, opened) = ws_async::open(
                 HyperIo::new(upgraded),

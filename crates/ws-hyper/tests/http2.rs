@@ -226,7 +226,12 @@ async fn lying_server(
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let service = hyper::service::service_fn(move |_request| async move {
-                let mut response = http::Response::new(http_body_util::Empty::<Bytes>::new());
+                // A refusal explains itself in its body; a 200 opens the tunnel and sends nothing.
+                let body = match status {
+                    200..=299 => Bytes::new(),
+                    _ => Bytes::from(format!("refused with {status}\n")),
+                };
+                let mut response = http::Response::new(http_body_util::Full::new(body));
                 *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
                 for (name, value) in headers {
                     response
@@ -279,12 +284,16 @@ async fn answers_with_what_we_never_offered_are_refused() {
         HandshakeError::UnexpectedSubprotocol,
     );
 
-    // A refusal is a rejection with its status.
+    // A refusal is a rejection with its status and body.
     let addr = lying_server(403, &[]).await;
     let builder = ClientBuilder::new(&format!("ws://{addr}/")).unwrap();
     let h2 = ws_hyper::tokio::connect_http2(&builder).await.unwrap();
     match h2.connect(&builder).await {
-        Err(e) => assert_eq!(e.rejected_status(), Some(403), "{e}"),
+        Err(ClientError::WebSocket(ws_hyper::Error::Rejected(r))) => {
+            assert_eq!(r.status, 403);
+            assert_eq!(&r.body[..], b"refused with 403\n");
+        }
+        Err(e) => panic!("expected a rejection, got {e}"),
         Ok(_) => panic!("a 403 opened a WebSocket"),
     }
 
