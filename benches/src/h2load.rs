@@ -25,12 +25,14 @@ use h2::ext::Protocol;
 use h2::{RecvStream, SendStream};
 use http::{Method, Request, StatusCode};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::task::{self, JoinHandle, LocalSet};
 use tokio::time;
 
 use crate::client::ClientError;
-use crate::load::{ByteSource, Driver, FrameSink, LoadConfig, SharedTally, Transport, run_opened};
+use crate::load::{
+    ByteSource, Driver, FrameSink, LoadConfig, SharedTally, Transport, open_concurrently,
+    run_opened,
+};
 use crate::payload::MessageRing;
 use crate::report::LoadReport;
 use crate::target::Target;
@@ -175,35 +177,16 @@ async fn open_streams(
         ));
     }
     let target = Rc::new(cfg.target.clone());
-    let permits = Rc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
-    let handles: Vec<_> = (0..wanted)
-        .map(|_| {
-            let (target, permits) = (target.clone(), permits.clone());
-            let send_request = send_request.clone();
-            let timeout = cfg.connect_timeout;
-            task::spawn_local(async move {
-                let _permit = permits.acquire().await;
-                time::timeout(timeout, open_stream(send_request, &target))
-                    .await
-                    .map_err(|_| ClientError::Timeout("extended CONNECT"))?
-            })
-        })
-        .collect();
-    let mut open = Vec::with_capacity(wanted);
-    for (id, handle) in handles.into_iter().enumerate() {
-        match handle.await {
-            Ok(Ok(stream)) => open.push(stream),
-            Ok(Err(e)) => tally
-                .borrow_mut()
-                .errors
-                .add(format!("connection {id}: {e}")),
-            Err(e) => tally
-                .borrow_mut()
-                .errors
-                .add(format!("connection {id}: {e}")),
+    let timeout = cfg.connect_timeout;
+    open_concurrently(wanted, cfg.connect_concurrency, tally, |_| {
+        let (target, send_request) = (target.clone(), send_request.clone());
+        async move {
+            time::timeout(timeout, open_stream(send_request, &target))
+                .await
+                .map_err(|_| ClientError::Timeout("extended CONNECT"))?
         }
-    }
-    open
+    })
+    .await
 }
 
 /// The extended CONNECT request opening a WebSocket stream to `target`

@@ -13,6 +13,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -243,32 +244,57 @@ pub(crate) async fn run_opened<T: Transport>(
 /// counted as errors and the run goes on with the rest.
 async fn open_all(cfg: &LoadConfig, tally: &SharedTally) -> Vec<Connection> {
     let target = Rc::new(cfg.target.clone());
-    let permits = Rc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
-    let handles: Vec<_> = (0..cfg.connections)
+    let timeout = cfg.connect_timeout;
+    open_concurrently(cfg.connections, cfg.connect_concurrency, tally, |id| {
+        let target = target.clone();
+        async move { client::open(&target, id as u64, timeout).await }
+    })
+    .await
+}
+
+/// Runs `open(id)` for ids `0..count` as local tasks, at most `concurrency`
+/// at a time (each starts once it holds a permit, so its own timeouts start
+/// then too), and keeps what opened; each failure is counted as an error
+/// naming its id, and the run goes on with the rest.
+pub(crate) async fn open_concurrently<T, E, F, Fut>(
+    count: usize,
+    concurrency: usize,
+    tally: &SharedTally,
+    open: F,
+) -> Vec<T>
+where
+    T: 'static,
+    E: std::fmt::Display + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<T, E>> + 'static,
+{
+    let permits = Rc::new(Semaphore::new(concurrency.max(1)));
+    let handles: Vec<_> = (0..count)
         .map(|id| {
-            let (target, permits) = (target.clone(), permits.clone());
-            let timeout = cfg.connect_timeout;
+            let permits = permits.clone();
+            let work = open(id);
             task::spawn_local(async move {
                 let _permit = permits.acquire().await;
-                client::open(&target, id as u64, timeout).await
+                work.await
             })
         })
         .collect();
-    let mut open = Vec::with_capacity(cfg.connections);
+    let mut opened = Vec::with_capacity(count);
     for (id, handle) in handles.into_iter().enumerate() {
-        match handle.await {
-            Ok(Ok(conn)) => open.push(conn),
-            Ok(Err(e)) => tally
-                .borrow_mut()
-                .errors
-                .add(format!("connection {id}: {e}")),
-            Err(e) => tally
-                .borrow_mut()
-                .errors
-                .add(format!("connection {id}: {e}")),
-        }
+        let failure = match handle.await {
+            Ok(Ok(conn)) => {
+                opened.push(conn);
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tally
+            .borrow_mut()
+            .errors
+            .add(format!("connection {id}: {failure}"));
     }
-    open
+    opened
 }
 
 /// CPU seconds of the server and of this process spent inside `window`.

@@ -4,51 +4,16 @@
 // Usage: node test-tls.mjs https://127.0.0.1:PORT/ SPKI_SHA256_BASE64 SERVER_STDERR_FILE
 // Prints "ok - ..." / "not ok - ..." per check; run.sh counts them.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { STEP, check, counts, launch, openAs as open, waitLog, waitStatus } from "./common.mjs";
 
 const [base, spki, serverLog] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const STEP = 10_000; // per wait, ms
-
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${String(e && e.message || e).split("\n")[0]}`);
-  }
-}
 
 const watchdog = setTimeout(() => { console.log("not ok - watchdog: TLS test took longer than 60 s"); process.exit(1); }, 60_000);
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage",
-         // Trust exactly this certificate's key, nothing else.
-         `--ignore-certificate-errors-spki-list=${spki}`],
-  timeout: 30_000,
-});
+// Trust exactly this certificate's key, nothing else.
+const browser = await launch([`--ignore-certificate-errors-spki-list=${spki}`]);
 
-const waitLog = (page, text) =>
-  page.waitForFunction((t) => document.getElementById("log").textContent.includes(t), text, { timeout: STEP });
-const waitStatus = (page, prefix) =>
-  page.waitForFunction((p) => document.getElementById("status").textContent.startsWith(p), prefix, { timeout: STEP });
-
-async function openAs(name) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`# ${name} page error: ${e.message}`));
-  await page.goto(base, { timeout: STEP });
-  await page.fill("#name", name);
-  await page.click("#connect");
-  return page;
-}
+const openAs = (name) => open(browser, base, name);
 
 // Waits until the server's stderr has a line containing `text`.
 async function waitServerLog(text) {
@@ -100,5 +65,5 @@ try {
   await browser.close().catch(() => {});
   clearTimeout(watchdog);
 }
-console.log(`# browser (TLS, HTTP/2): ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`# browser (TLS, HTTP/2): ${counts.passed} passed, ${counts.failed} failed`);
+process.exit(counts.failed ? 1 : 0);

@@ -1,52 +1,19 @@
 // Drives headless Chromium against a running ws-demo: two users chat, close codes reach the page.
 // Usage: node test.mjs http://127.0.0.1:PORT/ SERVER_PID
 // Prints "ok - ..." / "not ok - ..." per check; run.sh counts them.
-import { chromium } from "playwright-core";
+import { check, counts, launch, openAs as open, waitLog, waitStatus } from "./common.mjs";
 
 const [base, serverPid] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const STEP = 10_000; // per wait, ms
-
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${String(e && e.message || e).split("\n")[0]}`);
-  }
-}
 
 // Hard bound for the whole run, whatever hangs.
 const watchdog = setTimeout(() => { console.log("not ok - watchdog: test took longer than 90 s"); process.exit(1); }, 90_000);
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"],
-  timeout: 30_000,
-});
+const browser = await launch();
 
 const status = (page) => page.locator("#status").textContent();
 const logText = (page) => page.locator("#log").textContent();
-const waitLog = (page, text) =>
-  page.waitForFunction((t) => document.getElementById("log").textContent.includes(t), text, { timeout: STEP });
-const waitStatus = (page, prefix) =>
-  page.waitForFunction((p) => document.getElementById("status").textContent.startsWith(p), prefix, { timeout: STEP });
 
-async function openAs(name) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`# ${name} page error: ${e.message}`));
-  await page.goto(base, { timeout: STEP });
-  await page.fill("#name", name);
-  await page.click("#connect");
-  return page;
-}
+const openAs = (name) => open(browser, base, name);
 
 try {
   let alice, bob;
@@ -105,5 +72,5 @@ try {
   await browser.close().catch(() => {});
   clearTimeout(watchdog);
 }
-console.log(`# browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`# browser: ${counts.passed} passed, ${counts.failed} failed`);
+process.exit(counts.failed ? 1 : 0);

@@ -38,6 +38,31 @@ const CLOSE_REASON: &str = "matrix bye";
 /// How long the close handshake may take over loopback.
 const CLOSE_BOUND: Duration = Duration::from_secs(2);
 
+/// The servers' echo loop: echoes every message until the client closes (each step bounded on `R`'s
+/// clock), and reports what it saw.
+async fn echo_all<R: Rt, T, M>(
+    mut ws: ws_async::WebSocket<T, M>,
+    offered: Option<String>,
+) -> ServerSaw
+where
+    T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+    M: ws_async::Timer,
+{
+    let mut saw = ServerSaw {
+        offered,
+        negotiated: ws.extensions().map(str::to_string),
+        ..ServerSaw::default()
+    };
+    while let Some(Ok(m)) = within::<R, _>("server recv", ws.recv()).await {
+        within::<R, _>("server send", ws.send(m)).await.unwrap();
+        saw.echoed += 1;
+    }
+    saw.close = ws
+        .close_frame()
+        .map(|f| (f.code.0, f.reason.as_str().to_string()));
+    saw
+}
+
 /// What a server saw on its one connection.
 #[derive(Debug, Default)]
 struct ServerSaw {
@@ -87,19 +112,8 @@ fn async_server<R: Rt>() -> (SocketAddr, mpsc::Receiver<ServerSaw>) {
                 Ok(Accept::new())
             };
             let accept = R::accept_with(tcp, ws_async::default_config(), decide);
-            let mut ws = within::<R, _>("server handshake", accept).await.unwrap();
-            let mut saw = ServerSaw {
-                offered: offer_rx.recv().unwrap(),
-                negotiated: ws.extensions().map(str::to_string),
-                ..ServerSaw::default()
-            };
-            while let Some(Ok(m)) = within::<R, _>("server recv", ws.recv()).await {
-                within::<R, _>("server send", ws.send(m)).await.unwrap();
-                saw.echoed += 1;
-            }
-            saw.close = ws
-                .close_frame()
-                .map(|f| (f.code.0, f.reason.as_str().to_string()));
+            let ws = within::<R, _>("server handshake", accept).await.unwrap();
+            let saw = echo_all::<R, _, _>(ws, offer_rx.recv().unwrap()).await;
             let _ = saw_tx.send(saw);
         })
     });
@@ -180,21 +194,10 @@ fn hyper_server() -> (SocketAddr, mpsc::Receiver<ServerSaw>) {
                     .await;
             });
             let (offered, upgrade) = within::<Tokio, _>("upgrade request", ws_rx).await.unwrap();
-            let mut ws = within::<Tokio, _>("server handshake", upgrade)
+            let ws = within::<Tokio, _>("server handshake", upgrade)
                 .await
                 .unwrap();
-            let mut saw = ServerSaw {
-                offered,
-                negotiated: ws.extensions().map(str::to_string),
-                ..ServerSaw::default()
-            };
-            while let Some(Ok(m)) = within::<Tokio, _>("server recv", ws.recv()).await {
-                within::<Tokio, _>("server send", ws.send(m)).await.unwrap();
-                saw.echoed += 1;
-            }
-            saw.close = ws
-                .close_frame()
-                .map(|f| (f.code.0, f.reason.as_str().to_string()));
+            let saw = echo_all::<Tokio, _, _>(ws, offered).await;
             let _ = saw_tx.send(saw);
         })
     });

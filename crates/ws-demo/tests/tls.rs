@@ -8,23 +8,49 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use ws_tokio::{ClientBuilder, Message};
 
+/// ws-demo serving TLS for `localhost` (a fresh self-signed certificate) on a free port.
+struct TlsDemo {
+    port: u16,
+    /// A client configuration trusting the certificate.
+    client_tls: Arc<rustls::ClientConfig>,
+    /// Send to shut the server down.
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TlsDemo {
+    async fn start() -> TlsDemo {
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert_pem = key.cert.pem();
+        let server_tls = ws_tokio::tls::server_config_from_pem(
+            cert_pem.as_bytes(),
+            key.signing_key.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+        let client_tls = ws_tokio::tls::client_config_trusting_pem(cert_pem.as_bytes()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(ws_demo::run_with(listener, Some(server_tls), async {
+            let _ = stopped.await;
+        }));
+        TlsDemo {
+            port,
+            client_tls,
+            stop,
+            server,
+        }
+    }
+}
+
 #[tokio::test]
 async fn https_page_and_wss_chat_on_one_port() {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_pem = key.cert.pem();
-    let server_tls = ws_tokio::tls::server_config_from_pem(
-        cert_pem.as_bytes(),
-        key.signing_key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    let client_tls = ws_tokio::tls::client_config_trusting_pem(cert_pem.as_bytes()).unwrap();
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ws_demo::run_with(listener, Some(server_tls), async {
-        let _ = stopped.await;
-    }));
+    let TlsDemo {
+        port,
+        client_tls,
+        stop,
+        server,
+    } = TlsDemo::start().await;
 
     tokio::time::timeout(Duration::from_secs(20), async {
         // HTTPS GET /
@@ -78,20 +104,12 @@ async fn https_page_and_wss_chat_on_one_port() {
 
 #[tokio::test]
 async fn two_chats_share_one_http2_connection() {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_pem = key.cert.pem();
-    let server_tls = ws_tokio::tls::server_config_from_pem(
-        cert_pem.as_bytes(),
-        key.signing_key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    let client_tls = ws_tokio::tls::client_config_trusting_pem(cert_pem.as_bytes()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ws_demo::run_with(listener, Some(server_tls), async {
-        let _ = stopped.await;
-    }));
+    let TlsDemo {
+        port,
+        client_tls,
+        stop,
+        server,
+    } = TlsDemo::start().await;
 
     tokio::time::timeout(Duration::from_secs(20), async {
         let builder = |name: &str| {

@@ -11,12 +11,8 @@ use std::time::Instant;
 /// with the `tokio` feature.
 ///
 /// ```
-/// # #[derive(Clone, Debug)] struct MyTimer;
-/// # impl hyper::rt::Timer for MyTimer {
-/// #     fn sleep(&self, _: std::time::Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> { unimplemented!() }
-/// #     fn sleep_until(&self, _: std::time::Instant) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> { unimplemented!() }
-/// # }
-/// let timer = ws_hyper::HyperTimer::new(MyTimer);
+/// // Any `hyper::rt::Timer`; here hyper-util's, the one hyper's own builders are given with tokio.
+/// let timer = ws_hyper::HyperTimer::new(hyper_util::rt::TokioTimer::new());
 /// let _shared = timer.clone(); // one allocation, shared by every connection
 /// ```
 #[derive(Clone)]
