@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::io::Cursor;
 use futures_util::{AsyncWriteExt, SinkExt};
-use ws_async::{ClientBuilder, Message};
+use ws_async::{ClientBuilder, Message, PreparedMessage};
 use ws_testkit::scripted::{Arrived, echoes_per_write, handshake_then_small_burst};
 use ws_tests::raw::{self, BINARY, TEXT};
 use ws_tests::tap::Tap;
@@ -252,6 +252,65 @@ async fn feed_then_flush<R: Rt>() {
     t!(server);
 }
 
+/// A broadcast of prepared messages to three server connections (split, as fan-out servers run them): the
+/// messages fed to each writer leave in one write per connection, as the prepared frames' bytes.
+async fn prepared_broadcasts_leave_in_one_write<R: Rt>() {
+    const CONNECTIONS: usize = 3;
+    let broadcasts: Vec<PreparedMessage> = (0..20u8)
+        .map(|i| match i % 2 {
+            0 => PreparedMessage::new(format!("tick {i}")),
+            _ => PreparedMessage::new(vec![i; 1024]),
+        })
+        .collect();
+    let (listener, addr) = R::listen().await;
+    let sent = broadcasts.clone();
+    let server: Task<Vec<usize>> = R::spawn(async move {
+        let mut writers = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let tcp = R::into_tcp(t!(R::accept_tcp(&listener)).unwrap());
+            let (tap, stats) = Tap::new(tcp);
+            let ws = t!(ws_async::accept(tap, ws_tests::plain_config(), R::timer())).unwrap();
+            writers.push((ws.split(), stats));
+        }
+        let mut writes = Vec::new();
+        for ((_reader, writer), stats) in &mut writers {
+            let w0 = stats.writes();
+            for prepared in &sent {
+                t!(writer.feed(prepared)).unwrap();
+            }
+            t!(writer.flush()).unwrap();
+            writes.push(stats.writes() - w0);
+        }
+        // Dropped now: what was flushed stays readable for the clients.
+        writes
+    });
+    let mut clients = Vec::new();
+    // The handshakes complete before the server feeds anything.
+    for _ in 0..CONNECTIONS {
+        let mut tcp = R::into_tcp(t!(R::connect_tcp(addr)).unwrap());
+        t!(raw::client_handshake(&mut tcp, "/", "")).unwrap();
+        clients.push(tcp);
+    }
+    for tcp in &mut clients {
+        for prepared in &broadcasts {
+            let f = t!(raw::read_frame(tcp)).unwrap();
+            let opcode = if prepared.message().is_text() {
+                TEXT
+            } else {
+                BINARY
+            };
+            assert_eq!((f.opcode, &f.payload[..]), (opcode, prepared.as_bytes()));
+        }
+        t!(tcp.write_all(&raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()))).unwrap();
+    }
+    let writes = t!(server);
+    eprintln!(
+        "[{}] 20 prepared broadcasts x {CONNECTIONS} connections: writes {writes:?}",
+        R::NAME
+    );
+    assert_eq!(writes, vec![1; CONNECTIONS], "one write per connection");
+}
+
 /// One `send` on an idle connection reaches the peer within 1 s of being called, with no further call on the
 /// sender (whose task then only sleeps, holding the connection); the same for a split writer.
 async fn idle_send_is_prompt<R: Rt>() {
@@ -325,6 +384,10 @@ macro_rules! suite {
             #[test]
             fn feed_then_flush() {
                 ws_tests::run::<$rt, _>(super::feed_then_flush::<$rt>);
+            }
+            #[test]
+            fn prepared_broadcasts_leave_in_one_write() {
+                ws_tests::run::<$rt, _>(super::prepared_broadcasts_leave_in_one_write::<$rt>);
             }
             #[test]
             fn idle_send_is_prompt() {

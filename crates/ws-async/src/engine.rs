@@ -373,8 +373,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
 }
 
 /// The most runs of output one vectored write gathers (each large payload the core queued by reference
-/// makes two: its header and itself).
-const MAX_RUNS: usize = 16;
+/// makes two, its header and itself; a prepared frame of 256 bytes or more makes one): as many as the
+/// core gathers, so that a batch of broadcasts fed together leaves in one write.
+const MAX_RUNS: usize = 64;
 
 /// One write of `out`'s bytes: a plain write when they are one run, a vectored write of every run (up to
 /// 16) when a large payload is queued by reference between headers. The caller advances `out` by the

@@ -60,5 +60,6 @@ pub use ws_adapter::{
 
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Negotiated, Opened,
-    Request, Response, Role, SendError, SendOptions, State, Timeouts, Utf8Bytes,
+    Outgoing, PreparedMessage, Request, Response, Role, SendError, SendOptions, State, Timeouts,
+    Utf8Bytes,
 };

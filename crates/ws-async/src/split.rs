@@ -27,7 +27,7 @@ use bytes::Buf;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
-use ws_core::{CloseCode, Connection, Message, SendError, SendOptions, Sender};
+use ws_core::{CloseCode, Connection, Message, Outgoing, SendError, SendOptions, Sender};
 
 use ws_adapter::{Clock, Error, Result};
 
@@ -452,21 +452,26 @@ impl<T: SplitIo, R: Timer> Reader<T, R> {
 
 impl<T: SplitIo, R: Timer> Writer<T, R> {
     /// Sends a message (see [`WebSocket::send`]); always writes before returning.
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
+    pub async fn send(&mut self, message: impl Into<Outgoing>) -> Result<()> {
         let message = message.into();
         self.queue(|sender| sender.send(&message)).await?;
         self.flush().await
     }
 
     /// Sends with per-message options.
-    pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
+    pub async fn send_with(
+        &mut self,
+        message: impl Into<Outgoing>,
+        options: SendOptions,
+    ) -> Result<()> {
+        let message = message.into();
         self.queue(|sender| sender.send_with(&message, options))
             .await?;
         self.flush().await
     }
 
     /// Queues a message without writing it; `flush` writes.
-    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
+    pub async fn feed(&mut self, message: impl Into<Outgoing>) -> Result<()> {
         let message = message.into();
         self.queue(|sender| sender.send(&message)).await
     }

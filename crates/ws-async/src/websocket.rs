@@ -9,7 +9,7 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 use ws_adapter::{Error, Result};
-use ws_core::{CloseCode, CloseFrame, Connection, Message, SendOptions, State};
+use ws_core::{CloseCode, CloseFrame, Connection, Message, Outgoing, SendOptions, State};
 
 use crate::engine::Engine;
 use crate::session::Session;
@@ -57,9 +57,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     /// Sends a message: waits while queued output is above the high-water mark, queues the message, and
     /// writes everything queued before returning. To batch replies, use [`WebSocket::feed`]: `recv` writes
-    /// whatever is queued before it waits for input.
-    pub fn send(&mut self, message: impl Into<Message>) -> impl Future<Output = Result<()>> + '_ {
-        self.send_with(message.into(), SendOptions::default())
+    /// whatever is queued before it waits for input. Takes anything that converts into a [`Message`],
+    /// or a [`ws_core::PreparedMessage`] (framed once for many connections).
+    pub fn send(&mut self, message: impl Into<Outgoing>) -> impl Future<Output = Result<()>> + '_ {
+        self.send_with(message, SendOptions::default())
     }
 
     /// [`WebSocket::send`] with per-message options (e.g. no compression).
@@ -68,9 +69,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
     #[allow(clippy::manual_async_fn)]
     pub fn send_with(
         &mut self,
-        message: Message,
+        message: impl Into<Outgoing>,
         options: SendOptions,
     ) -> impl Future<Output = Result<()>> + '_ {
+        let message = message.into(); // converted once, stored once
         async move {
             poll_fn(|cx| self.session.engine.poll_send_ready(cx)).await?;
             self.session.engine.conn.send_with(&message, options)?;
@@ -80,7 +82,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer> WebSocket<T, R> {
 
     /// Queues a message without writing it (after waiting for backpressure); `flush` writes, and so does
     /// the next `recv` before it waits for input.
-    pub fn feed(&mut self, message: impl Into<Message>) -> impl Future<Output = Result<()>> + '_ {
+    pub fn feed(&mut self, message: impl Into<Outgoing>) -> impl Future<Output = Result<()>> + '_ {
         let message = message.into(); // converted once, stored once (see `send_with`)
         async move {
             poll_fn(|cx| self.session.engine.poll_send_ready(cx)).await?;

@@ -47,6 +47,16 @@ pub trait Extension: Send {
         max_len: usize,
     ) -> Result<(), DecodeError>;
 
+    /// Whether one encoding of a whole message can serve many connections: `Some(key)` when encoding a
+    /// whole message (one [`Extension::encode`] call with `fin`) neither depends on nor changes this
+    /// extension's state, and every extension that returns the same key encodes a message into the same
+    /// bytes (permessage-deflate with no context takeover on the sending side: the key names its window
+    /// and level). [`crate::PreparedMessage`] then encodes once per message and key and shares the
+    /// result. Default `None`: every connection encodes for itself.
+    fn shared_encoding_key(&self) -> Option<u64> {
+        None
+    }
+
     /// Lends the room encoded payloads are built in (emptied by the caller), kept between messages so
     /// that each does not allocate its own. Default: a new, empty `Vec`.
     fn take_room(&mut self) -> Vec<u8> {

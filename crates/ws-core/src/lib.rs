@@ -132,6 +132,7 @@ pub mod mask;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod mask;
 pub mod message;
+pub mod prepared;
 pub mod time;
 pub mod utf8;
 
@@ -145,7 +146,8 @@ pub use error::{Error, HandshakeError, Limit, ProtocolError, SendError, Timeout}
 pub use http::client::ClientRequest;
 pub use http::server::{Accept, Request};
 pub use http::{Headers, Response, WsUrl};
-pub use message::{Event, Message, Opened};
+pub use message::{Event, Message, Opened, Outgoing};
+pub use prepared::PreparedMessage;
 pub use time::Instant;
 pub use utf8::Utf8Bytes;
 

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::http::Headers;
 use crate::http::Response;
 use crate::http::server::Request;
+use crate::prepared::PreparedMessage;
 use crate::utf8::Utf8Bytes;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -82,6 +83,35 @@ impl From<Bytes> for Message {
 impl From<alloc::vec::Vec<u8>> for Message {
     fn from(b: alloc::vec::Vec<u8>) -> Self {
         Message::Binary(Bytes::from(b))
+    }
+}
+
+/// A message to send, owned: a [`Message`] or a [`PreparedMessage`]. What the adapters' `send` takes
+/// (anything that converts into a [`Message`] converts into this too); [`crate::Connection::send`]
+/// takes `&Outgoing`.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    /// A message framed by the connection that sends it.
+    Message(Message),
+    /// A message framed once for many connections.
+    Prepared(PreparedMessage),
+}
+
+impl<T: Into<Message>> From<T> for Outgoing {
+    fn from(message: T) -> Self {
+        Outgoing::Message(message.into())
+    }
+}
+
+impl From<PreparedMessage> for Outgoing {
+    fn from(prepared: PreparedMessage) -> Self {
+        Outgoing::Prepared(prepared)
+    }
+}
+
+impl From<&PreparedMessage> for Outgoing {
+    fn from(prepared: &PreparedMessage) -> Self {
+        Outgoing::Prepared(prepared.clone())
     }
 }
 

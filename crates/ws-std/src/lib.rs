@@ -79,8 +79,8 @@ pub use websocket::WebSocket;
 
 pub use ws_adapter::{ClientBuilder, Error, Result, default_config, random_seed, tls};
 pub use ws_core::{
-    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Request,
-    Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
+    Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Outgoing,
+    PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
 };
 
 /// The rustls version this crate uses (for `ServerConfig`, `ClientConfig` and certificates).

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use ws_adapter::{Clock, Error, Result};
 use ws_core::{
-    CloseCode, CloseFrame, DataKind, Event, Message, SendError, SendOptions, Sender, State,
+    CloseCode, CloseFrame, DataKind, Event, Message, Outgoing, SendError, SendOptions, Sender,
+    State,
 };
 
 use crate::engine::{Core, Next, ReadBuf, TimeoutCache, copy_error, write_buf};
@@ -301,19 +302,20 @@ impl<S: SplitStream> Iterator for Reader<S> {
 impl<S: SplitStream> Writer<S> {
     /// Sends a message and writes it before returning (blocking while queued output is above the
     /// high-water mark).
-    pub fn send(&mut self, message: impl Into<Message>) -> Result<()> {
-        self.send_with(message.into(), SendOptions::default())
+    pub fn send(&mut self, message: impl Into<Outgoing>) -> Result<()> {
+        self.send_with(message, SendOptions::default())
     }
 
     /// [`Writer::send`] with per-message options.
-    pub fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
+    pub fn send_with(&mut self, message: impl Into<Outgoing>, options: SendOptions) -> Result<()> {
+        let message = message.into();
         let mut out = self.queue(|sender| sender.send_with(&message, options))?;
         write_all(&mut out, &self.shared.ended)
     }
 
     /// Queues a message without writing it; [`Writer::flush`] writes (so does the reader when it next
     /// writes a pong or close reply of its own, which go out behind it).
-    pub fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
+    pub fn feed(&mut self, message: impl Into<Outgoing>) -> Result<()> {
         let message = message.into();
         self.queue(|sender| sender.send(&message)).map(drop)
     }

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ws_adapter::{Clock, EarlyReplies, Error, Result};
-use ws_core::{CloseCode, CloseFrame, Connection, DataKind, Event, Message, SendOptions, State};
+use ws_core::{
+    CloseCode, CloseFrame, Connection, DataKind, Event, Message, Outgoing, SendOptions, State,
+};
 
 use crate::engine::{Core, Got, Next, ReadBuf, TimeoutCache, copy_error, write_buf};
 use crate::split::{Reader, Writer};
@@ -167,19 +169,19 @@ impl<S: DeadlineStream> WebSocket<S> {
     /// A write blocks until the peer has taken the bytes. One thread cannot read while it writes, so if both
     /// peers send more than the socket buffers hold without reading, both wait (until the keepalive pong
     /// timeout fails the connection): for full-duplex traffic, [`split`](WebSocket::split) the connection.
-    pub fn send(&mut self, message: impl Into<Message>) -> Result<()> {
-        self.send_with(message.into(), SendOptions::default())
+    pub fn send(&mut self, message: impl Into<Outgoing>) -> Result<()> {
+        self.send_with(message, SendOptions::default())
     }
 
     /// [`WebSocket::send`] with per-message options (e.g. no compression).
-    pub fn send_with(&mut self, message: Message, options: SendOptions) -> Result<()> {
+    pub fn send_with(&mut self, message: impl Into<Outgoing>, options: SendOptions) -> Result<()> {
         self.send_ready()?;
-        self.core.conn.send_with(&message, options)?;
+        self.core.conn.send_with(&message.into(), options)?;
         self.flush()
     }
 
     /// Queues a message without writing it (after waiting for backpressure); [`WebSocket::flush`] writes.
-    pub fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
+    pub fn feed(&mut self, message: impl Into<Outgoing>) -> Result<()> {
         self.send_ready()?;
         self.core.conn.send(&message.into())?;
         Ok(())

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{bounded, echo_server, listener, raw_accept, read_frame, write_frame};
 use ws_std::{
-    Accept, ClientBuilder, CloseCode, Config, DataKind, Error, Message, Response, State, Timeouts,
+    Accept, ClientBuilder, CloseCode, Config, DataKind, Error, Message, PreparedMessage, Response,
+    State, Timeouts,
 };
 
 #[test]
@@ -745,5 +746,49 @@ fn a_split_writer_learns_of_the_peers_close_from_its_reader() {
         write_frame(&mut raw, 0x8, &[0x0F, 0xA1]);
         assert_eq!(read_frame(&mut raw), (0x8, vec![0x0F, 0xA1]));
         client.join().unwrap();
+    });
+}
+
+#[test]
+fn a_server_broadcasts_prepared_messages_to_plain_and_split_connections() {
+    bounded(30, || {
+        let (listener, port) = listener();
+        let broadcasts: Vec<PreparedMessage> = (0..50u8)
+            .map(|i| match i % 3 {
+                0 => PreparedMessage::new(format!("tick {i}")),
+                1 => PreparedMessage::new(vec![i; 1000]),
+                _ => PreparedMessage::new(vec![i; 20_000]),
+            })
+            .collect();
+        let sent = broadcasts.clone();
+        let server = std::thread::spawn(move || {
+            let mut plain = ws_std::accept(listener.accept().unwrap().0).unwrap();
+            let split = ws_std::accept(listener.accept().unwrap().0).unwrap();
+            let (mut reader, mut writer) = split.split().unwrap();
+            for prepared in &sent {
+                plain.feed(prepared).unwrap();
+                writer.feed(prepared.clone()).unwrap();
+            }
+            plain.flush().unwrap();
+            writer.flush().unwrap();
+            // Both clients close; each side sees a clean end.
+            assert!(plain.recv().is_none());
+            assert!(reader.recv().is_none());
+        });
+        let clients: Vec<_> = (0..2)
+            .map(|_| {
+                ws_std::connect(&format!("ws://127.0.0.1:{port}/"))
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        for mut ws in clients {
+            for prepared in &broadcasts {
+                assert_eq!(&ws.recv().unwrap().unwrap(), prepared.message());
+            }
+            ws.close(CloseCode::NORMAL, "").unwrap();
+            assert!(ws.recv().is_none());
+        }
+        server.join().unwrap();
     });
 }

@@ -8,11 +8,12 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::RngCore;
 
 use super::output::{self, Queue};
-use super::{DataKind, OutMessage, SendError, SendOptions};
+use super::{DataKind, MessageRef, OutMessage, SendError, SendOptions};
 use crate::close::{CloseCode, CloseFrame};
 use crate::extension::Extension;
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::mask::apply_mask;
+use crate::prepared::{self, Encoded, PreparedMessage};
 use crate::utf8::Utf8Validator;
 
 /// Frame encoding state: the mask source, the output queue, and a message being sent in fragments. (The
@@ -35,9 +36,98 @@ impl Framer {
         }
     }
 
+    /// Queues a whole data message, prepared or not (see [`crate::PreparedMessage`]).
+    pub(super) fn send(
+        &mut self,
+        encoder: Option<&mut (dyn Extension + 'static)>,
+        max_frame: usize,
+        message: MessageRef<'_>,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        match message.prepared() {
+            // A client masks every frame with a key of its own: nothing framed can be shared.
+            Some(prepared) if self.rng.is_none() => {
+                self.send_prepared(encoder, max_frame, prepared, options)
+            }
+            _ => {
+                let (kind, payload) = message.parts();
+                self.send_data(encoder, max_frame, kind, payload, options)
+            }
+        }
+    }
+
+    /// Queues a prepared message on a server connection: its frame as is when it needs no encoding
+    /// (or the encoding one with the same shared-encoding key made), framed here otherwise.
+    fn send_prepared(
+        &mut self,
+        encoder: Option<&mut (dyn Extension + 'static)>,
+        max_frame: usize,
+        prepared: &PreparedMessage,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        if self.sending.is_some() {
+            return Err(SendError::FragmentInProgress);
+        }
+        let (kind, payload) = (prepared.kind(), prepared.shared_payload());
+        match encoder {
+            Some(extension) if options.compress && extension.should_encode(Some(payload.len())) => {
+                let shared = extension.shared_encoding_key().and_then(|key| {
+                    prepared.encoded(key, || {
+                        let mut room = extension.take_room();
+                        room.clear();
+                        extension.encode(payload, true, &mut room);
+                        let encoded = Encoded::new(key, kind, extension.rsv_bits(), &room);
+                        extension.give_room(room);
+                        encoded
+                    })
+                });
+                match shared {
+                    Some(encoded) if encoded.frame.len() - encoded.header_len <= max_frame => {
+                        self.queue_frame(&encoded.frame);
+                    }
+                    Some(encoded) => {
+                        let payload = encoded.payload();
+                        let rsv = extension.rsv_bits();
+                        self.write_message_frames(
+                            max_frame,
+                            kind.opcode(),
+                            rsv,
+                            &payload,
+                            Some(&payload),
+                            true,
+                        );
+                    }
+                    None => {
+                        return self.send_data(
+                            Some(extension),
+                            max_frame,
+                            kind,
+                            (payload, Some(payload)),
+                            options,
+                        );
+                    }
+                }
+            }
+            _ if payload.len() <= max_frame => self.queue_frame(prepared.shared_frame()),
+            _ => {
+                self.write_message_frames(max_frame, kind.opcode(), 0, payload, Some(payload), true)
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a prepared frame: by reference when long enough, by copy otherwise.
+    fn queue_frame(&mut self, frame: &Bytes) {
+        if frame.len() >= prepared::SHARE_MIN {
+            self.out.push_shared(frame.clone());
+        } else {
+            self.out.buf_mut().extend_from_slice(frame);
+        }
+    }
+
     /// Queues a whole data message; `shared` is `payload` as shared bytes when the caller has them.
     /// `encoder` is the extension that may encode it; `max_frame` splits it into frames.
-    pub(super) fn send_data(
+    fn send_data(
         &mut self,
         encoder: Option<&mut (dyn Extension + 'static)>,
         max_frame: usize,

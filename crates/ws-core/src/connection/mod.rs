@@ -706,7 +706,7 @@ impl OpCode {
 }
 
 impl DataKind {
-    fn opcode(self) -> OpCode {
+    pub(crate) fn opcode(self) -> OpCode {
         match self {
             DataKind::Text => OpCode::Text,
             DataKind::Binary => OpCode::Binary,

@@ -11,7 +11,8 @@ use crate::frame::OpCode;
 use crate::http::Headers;
 use crate::http::Response;
 use crate::http::server::{Accept, encode_accept, negotiate};
-use crate::message::{Event, Message};
+use crate::message::{Event, Message, Outgoing};
+use crate::prepared::PreparedMessage;
 use crate::time::Instant;
 
 /// Per-message send options.
@@ -30,13 +31,15 @@ impl Default for SendOptions {
 }
 
 /// A message to send, borrowed: what [`Connection::send`] and [`super::Sender::send`] take. Made from a
-/// [`Message`] (its shared [`Bytes`] stay shared), a `&str` or `&String` (text), or a `&[u8]`,
-/// `&[u8; N]`, `&Vec<u8>` or `&Bytes` (binary); nothing is allocated to make one.
+/// [`Message`] (its shared [`Bytes`] stay shared), a `&str` or `&String` (text), a `&[u8]`,
+/// `&[u8; N]`, `&Vec<u8>` or `&Bytes` (binary), a [`PreparedMessage`] (framed once for many
+/// connections) or an [`Outgoing`]; nothing is allocated to make one.
 #[derive(Clone, Copy, Debug)]
 pub struct MessageRef<'a> {
     kind: DataKind,
     data: &'a [u8],
     shared: Option<&'a Bytes>,
+    prepared: Option<&'a PreparedMessage>,
 }
 
 impl<'a> From<&'a Message> for MessageRef<'a> {
@@ -45,6 +48,7 @@ impl<'a> From<&'a Message> for MessageRef<'a> {
             kind: DataKind::of(message),
             data: message.as_bytes(),
             shared: Some(message.shared()),
+            prepared: None,
         }
     }
 }
@@ -55,6 +59,7 @@ impl<'a> From<&'a str> for MessageRef<'a> {
             kind: DataKind::Text,
             data: text.as_bytes(),
             shared: None,
+            prepared: None,
         }
     }
 }
@@ -71,6 +76,7 @@ impl<'a> From<&'a [u8]> for MessageRef<'a> {
             kind: DataKind::Binary,
             data,
             shared: None,
+            prepared: None,
         }
     }
 }
@@ -93,6 +99,27 @@ impl<'a> From<&'a Bytes> for MessageRef<'a> {
             kind: DataKind::Binary,
             data,
             shared: Some(data),
+            prepared: None,
+        }
+    }
+}
+
+impl<'a> From<&'a PreparedMessage> for MessageRef<'a> {
+    fn from(prepared: &'a PreparedMessage) -> Self {
+        MessageRef {
+            kind: prepared.kind(),
+            data: prepared.as_bytes(),
+            shared: Some(prepared.shared_payload()),
+            prepared: Some(prepared),
+        }
+    }
+}
+
+impl<'a> From<&'a Outgoing> for MessageRef<'a> {
+    fn from(outgoing: &'a Outgoing) -> Self {
+        match outgoing {
+            Outgoing::Message(message) => MessageRef::from(message),
+            Outgoing::Prepared(prepared) => MessageRef::from(prepared),
         }
     }
 }
@@ -111,11 +138,17 @@ impl<'a> MessageRef<'a> {
     pub(super) fn parts(self) -> (DataKind, (&'a [u8], Option<&'a Bytes>)) {
         (self.kind, (self.data, self.shared))
     }
+
+    /// The prepared message this refers to, if it is one.
+    pub(super) fn prepared(&self) -> Option<&'a PreparedMessage> {
+        self.prepared
+    }
 }
 
 impl Connection {
-    /// Queues a message: a [`Message`], or borrowed text (`&str`) or binary data (`&[u8]`) that is
-    /// framed (copied into the output) without an allocation of its own.
+    /// Queues a message: a [`Message`], borrowed text (`&str`) or binary data (`&[u8]`) that is
+    /// framed (copied into the output) without an allocation of its own, or a [`PreparedMessage`],
+    /// whose frame a server queues as it was built (see [`crate::prepared`]).
     ///
     /// Fails only for local misuse: before the handshake completes, after a close frame was sent, while a
     /// fragmented message is being sent, or while a [`super::Sender`] split off this connection sends its
@@ -134,21 +167,10 @@ impl Connection {
         message: impl Into<MessageRef<'a>>,
         options: SendOptions,
     ) -> Result<(), SendError> {
-        let (kind, payload) = message.into().parts();
-        self.send_data(kind, payload, options)
-    }
-
-    fn send_data(
-        &mut self,
-        kind: DataKind,
-        payload: (&[u8], Option<&Bytes>),
-        options: SendOptions,
-    ) -> Result<(), SendError> {
         self.check_can_send_data()?;
         let max_frame = self.config.max_send_frame_size.unwrap_or(usize::MAX);
         let encoder = encoder(&mut self.split, &mut self.extension);
-        self.tx
-            .send_data(encoder, max_frame, kind, payload, options)
+        self.tx.send(encoder, max_frame, message.into(), options)
     }
 
     /// Queues one fragment of a message sent piece by piece: the first call starts a message of `kind`,
@@ -296,7 +318,7 @@ fn encoder<'a>(
 
 impl DataKind {
     /// The kind of `message`.
-    pub(super) fn of(message: &Message) -> Self {
+    pub(crate) fn of(message: &Message) -> Self {
         if message.is_text() {
             DataKind::Text
         } else {

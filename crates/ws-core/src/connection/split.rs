@@ -11,7 +11,6 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use bytes::Bytes;
 use core::sync::atomic::{AtomicU8, Ordering};
 use rand_chacha::ChaCha12Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -107,23 +106,12 @@ impl Sender {
         message: impl Into<MessageRef<'a>>,
         options: SendOptions,
     ) -> Result<(), SendError> {
-        let (kind, payload) = message.into().parts();
-        self.send_data(kind, payload, options)
-    }
-
-    fn send_data(
-        &mut self,
-        kind: DataKind,
-        payload: (&[u8], Option<&Bytes>),
-        options: SendOptions,
-    ) -> Result<(), SendError> {
         self.check_open()?;
         let max_frame = self.max_frame();
-        self.tx.send_data(
+        self.tx.send(
             self.encoder.as_deref_mut(),
             max_frame,
-            kind,
-            payload,
+            message.into(),
             options,
         )
     }

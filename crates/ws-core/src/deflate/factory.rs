@@ -127,6 +127,10 @@ impl Extension for Deflate {
             .is_some_and(|c| len.is_none_or(|n| c.should_compress(n)))
     }
 
+    fn shared_encoding_key(&self) -> Option<u64> {
+        self.compressor.as_ref()?.shared_key()
+    }
+
     fn encode(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
         if let Some(compressor) = self.compressor.as_mut() {
             compressor.compress(input, fin, out);
