@@ -40,3 +40,19 @@ pub fn default_config() -> Config {
     let config = config.with_deflate();
     config
 }
+
+/// The configuration for a server that broadcasts [`ws_core::PreparedMessage`]s: [`default_config`],
+/// with permessage-deflate (with the `deflate` feature) set to no context takeover on the server's
+/// side, so that a prepared message is compressed once and that one frame serves every connection
+/// with the same negotiated window (each message then compresses on its own, which costs some ratio
+/// on streams of similar messages, and no connection keeps a compressor between messages).
+pub fn broadcast_config() -> Config {
+    let config = Config::default();
+    #[cfg(feature = "deflate")]
+    let config = config.extensions(Some(std::sync::Arc::new(
+        ws_core::deflate::PerMessageDeflate::new(
+            ws_core::deflate::DeflateConfig::default().server_no_context_takeover(true),
+        ),
+    )));
+    config
+}

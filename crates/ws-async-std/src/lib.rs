@@ -26,7 +26,7 @@ pub use ws_async::AsyncIoTimer;
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
     Outgoing, PreparedMessage, Request, Response, Result, SendOptions, Shutdown, State, Timeouts,
-    Utf8Bytes, default_config, tls,
+    Utf8Bytes, broadcast_config, default_config, tls,
 };
 
 ws_async::runtime_glue! {

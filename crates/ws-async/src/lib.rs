@@ -55,7 +55,8 @@ pub use websocket::WebSocket;
 
 // Shared with the blocking adapter (`ws-std`): written once in `ws-adapter`.
 pub use ws_adapter::{
-    ClientBuilder, Clock, EarlyReplies, Error, Result, default_config, random_seed,
+    ClientBuilder, Clock, EarlyReplies, Error, Result, broadcast_config, default_config,
+    random_seed,
 };
 
 pub use ws_core::{

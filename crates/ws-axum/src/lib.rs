@@ -51,8 +51,9 @@ use ws_core::deflate::PerMessageDeflate;
 use ws_hyper::{HyperTimer, IncomingUpgrade, Rejection, UpgradeFuture};
 
 pub use ws_hyper::{
-    CloseCode, CloseFrame, Config, DeflateConfig, Error, Limits, Message, Reader, Result,
-    Utf8Bytes, WebSocket, Writer, default_config,
+    CloseCode, CloseFrame, Config, DeflateConfig, Error, Limits, Message, Outgoing,
+    PreparedMessage, Reader, Result, Utf8Bytes, WebSocket, Writer, broadcast_config,
+    default_config,
 };
 
 /// The extractor: a validated WebSocket upgrade request, not yet answered. See the crate docs.

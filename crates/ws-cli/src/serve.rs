@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use ws_tokio::{Accept, CloseFrame, Config, Error, Message, Shutdown, WebSocket};
+use ws_tokio::{Accept, CloseFrame, Config, Error, Message, PreparedMessage, Shutdown, WebSocket};
 
 use crate::ServeArgs;
 use crate::failure::{Failure, connection_failure, describe_io};
@@ -21,6 +21,9 @@ pub(crate) const GRACE: Duration = Duration::from_secs(2);
 
 /// Messages queued for one broadcast client before further ones are dropped for it.
 const BROADCAST_QUEUE: usize = 1024;
+
+/// The most queued broadcasts a client's writer takes at once: fed together, they leave in one write.
+const BROADCAST_BATCH: usize = 64;
 
 /// Exit code after a second Ctrl-C during shutdown.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -47,7 +50,7 @@ struct Server {
 
 /// A broadcast client's outgoing queue.
 struct Client {
-    queue: mpsc::Sender<Message>,
+    queue: mpsc::Sender<PreparedMessage>,
     /// Whether "queue full" was already logged for this client.
     warned: bool,
 }
@@ -78,10 +81,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     };
     eprintln!("listening on ws://{local}/ ({mode_name}; Ctrl-C to stop)");
 
-    let config = if args.no_deflate {
-        Config::default()
-    } else {
-        ws_tokio::default_config()
+    let config = match (args.no_deflate, mode) {
+        (true, _) => Config::default(),
+        (false, Mode::Echo) => ws_tokio::default_config(),
+        // Each message compressed once for all clients (no context takeover on our side).
+        (false, Mode::Broadcast) => ws_tokio::broadcast_config(),
     };
     let server = Arc::new(Server::default());
     let handler = move |ws: WebSocket| handle(ws, mode, server.clone());
@@ -242,12 +246,13 @@ async fn echo(mut ws: WebSocket, log: &ConnectionLog) {
     log.closed(&ending);
 }
 
-/// Broadcast mode: every message from this client goes to every client's queue; a task per client writes
-/// its queue.
+/// Broadcast mode: every message from this client goes to every client's queue, prepared once (framed,
+/// and compressed where the clients' parameters allow, once for all); a task per client writes its
+/// queue, every broadcast waiting in it in one write.
 async fn broadcast(ws: WebSocket, log: &ConnectionLog) {
     let (server, id) = (&log.server, log.id);
     let (mut reader, mut writer) = ws.split();
-    let (queue, mut outgoing) = mpsc::channel::<Message>(BROADCAST_QUEUE);
+    let (queue, mut outgoing) = mpsc::channel::<PreparedMessage>(BROADCAST_QUEUE);
     lock(&server.clients).insert(
         id,
         Client {
@@ -256,8 +261,14 @@ async fn broadcast(ws: WebSocket, log: &ConnectionLog) {
         },
     );
     let mut sender = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            if writer.send(message).await.is_err() {
+        let mut batch = Vec::with_capacity(BROADCAST_BATCH);
+        'writing: while outgoing.recv_many(&mut batch, BROADCAST_BATCH).await > 0 {
+            for message in batch.drain(..) {
+                if writer.feed(message).await.is_err() {
+                    break 'writing;
+                }
+            }
+            if writer.flush().await.is_err() {
                 break;
             }
         }
@@ -265,7 +276,7 @@ async fn broadcast(ws: WebSocket, log: &ConnectionLog) {
     });
     let ending = loop {
         match reader.recv().await {
-            Some(Ok(message)) => publish(server, &message),
+            Some(Ok(message)) => publish(server, message),
             Some(Err(e)) => break Err(e),
             None => break Ok(reader.close_frame()),
         }
@@ -279,10 +290,11 @@ async fn broadcast(ws: WebSocket, log: &ConnectionLog) {
 }
 
 /// Queues `message` for every client; a client whose queue is full misses it (logged once per client).
-fn publish(server: &Server, message: &Message) {
+fn publish(server: &Server, message: Message) {
+    let prepared = PreparedMessage::new(message);
     let mut clients = lock(&server.clients);
     for (id, client) in clients.iter_mut() {
-        if let Err(mpsc::error::TrySendError::Full(_)) = client.queue.try_send(message.clone())
+        if let Err(mpsc::error::TrySendError::Full(_)) = client.queue.try_send(prepared.clone())
             && !client.warned
         {
             client.warned = true;

@@ -466,6 +466,74 @@ fn broadcast_reaches_other_clients() {
     assert_eq!(bob.code(), Some(0), "{bob:?}");
 }
 
+/// A client that stops reading fills its queue: the server logs it once and drops further broadcasts
+/// for it, while the other clients get every message, in order.
+#[test]
+fn broadcast_drops_messages_for_a_client_that_does_not_read() {
+    const MESSAGES: usize = 4_000;
+    let (mut server, url) = serve(&["--broadcast"]);
+    let port: u16 = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A raw client with a small receive buffer, so the server's queue for it fills soon.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut stalled = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket
+            .connect(([127, 0, 0, 1], port).into())
+            .await
+            .unwrap()
+            .into_std()
+            .unwrap()
+    });
+    stalled.set_nonblocking(false).unwrap();
+    write!(
+        stalled,
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stalled.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    server.expect_stderr(|l| l.starts_with("open  #1 "));
+
+    let mut publisher = Proc::spawn(&["connect", &url]);
+    publisher.expect_stderr(|l| l.starts_with("connected to "));
+    server.expect_stderr(|l| l.starts_with("open  #2 "));
+    let filler = "x".repeat(1000);
+    // Published in windows of 100, each received back before the next: the publisher's own queue never
+    // fills, the stalled client's does.
+    for window in 0..MESSAGES / 100 {
+        for i in window * 100..(window + 1) * 100 {
+            publisher.send_line(&format!("{i} {filler}"));
+        }
+        for i in window * 100..(window + 1) * 100 {
+            assert_eq!(publisher.expect_stdout(|_| true), format!("< {i} {filler}"));
+        }
+    }
+    server.expect_stderr(|l| l == "slow  #1: its queue is full, dropping messages for it");
+    let publisher = publisher.finish();
+    assert_eq!(publisher.code(), Some(0), "{publisher:?}");
+    drop(stalled);
+}
+
 #[test]
 fn subprotocol_is_negotiated() {
     let (_server, url) = serve(&[

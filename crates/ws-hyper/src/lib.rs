@@ -82,7 +82,8 @@ pub use ws_core::deflate::DeflateConfig;
 
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
-    Outgoing, PreparedMessage, Result, SendOptions, State, Timeouts, Utf8Bytes, default_config,
+    Outgoing, PreparedMessage, Result, SendOptions, State, Timeouts, Utf8Bytes, broadcast_config,
+    default_config,
 };
 pub use ws_core::HandshakeError;
 

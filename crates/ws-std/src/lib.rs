@@ -77,7 +77,9 @@ pub use stream::{
 };
 pub use websocket::WebSocket;
 
-pub use ws_adapter::{ClientBuilder, Error, Result, default_config, random_seed, tls};
+pub use ws_adapter::{
+    ClientBuilder, Error, Result, broadcast_config, default_config, random_seed, tls,
+};
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Outgoing,
     PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
