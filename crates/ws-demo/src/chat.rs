@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
-use ws_axum::{CloseCode, Message, WebSocket, Writer};
+use ws_axum::{CloseCode, Message, PreparedMessage, WebSocket, Writer};
 
 /// Messages a user's writer may have queued before the user counts as too slow and is disconnected.
 pub const QUEUE_DEPTH: usize = 64;
+
+/// The most queued messages a user's writer takes at once: fed together, they leave in one write.
+const WRITE_BATCH: usize = 16;
 
 /// A close the writer should send: code and reason.
 type Close = (CloseCode, &'static str);
@@ -18,7 +21,7 @@ type Close = (CloseCode, &'static str);
 #[derive(Debug)]
 struct User {
     name: String,
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<PreparedMessage>,
     control: Arc<watch::Sender<Option<Close>>>,
 }
 
@@ -70,10 +73,12 @@ impl Hub {
         self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `json` for every user; users whose queue is full are told to close with 1008 "too slow".
+    /// Queues `json` for every user, framed (and compressed) once for all of them; users whose queue is
+    /// full are told to close with 1008 "too slow".
     fn broadcast(&self, json: &str) {
+        let prepared = PreparedMessage::new(json);
         for user in self.lock().values() {
-            match user.tx.try_send(json.to_string()) {
+            match user.tx.try_send(prepared.clone()) {
                 Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     user.control.send_if_modified(|c| {
@@ -182,23 +187,34 @@ async fn closing(
     }
 }
 
+/// Writes the user's queue until a close is due: every message waiting (up to [`WRITE_BATCH`]) in one
+/// write.
 async fn write_loop(
     mut writer: Writer,
-    mut rx: mpsc::Receiver<String>,
+    mut rx: mpsc::Receiver<PreparedMessage>,
     mut control: watch::Receiver<Option<Close>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
     let close = loop {
-        let next = tokio::select! {
+        let taken = tokio::select! {
             biased;
             close = closing(&mut control, &mut shutdown) => break Some(close),
-            next = rx.recv() => next,
+            taken = rx.recv_many(&mut batch, WRITE_BATCH) => taken,
         };
-        let Some(json) = next else { break None };
+        if taken == 0 {
+            break None;
+        }
+        let write = async {
+            for message in batch.drain(..) {
+                writer.feed(message).await?;
+            }
+            writer.flush().await
+        };
         tokio::select! {
             biased;
             close = closing(&mut control, &mut shutdown) => break Some(close),
-            sent = writer.send(json) => if sent.is_err() { break None },
+            sent = write => if sent.is_err() { break None },
         }
     };
     if let Some((code, reason)) = close {

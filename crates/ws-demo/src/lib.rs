@@ -46,9 +46,11 @@ pub const INDEX_HTML: &str = include_str!("index.html");
 /// Largest chat message, in bytes; longer ones close the connection with 1009.
 pub const MAX_MESSAGE: usize = 4 * 1024;
 
-/// The WebSocket configuration of the chat: the adapter defaults (permessage-deflate) with 4 KiB messages.
+/// The WebSocket configuration of the chat: the adapters' configuration for broadcasting servers
+/// (permessage-deflate without context takeover on the server's side, so each chat line is compressed
+/// once for all users) with 4 KiB messages.
 pub fn chat_config() -> ws_axum::Config {
-    let mut config = ws_axum::default_config();
+    let mut config = ws_axum::broadcast_config();
     config.limits.max_message_size = MAX_MESSAGE;
     config.limits.max_frame_size = MAX_MESSAGE;
     config
