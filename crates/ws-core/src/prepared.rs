@@ -24,6 +24,21 @@
 //!   connection frames a prepared message as it frames any other (sharing only the payload bytes).
 //!
 //! Nothing else differs from sending the message itself: the peer receives the same message either way.
+//!
+//! ## What a queued broadcast costs a receiver
+//!
+//! Measured with a counting allocator over 1,000 server connections (`tests/broadcast_memory.rs`), bytes
+//! per connection while the broadcasts wait unwritten, on x86-64:
+//!
+//! | queued | prepared | plain [`Message`] |
+//! | --- | --- | --- |
+//! | 1 x 20 B | 22 (copied) | 22 |
+//! | 10 x 20 B | 352 (copied, the buffer's growth) | 352 |
+//! | 1 x 1 KiB | 192 (the queue's first room: four entries) | 1,028 |
+//! | 10 x 1 KiB | 672 | 16,448 |
+//! | 10 x 64 KiB | 672 | 832 (a shared payload of 8 KiB or more is referenced too) |
+//!
+//! Written output is released: nothing stays with an idle connection.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
