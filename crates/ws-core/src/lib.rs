@@ -21,7 +21,8 @@
 //!      transport fails);
 //!    - sleep no later than [`Connection::next_deadline`], then call [`Connection::handle_time`].
 //! 3. Send with [`Connection::send`], [`Connection::send_fragment`], [`Connection::ping`],
-//!    [`Connection::close`] at any time; each queues bytes in the output.
+//!    [`Connection::close`] at any time; each queues bytes in the output. A message for many connections
+//!    is a [`PreparedMessage`]: framed once, and compressed once where the connections' parameters allow.
 //!
 //! Every input, and every command that can start a timer, takes the time: the core has no clock and no
 //! "last time you told me" rule. Pings are answered and close frames echoed by the core itself. A peer
