@@ -134,6 +134,7 @@ pub mod mask;
 pub(crate) mod mask;
 pub mod message;
 pub mod prepared;
+pub mod proxy;
 pub mod time;
 pub mod utf8;
 
