@@ -38,7 +38,8 @@ pub(crate) async fn run(args: ConnectArgs) -> Result<(), Failure> {
         } else {
             format!(" ({})", details.join(", "))
         };
-        eprintln!("connected to {}{details}", args.url);
+        // The URL as parsed: any `user:password@` in it is not shown.
+        eprintln!("connected to {}{details}", builder.url());
     }
 
     let (reader, mut writer) = ws.split();

@@ -792,3 +792,28 @@ fn a_server_broadcasts_prepared_messages_to_plain_and_split_connections() {
         server.join().unwrap();
     });
 }
+
+#[test]
+fn url_credentials_reach_the_server_as_basic_authorization() {
+    bounded(30, || {
+        let (listener, port) = listener();
+        let server = std::thread::spawn(move || {
+            let tcp = listener.accept().unwrap().0;
+            let mut seen = None;
+            let _ws = ws_std::accept_with(tcp, Config::default(), |request| {
+                seen = request.headers.get_str("authorization").map(str::to_owned);
+                Ok(Accept::new())
+            })
+            .unwrap();
+            seen
+        });
+        let url = format!("ws://alice:p%40ss@127.0.0.1:{port}/");
+        let (ws, _) = ws_std::connect(&url).unwrap();
+        // base64("alice:p@ss")
+        assert_eq!(
+            server.join().unwrap().as_deref(),
+            Some("Basic YWxpY2U6cEBzcw==")
+        );
+        drop(ws);
+    });
+}

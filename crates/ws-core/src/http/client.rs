@@ -40,6 +40,19 @@ pub struct ClientRequest {
     pub subprotocols: Vec<String>,
     /// Extra headers (cookies, authorization, ...). Headers the handshake itself writes are skipped.
     pub headers: Headers,
+    /// `Authorization: Basic` from the URL's `user:password@`, sent unless `headers` has an
+    /// `Authorization` of its own.
+    url_authorization: Option<Secret>,
+}
+
+/// A header value that is never shown (its `Debug` prints `***`).
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl ClientRequest {
@@ -51,12 +64,28 @@ impl ClientRequest {
             origin: None,
             subprotocols: Vec::new(),
             headers: Headers::new(),
+            url_authorization: None,
         }
     }
 
     /// A request for a parsed URL.
+    /// Credentials in the URL (`ws://user:password@host/`, percent-decoded) become an
+    /// `Authorization: Basic` header, unless one is added with [`ClientRequest::header`].
+    ///
+    /// ```
+    /// use ws_core::http::client::ClientRequest;
+    /// let req = ClientRequest::from_url_str("ws://Aladdin:open%20sesame@h/").unwrap();
+    /// assert!(!format!("{req:?}").contains("QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), "never shown");
+    /// ```
     pub fn from_url(url: &WsUrl) -> Self {
-        ClientRequest::new(url.host_header(), url.resource.clone())
+        let mut request = ClientRequest::new(url.host_header(), url.resource.clone());
+        request.url_authorization = url.credentials().map(|(user, password)| {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(alloc::format!("{user}:{password}"));
+            Secret(alloc::format!("Basic {token}"))
+        });
+        request
     }
 
     /// A request for a URL string.
@@ -124,6 +153,11 @@ impl ClientRequest {
         }
         if let Some(offer) = extensions {
             out.push(("Sec-WebSocket-Extensions", Cow::Borrowed(offer.as_bytes())));
+        }
+        if let Some(Secret(authorization)) = &self.url_authorization
+            && !self.headers.contains("authorization")
+        {
+            out.push(("Authorization", Cow::Borrowed(authorization.as_bytes())));
         }
         const OWN: [&str; 7] = [
             "host",
@@ -257,6 +291,30 @@ mod tests {
         }
         assert!(!text.contains("ignored.example") && !text.contains("Bad"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn url_credentials_become_basic_authorization_unless_one_is_set() {
+        let url = WsUrl::parse("ws://Aladdin:open%20sesame@h/").unwrap();
+        let encode = |req: &ClientRequest| {
+            let mut out = Vec::new();
+            req.encode(KEY, None, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let text = encode(&ClientRequest::from_url(&url));
+        assert!(
+            text.contains("Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Host: h\r\n"),
+            "no credentials in Host: {text}"
+        );
+        let text = encode(&ClientRequest::from_url(&url).header("Authorization", "Bearer t"));
+        assert_eq!(text.matches("Authorization").count(), 1, "{text}");
+        assert!(text.contains("Authorization: Bearer t"));
+        let text = encode(&ClientRequest::from_url(&WsUrl::parse("ws://h/").unwrap()));
+        assert!(!text.contains("Authorization"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use core::fmt;
 /// ```
 ///
 /// `#[non_exhaustive]`: build one with [`WsUrl::parse`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsUrl {
     /// `true` for `wss://`.
@@ -25,6 +25,29 @@ pub struct WsUrl {
     pub port: u16,
     /// Path and query; `/` when empty. Fragments are not allowed.
     pub resource: String,
+    /// `user:password@` from the URL, percent-decoded.
+    credentials: Option<(String, String)>,
+}
+
+impl fmt::Display for WsUrl {
+    /// The URL without its credentials: `ws[s]://host[:port]/resource`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        write!(f, "{scheme}://{}{}", self.host_header(), self.resource)
+    }
+}
+
+impl fmt::Debug for WsUrl {
+    /// The URL's parts, the password masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsUrl")
+            .field("secure", &self.secure)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("resource", &self.resource)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a URL was refused.
@@ -39,6 +62,8 @@ pub enum UrlError {
     Port,
     /// The URL has a fragment (`#...`), which RFC 6455 forbids.
     Fragment,
+    /// The user name or password does not percent-decode to UTF-8.
+    Credentials,
 }
 
 impl fmt::Display for UrlError {
@@ -48,6 +73,7 @@ impl fmt::Display for UrlError {
             UrlError::Host => "URL has no valid host",
             UrlError::Port => "URL port is invalid",
             UrlError::Fragment => "WebSocket URLs may not have a fragment",
+            UrlError::Credentials => "URL credentials are not valid percent-encoded UTF-8",
         })
     }
 }
@@ -72,9 +98,18 @@ impl WsUrl {
         }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, resource) = rest.split_at(split);
-        let authority = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host)| host);
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((userinfo, host)) => (Some(userinfo), host),
+            None => (None, authority),
+        };
+        let credentials = match userinfo {
+            Some(userinfo) => {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decode = |s| crate::proxy::percent_decode(s).ok_or(UrlError::Credentials);
+                Some((decode(user)?, decode(password)?))
+            }
+            None => None,
+        };
         let (host, port) = if let Some(after) = authority.strip_prefix('[') {
             let (host, tail) = after.split_once(']').ok_or(UrlError::Host)?;
             (host, tail.strip_prefix(':'))
@@ -108,7 +143,25 @@ impl WsUrl {
             host: host.to_string(),
             port,
             resource,
+            credentials,
         })
+    }
+
+    /// The user name and password given in the URL (`ws://user:password@host/`), percent-decoded. A
+    /// client sends them as `Authorization: Basic` (see [`crate::ClientRequest::from_url`]).
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()))
+    }
+
+    /// The URL without its credentials, safe to show.
+    #[must_use]
+    pub fn without_credentials(&self) -> WsUrl {
+        WsUrl {
+            credentials: None,
+            ..self.clone()
+        }
     }
 
     /// The Host header value: the host, bracketed when IPv6, with the port when not the scheme's default.
@@ -155,5 +208,21 @@ mod tests {
         assert_eq!(WsUrl::parse("ws://x:0/"), Err(UrlError::Port));
         assert_eq!(WsUrl::parse("ws://x:99999/"), Err(UrlError::Port));
         assert_eq!(WsUrl::parse("nourl"), Err(UrlError::Scheme));
+        assert_eq!(WsUrl::parse("ws://a:%ff@h/"), Err(UrlError::Credentials));
+    }
+
+    #[test]
+    fn credentials_are_decoded_and_never_shown() {
+        let u = WsUrl::parse("wss://us%40er:p%3Ass@h.example:8443/x").unwrap();
+        assert_eq!(u.credentials(), Some(("us@er", "p:ss")));
+        assert_eq!((u.host.as_str(), u.port), ("h.example", 8443));
+        let shown = alloc::format!("{u:?}");
+        assert!(
+            shown.contains("us@er") && !shown.contains("p:ss"),
+            "{shown}"
+        );
+        assert_eq!(u.without_credentials().credentials(), None);
+        assert_eq!(alloc::format!("{u}"), "wss://h.example:8443/x");
+        assert_eq!(WsUrl::parse("ws://h/").unwrap().credentials(), None);
     }
 }
