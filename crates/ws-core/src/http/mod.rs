@@ -13,6 +13,7 @@ mod headers;
 pub mod key;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod key;
+mod redirect;
 pub mod server;
 #[cfg(feature = "http")]
 mod typed;
@@ -20,11 +21,14 @@ mod url;
 
 pub use headers::Headers;
 pub(crate) use headers::{token_list_contains, tokens};
+pub use redirect::{DEFAULT_MAX_REDIRECTS, RedirectError, redirect_target, same_origin};
 #[cfg(feature = "http")]
 pub use typed::{ClientHandshake, ServerHandshake, UpgradeError, WEBSOCKET_PROTOCOL};
 pub use url::{UrlError, WsUrl};
 
 use alloc::vec::Vec;
+
+use client::ClientRequest;
 
 /// Writes `name: value\r\n`.
 pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
