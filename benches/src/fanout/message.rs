@@ -36,7 +36,7 @@ mod tests {
             assert_eq!(p.len(), size);
             assert_eq!(sequence(&p), Some(0x0102_0304_0506_0708));
         }
-        assert_eq!(&payload(1, 20)[8..], b"{\"room\":\"lo");
+        assert_eq!(&payload(1, 20)[8..], b"{\"room\":\"lob");
         assert_eq!(sequence(b"short"), None);
     }
 }

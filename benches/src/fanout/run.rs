@@ -195,10 +195,9 @@ async fn run_local(cfg: &RunConfig) -> RunReport {
         let target = target.clone();
         async move { client::open_offering(&target, id as u64, timeout, deflate).await }
     });
-    let subscribers = match time::timeout(CONNECT_PHASE_LIMIT, opening).await {
-        Ok(subscribers) => subscribers,
-        Err(_) => Vec::new(),
-    };
+    let subscribers: Vec<_> = time::timeout(CONNECT_PHASE_LIMIT, opening)
+        .await
+        .unwrap_or_default();
     let mut report = RunReport {
         subscribers_open: subscribers.len(),
         deflate_accepted: subscribers.iter().filter(|(_, ext)| ext.is_some()).count(),
