@@ -347,8 +347,9 @@ fn summary(outcome: &Outcome) -> String {
         Outcome::Measured(m) => {
             let r = &m.report;
             format!(
-                "{:.0} deliveries/s, {:.3} µs CPU each, peak {:.1} MiB, lg CPU {:.0}%, {} missed, {} stalls, {} errors{}",
+                "{:.0} deliveries/s ({} compressed), {:.3} µs CPU each, peak {:.1} MiB, lg CPU {:.0}%, {} missed, {} stalls, {} errors{}",
                 r.deliveries_per_sec(),
+                r.compressed,
                 r.server_us_per_delivery().map_or(f64::NAN, |t| t.total()),
                 m.peak as f64 / f64::from(1 << 20),
                 r.client_cpu_s.unwrap_or(f64::NAN) * 100.0 / r.window_s,

@@ -318,7 +318,8 @@ async fn receive<R: AsyncRead + Unpin>(
     }
 }
 
-/// Sends messages at the pace the subscribers allow until `end`.
+/// Sends messages at the pace the subscribers allow until `end`, then holds
+/// the connection open.
 async fn publish(mut writer: OwnedWriteHalf, shared: Rc<Shared>, cfg: RunConfig, end: Instant) {
     let n = cfg.subscribers as u64;
     let mut batch = Vec::new();
@@ -353,4 +354,9 @@ async fn publish(mut writer: OwnedWriteHalf, shared: Rc<Shared>, cfg: RunConfig,
         }
         shared.sent.set(seq);
     }
+    // Keep the connection open until the run is over (the task is aborted then):
+    // dropping the write half would shut it down, and the server would close the
+    // publisher's connection while its reader still counts.
+    std::future::pending::<()>().await;
+    drop(writer);
 }

@@ -147,6 +147,15 @@ pub fn render(rows: &[Row]) -> String {
                     group_thousands(r.missed as f64),
                     r.errors.count
                 );
+                if cell.deflate && r.compressed < r.deliveries {
+                    notes.push(format!(
+                        "{} / {}: {} of {} deliveries arrived compressed",
+                        row.server,
+                        cell,
+                        group_thousands(r.compressed as f64),
+                        group_thousands(r.deliveries as f64)
+                    ));
+                }
                 if cell.deflate && r.deflate_accepted < r.subscribers_open {
                     notes.push(format!(
                         "{} / {}: permessage-deflate accepted on {} of {} subscribers",
@@ -233,5 +242,6 @@ mod tests {
         );
         assert!(md.contains("| b | n/a |"));
         assert!(md.contains("accepted on 0 of 1000"));
+        assert!(md.contains("0 of 2,000,000 deliveries arrived compressed"));
     }
 }
