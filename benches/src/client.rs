@@ -98,16 +98,35 @@ pub async fn open(
     seed: u64,
     timeout: Duration,
 ) -> Result<Connection, ClientError> {
-    tokio::time::timeout(timeout, open_unbounded(target, seed))
+    Ok(open_offering(target, seed, timeout, false).await?.0)
+}
+
+/// Like [`open`], offering permessage-deflate ([`handshake::DEFLATE_OFFER`])
+/// when `deflate` is set. Returns the connection and the extension the server
+/// accepted, if any; when it accepted one, the connection's frame buffer
+/// takes compressed frames.
+pub async fn open_offering(
+    target: &Target,
+    seed: u64,
+    timeout: Duration,
+    deflate: bool,
+) -> Result<(Connection, Option<String>), ClientError> {
+    tokio::time::timeout(timeout, open_unbounded(target, seed, deflate))
         .await
         .map_err(|_| ClientError::Timeout("connect and upgrade"))?
 }
 
-async fn open_unbounded(target: &Target, seed: u64) -> Result<Connection, ClientError> {
+async fn open_unbounded(
+    target: &Target,
+    seed: u64,
+    deflate: bool,
+) -> Result<(Connection, Option<String>), ClientError> {
     let mut stream = TcpStream::connect(target.addr).await?;
     stream.set_nodelay(true)?;
     let key = handshake::client_key(seed);
-    let request = handshake::upgrade_request(&target.host_header, &target.path, &key);
+    let offer = deflate.then_some(handshake::DEFLATE_OFFER);
+    let request =
+        handshake::upgrade_request_offering(&target.host_header, &target.path, &key, offer);
     stream.write_all(request.as_bytes()).await?;
 
     let mut head = Vec::with_capacity(256);
@@ -118,10 +137,13 @@ async fn open_unbounded(target: &Target, seed: u64) -> Result<Connection, Client
             return Err(ClientError::Eof);
         }
         head.extend_from_slice(&chunk[..n]);
-        if let Some(len) = handshake::check_response(&head, &key)? {
+        if let Some((len, extensions)) = handshake::check_response_offering(&head, &key, deflate)? {
             let mut frames = FrameBuffer::default();
+            if extensions.is_some() {
+                frames.allow_deflate();
+            }
             frames.extend_from_slice(&head[len..]);
-            return Ok(Connection { stream, frames });
+            return Ok((Connection { stream, frames }, extensions));
         }
     }
 }

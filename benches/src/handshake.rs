@@ -42,6 +42,20 @@ pub fn accept_for(key: &str) -> String {
 
 /// Formats the upgrade request for `path` on `host` (the `Host` header value).
 pub fn upgrade_request(host: &str, path: &str, key: &str) -> String {
+    upgrade_request_offering(host, path, key, None)
+}
+
+/// Formats the upgrade request for `path` on `host`, offering `extensions`
+/// (the `Sec-WebSocket-Extensions` value, e.g. [`DEFLATE_OFFER`]) if given.
+pub fn upgrade_request_offering(
+    host: &str,
+    path: &str,
+    key: &str,
+    extensions: Option<&str>,
+) -> String {
+    let extensions = extensions
+        .map(|offer| format!("Sec-WebSocket-Extensions: {offer}\r\n"))
+        .unwrap_or_default();
     format!(
         "GET {path} HTTP/1.1\r\n\
          Host: {host}\r\n\
@@ -49,9 +63,14 @@ pub fn upgrade_request(host: &str, path: &str, key: &str) -> String {
          Connection: Upgrade\r\n\
          Sec-WebSocket-Key: {key}\r\n\
          Sec-WebSocket-Version: 13\r\n\
+         {extensions}\
          \r\n"
     )
 }
+
+/// The permessage-deflate offer a browser makes (RFC 7692): the server picks
+/// its parameters, context takeover included.
+pub const DEFLATE_OFFER: &str = "permessage-deflate; client_max_window_bits";
 
 /// Why a server's upgrade response was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,11 +108,27 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
-/// Checks the response head at the start of `buf` against `key`.
+/// Checks the response head at the start of `buf` against `key`, no extension
+/// having been offered.
 ///
 /// Returns `Ok(None)` while the head is incomplete and `Ok(Some(n))` once it
 /// is valid, `n` being the head's length (bytes after it are frames).
 pub fn check_response(buf: &[u8], key: &str) -> Result<Option<usize>, HandshakeError> {
+    Ok(check_response_offering(buf, key, false)?.map(|(len, _)| len))
+}
+
+/// Checks the response head at the start of `buf` against `key`; with
+/// `offered_deflate`, the server may accept permessage-deflate.
+///
+/// Returns `Ok(None)` while the head is incomplete and `Ok(Some((n,
+/// extensions)))` once it is valid: `n` is the head's length (bytes after it
+/// are frames), `extensions` the `Sec-WebSocket-Extensions` the server
+/// accepted (always a single `permessage-deflate`, with its parameters).
+pub fn check_response_offering(
+    buf: &[u8],
+    key: &str,
+    offered_deflate: bool,
+) -> Result<Option<(usize, Option<String>)>, HandshakeError> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         return if buf.len() > MAX_RESPONSE_HEAD {
             Err(HandshakeError::TooLarge)
@@ -114,7 +149,7 @@ pub fn check_response(buf: &[u8], key: &str) -> Result<Option<usize>, HandshakeE
         return Err(HandshakeError::Status(status.to_owned()));
     }
 
-    let (mut upgrade, mut connection, mut accept) = (false, false, None);
+    let (mut upgrade, mut connection, mut accept, mut extensions) = (false, false, None, None);
     for line in lines {
         let (name, value) = line
             .split_once(':')
@@ -129,8 +164,17 @@ pub fn check_response(buf: &[u8], key: &str) -> Result<Option<usize>, HandshakeE
         } else if name.eq_ignore_ascii_case("sec-websocket-accept") {
             accept = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
-            // None was offered, so none may be accepted (§4.1, point 5).
-            return Err(HandshakeError::Header("Sec-WebSocket-Extensions"));
+            // Only what was offered may be accepted (§4.1, point 5): nothing, or one
+            // permessage-deflate.
+            let name = value.split(';').next().unwrap_or_default().trim();
+            if !offered_deflate
+                || extensions.is_some()
+                || value.contains(',')
+                || !name.eq_ignore_ascii_case("permessage-deflate")
+            {
+                return Err(HandshakeError::Header("Sec-WebSocket-Extensions"));
+            }
+            extensions = Some(value.to_owned());
         }
     }
     if !upgrade {
@@ -144,7 +188,19 @@ pub fn check_response(buf: &[u8], key: &str) -> Result<Option<usize>, HandshakeE
     if got != expected {
         return Err(HandshakeError::BadAccept { expected, got });
     }
-    Ok(Some(end + 4))
+    Ok(Some((end + 4, extensions)))
+}
+
+/// Whether an accepted permessage-deflate (`extensions` as
+/// [`check_response_offering`] returns it) lets the server keep its
+/// compression context from one message to the next, so that the client must
+/// keep its decompressor's too.
+pub fn server_keeps_context(extensions: &str) -> bool {
+    !extensions.split(';').any(|param| {
+        param
+            .trim()
+            .eq_ignore_ascii_case("server_no_context_takeover")
+    })
 }
 
 #[cfg(test)]
@@ -191,6 +247,33 @@ mod tests {
     }
 
     #[test]
+    fn deflate_is_offered_and_its_acceptance_read() {
+        let req = upgrade_request_offering("h:1", "/", RFC_KEY, Some(DEFLATE_OFFER));
+        assert!(req.ends_with(
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        ));
+        let plain = response(RFC_ACCEPT);
+        assert_eq!(
+            check_response_offering(plain.as_bytes(), RFC_KEY, true),
+            Ok(Some((plain.len(), None)))
+        );
+        let accepted = plain.replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
+        );
+        let (_, ext) = check_response_offering(accepted.as_bytes(), RFC_KEY, true)
+            .unwrap()
+            .unwrap();
+        let ext = ext.unwrap();
+        assert!(!server_keeps_context(&ext));
+        assert!(server_keeps_context(
+            "permessage-deflate; client_max_window_bits=15"
+        ));
+        let other = plain.replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: x-other\r\n\r\n");
+        assert!(check_response_offering(other.as_bytes(), RFC_KEY, true).is_err());
+    }
+
+    #[test]
     fn rejects_bad_responses() {
         let wrong = response("AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
         assert!(matches!(
@@ -206,6 +289,14 @@ mod tests {
         assert_eq!(
             check_response(no_upgrade.as_bytes(), RFC_KEY),
             Err(HandshakeError::Header("Upgrade"))
+        );
+        let deflate = response(RFC_ACCEPT).replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        assert_eq!(
+            check_response(deflate.as_bytes(), RFC_KEY),
+            Err(HandshakeError::Header("Sec-WebSocket-Extensions"))
         );
         let endless = vec![b'x'; MAX_RESPONSE_HEAD + 1];
         assert_eq!(

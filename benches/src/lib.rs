@@ -9,12 +9,14 @@
 //! * what the tools report: [`report`], [`latency`];
 //! * small system helpers: [`procfs`], [`fdlimit`], [`cli`];
 //! * the orchestrator behind `echo-compare`: [`compare`];
+//! * the fan-out (broadcast) benchmark behind `fanout`: [`fanout`];
 //! * the command line shared by the peer echo servers: [`peer`].
 
 pub mod cli;
 pub mod client;
 pub mod compare;
 pub mod echo_check;
+pub mod fanout;
 pub mod fdlimit;
 pub mod h2load;
 pub mod handshake;

@@ -42,3 +42,8 @@ pub async fn accept(listener: &TcpListener) -> TcpStream {
         }
     }
 }
+
+/// Capacity of the `tokio::sync::broadcast` channel of the broadcast peers
+/// (a receiver more than this many messages behind skips the oldest ones), and
+/// of our broadcast servers' per-subscriber queue.
+pub const BROADCAST_CAPACITY: usize = 1024;

@@ -81,6 +81,9 @@ pub fn client_close_frame(code: u16, mask: [u8; 4]) -> Vec<u8> {
 pub struct FrameHeader {
     /// FIN bit: this frame ends its message.
     pub fin: bool,
+    /// RSV1 bit: the message is compressed (permessage-deflate, RFC 7692);
+    /// only ever set when the parser was told the extension is in use.
+    pub rsv1: bool,
     /// The frame's opcode.
     pub opcode: OpCode,
     /// Bytes taken by the header itself (2, 4 or 10).
@@ -124,16 +127,35 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
-/// Parses the header of the server frame at the start of `buf`.
+/// Parses the header of the server frame at the start of `buf`, no extension
+/// being in use.
 ///
 /// Returns `Ok(None)` while the header is still incomplete.
 pub fn parse_server_header(buf: &[u8]) -> Result<Option<FrameHeader>, FrameError> {
+    parse_server_header_with(buf, false)
+}
+
+/// Parses the header of the server frame at the start of `buf`; with
+/// `deflate` (permessage-deflate negotiated) RSV1 may be set on the first
+/// frame of a data message (RFC 7692 §6).
+///
+/// Returns `Ok(None)` while the header is still incomplete.
+pub fn parse_server_header_with(
+    buf: &[u8],
+    deflate: bool,
+) -> Result<Option<FrameHeader>, FrameError> {
     let [b0, b1, ..] = *buf else {
         return Ok(None);
     };
-    // What only a server must not send, from the first two bytes: no extension is negotiated, and servers
-    // do not mask (section 5.1). The rest is RFC 6455's rules for any frame.
-    if b0 & 0x70 != 0 {
+    // What only a server must not send, from the first two bytes: no reserved bit beyond what the
+    // negotiated extension allows, and servers do not mask (section 5.1). The rest is RFC 6455's rules
+    // for any frame.
+    let allowed = if deflate && matches!(b0 & 0x0F, 0x1 | 0x2) {
+        0x40
+    } else {
+        0
+    };
+    if b0 & 0x70 & !allowed != 0 {
         return Err(FrameError::ReservedBits(b0));
     }
     let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(FrameError::UnknownOpcode(b0 & 0x0F))?;
@@ -155,6 +177,7 @@ pub fn parse_server_header(buf: &[u8]) -> Result<Option<FrameHeader>, FrameError
     }
     Ok(Some(FrameHeader {
         fin: header.fin,
+        rsv1: b0 & 0x40 != 0,
         opcode,
         header_len: header.header_len,
         payload_len: header.len as usize,
@@ -168,6 +191,8 @@ pub struct FrameBuffer {
     buf: BytesMut,
     /// Length of the frame last handed out, dropped from `buf` lazily.
     taken: usize,
+    /// permessage-deflate is in use: RSV1 may be set on data frames.
+    deflate: bool,
 }
 
 /// One whole server frame, borrowed from a [`FrameBuffer`].
@@ -180,6 +205,12 @@ pub struct Frame<'a> {
 }
 
 impl FrameBuffer {
+    /// Accepts compressed data frames (RSV1 set) from now on: permessage-deflate
+    /// was negotiated.
+    pub fn allow_deflate(&mut self) {
+        self.deflate = true;
+    }
+
     /// Appends bytes received from the server.
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.settle();
@@ -199,7 +230,7 @@ impl FrameBuffer {
     /// partially received frame whose length is already known.
     pub fn reserve_for_next_read(&mut self, min_read: usize) {
         self.settle();
-        let frame_rest = match parse_server_header(&self.buf) {
+        let frame_rest = match parse_server_header_with(&self.buf, self.deflate) {
             Ok(Some(h)) => (h.header_len + h.payload_len).saturating_sub(self.buf.len()),
             _ => 0,
         };
@@ -209,7 +240,7 @@ impl FrameBuffer {
     /// The next complete frame, or `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
         self.settle();
-        let Some(header) = parse_server_header(&self.buf)? else {
+        let Some(header) = parse_server_header_with(&self.buf, self.deflate)? else {
             return Ok(None);
         };
         let total = header.header_len + header.payload_len;
@@ -333,5 +364,27 @@ mod tests {
             parse_server_header(&[0x82, 127, 0, 0, 0, 0, 0x10, 0, 0, 0]),
             Err(FrameError::TooLong(1 << 28))
         );
+    }
+
+    #[test]
+    fn rsv1_only_with_deflate_and_only_on_data_frames() {
+        assert_eq!(
+            parse_server_header(&[0xC2, 0x00]),
+            Err(FrameError::ReservedBits(0xC2))
+        );
+        let header = parse_server_header_with(&[0xC2, 0x00], true)
+            .unwrap()
+            .unwrap();
+        assert!(header.rsv1 && header.fin);
+        assert_eq!(header.opcode, OpCode::Binary);
+        // RSV2 stays forbidden, and so does RSV1 on a control frame.
+        assert!(parse_server_header_with(&[0xA2, 0x00], true).is_err());
+        assert!(parse_server_header_with(&[0xC9, 0x00], true).is_err());
+        let mut fb = FrameBuffer::default();
+        fb.allow_deflate();
+        fb.extend_from_slice(&server_frame(0xC1, b"xy"));
+        let frame = fb.next_frame().unwrap().unwrap();
+        assert!(frame.header.rsv1);
+        assert_eq!(frame.payload, b"xy");
     }
 }

@@ -152,6 +152,26 @@ pub fn pinned_command(cpu: Option<usize>, program: impl AsRef<Path>) -> Command 
     }
 }
 
+/// Pins the calling thread, and the threads it starts from now on, to `cpu`
+/// (what `taskset -c CPU` does for a child; for a tool that runs its load
+/// in-process).
+pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: `cpu_set_t` is plain data, for which all zeroes is the empty set;
+    // CPU_SET only writes inside it (cpu is checked against its size), and
+    // sched_setaffinity reads `size_of::<cpu_set_t>()` bytes of it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+        }
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// A free loopback port (the OS picks one; it is released before use).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
