@@ -373,7 +373,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
 }
 
 /// The most runs of output one vectored write gathers (each large payload the core queued by reference
-/// makes two, its header and itself; a prepared frame of 256 bytes or more makes one): as many as the
+/// makes two, its header and itself; a prepared frame of 64 bytes or more makes one): as many as the
 /// core gathers, so that a batch of broadcasts fed together leaves in one write.
 const MAX_RUNS: usize = 64;
 

@@ -6,7 +6,7 @@
 //!
 //! - **Framing.** The frame (header and payload, unmasked, one `FIN` frame) is built when the message
 //!   is prepared. A server connection queues it as is: by reference (a shared [`bytes::Bytes`],
-//!   written with the bytes around it by a vectored write) when it is at least 256 bytes long, by copy
+//!   written with the bytes around it by a vectored write) when it is at least 64 bytes long, by copy
 //!   below that (a copy of a small frame costs less memory than the reference: 40 bytes per queued
 //!   reference, on 64-bit targets).
 //! - **Compression.** A connection whose extension can share one encoding among connections (see
@@ -48,8 +48,9 @@ use crate::connection::DataKind;
 use crate::frame::FrameHeader;
 use crate::message::Message;
 
-/// Prepared frames at least this long are queued by reference; shorter ones are copied.
-pub(crate) const SHARE_MIN: usize = 256;
+/// Prepared frames at least this long are queued by reference; shorter ones are copied (a reference
+/// is a 40-byte queue entry).
+pub(crate) const SHARE_MIN: usize = 64;
 
 /// A data message framed once, for sending on many connections: clone it (a reference count) and pass
 /// `&prepared` (or the clone) wherever a message is sent. See the [module docs](self) for what is

@@ -24,8 +24,8 @@ fn a_server_sends_the_prepared_frame_as_built() {
     for message in [
         Message::from("hello"),
         Message::from(""),
-        binary(255),
-        binary(256),
+        binary(61),
+        binary(62),
         binary(70_000),
     ] {
         let prepared = PreparedMessage::new(message.clone());
@@ -42,8 +42,8 @@ fn a_server_sends_the_prepared_frame_as_built() {
 
 #[test]
 fn long_frames_are_queued_by_reference_short_ones_copied() {
-    let long = PreparedMessage::new(binary(300));
-    let short = PreparedMessage::new(binary(100));
+    let long = PreparedMessage::new(binary(62));
+    let short = PreparedMessage::new(binary(61));
     let mut a = Pair::open_with(Config::default(), Config::default());
     let mut b = Pair::open_with(Config::default(), Config::default());
     for pair in [&mut a, &mut b] {

@@ -3,26 +3,30 @@
 //!
 //! Written the way an application would: a registry of subscribers (a mutex around a map from
 //! connection id to the sending end of a bounded queue); each connection is split, its reader publishes
-//! what its client sends, and a writer task takes everything its queue holds (`recv_many`), `feed`s it
-//! all and flushes once, so broadcasts that queued up while the socket was busy leave in one write. A
-//! subscriber whose queue is full misses the message (`try_send`), so one slow client never holds the
-//! others back.
+//! what its client sends as a [`PreparedMessage`] (framed once, shared by every queue), and a writer
+//! task takes what its queue holds (`recv_many`, up to 64), `feed`s it all and flushes once, so
+//! broadcasts that queued up while the socket was busy leave in one write. A subscriber whose queue is
+//! full misses the message (`try_send`), so one slow client never holds the others back.
 //!
-//! `--deflate` accepts permessage-deflate with the adapters' defaults (`ws_tokio::default_config()`);
-//! without it, no extension is accepted. Used by the fan-out benchmark (`benches/README.md`, "Fan-out").
+//! `--deflate` accepts permessage-deflate with `ws_tokio::broadcast_config()` (no context takeover on
+//! the server's side: each message is compressed once, for every subscriber); without it, no extension
+//! is accepted. Used by the fan-out benchmark (`benches/README.md`, "Fan-out").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use ws_tokio::{Config, Message, WebSocket};
+use ws_tokio::{Config, Message, PreparedMessage, WebSocket};
 
-/// What the registry queues for each subscriber (one clone per subscriber and message).
-type Item = Message;
+/// What the registry queues for each subscriber: a reference to the one prepared frame.
+type Item = PreparedMessage;
 
 /// Items queued for one subscriber before further ones are dropped for it.
 const QUEUE: usize = 1024;
+
+/// The most queued items a writer takes at once: they leave in one write.
+const BATCH: usize = 64;
 
 /// Every connected client's queue.
 #[derive(Default)]
@@ -46,7 +50,7 @@ impl Registry {
 
     /// Queues `message` for every subscriber.
     fn publish(&self, message: Message) {
-        let item: Item = message;
+        let item = PreparedMessage::new(message);
         for queue in lock(&self.subscribers).values() {
             deliver(queue, &item);
         }
@@ -66,7 +70,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn main() -> std::io::Result<()> {
     let port = ws_testkit::port_arg(9001);
     let config = if std::env::args().any(|a| a == "--deflate") {
-        ws_tokio::default_config()
+        ws_tokio::broadcast_config()
     } else {
         Config::default()
     };
@@ -85,8 +89,8 @@ async fn connection(ws: WebSocket, registry: Arc<Registry>) {
     let (mut reader, mut writer) = ws.split();
     let (id, mut outgoing) = registry.subscribe();
     let writing = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(QUEUE);
-        while outgoing.recv_many(&mut batch, QUEUE).await > 0 {
+        let mut batch = Vec::with_capacity(BATCH);
+        while outgoing.recv_many(&mut batch, BATCH).await > 0 {
             for item in batch.drain(..) {
                 if writer.feed(item).await.is_err() {
                     return;
