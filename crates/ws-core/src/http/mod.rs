@@ -24,6 +24,7 @@ pub(crate) use headers::{token_list_contains, tokens};
 pub use redirect::{DEFAULT_MAX_REDIRECTS, RedirectError, redirect_target, same_origin};
 #[cfg(feature = "http")]
 pub use typed::{ClientHandshake, ServerHandshake, UpgradeError, WEBSOCKET_PROTOCOL};
+pub(crate) use url::UserInfo;
 pub use url::{UrlError, WsUrl};
 
 use alloc::vec::Vec;

@@ -26,7 +26,54 @@ pub struct WsUrl {
     /// Path and query; `/` when empty. Fragments are not allowed.
     pub resource: String,
     /// `user:password@` from the URL, percent-decoded.
-    credentials: Option<(String, String)>,
+    credentials: Option<UserInfo>,
+}
+
+/// A user name and password from a URL's userinfo (`user:password@`), percent-decoded. Its `Debug`
+/// shows the user only.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct UserInfo {
+    user: String,
+    password: String,
+}
+
+impl UserInfo {
+    /// Parses `user[:password]`; `None` when either does not percent-decode to UTF-8.
+    pub(crate) fn parse(userinfo: &str) -> Option<UserInfo> {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        Some(UserInfo {
+            user: percent_decode(user)?,
+            password: percent_decode(password)?,
+        })
+    }
+
+    pub(crate) fn new(user: &str, password: &str) -> UserInfo {
+        UserInfo {
+            user: user.to_string(),
+            password: password.to_string(),
+        }
+    }
+
+    pub(crate) fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// User name and password.
+    pub(crate) fn pair(&self) -> (&str, &str) {
+        (&self.user, &self.password)
+    }
+}
+
+impl fmt::Debug for UserInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}:***", self.user)
+    }
+}
+
+/// Percent-decodes `s`; `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes: alloc::vec::Vec<u8> = percent_encoding::percent_decode_str(s).collect();
+    String::from_utf8(bytes).ok()
 }
 
 impl fmt::Display for WsUrl {
@@ -45,7 +92,7 @@ impl fmt::Debug for WsUrl {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("resource", &self.resource)
-            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .field("user", &self.credentials.as_ref().map(UserInfo::user))
             .finish_non_exhaustive()
     }
 }
@@ -103,11 +150,7 @@ impl WsUrl {
             None => (None, authority),
         };
         let credentials = match userinfo {
-            Some(userinfo) => {
-                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                let decode = |s| crate::proxy::percent_decode(s).ok_or(UrlError::Credentials);
-                Some((decode(user)?, decode(password)?))
-            }
+            Some(userinfo) => Some(UserInfo::parse(userinfo).ok_or(UrlError::Credentials)?),
             None => None,
         };
         let (host, port) = if let Some(after) = authority.strip_prefix('[') {
@@ -150,9 +193,7 @@ impl WsUrl {
     /// The user name and password given in the URL (`ws://user:password@host/`), percent-decoded. A
     /// client sends them as `Authorization: Basic` (see [`crate::ClientRequest::from_url`]).
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.credentials
-            .as_ref()
-            .map(|(u, p)| (u.as_str(), p.as_str()))
+        self.credentials.as_ref().map(UserInfo::pair)
     }
 
     /// The URL without its credentials, safe to show.

@@ -36,7 +36,6 @@ use crate::http::Response;
 
 pub use env::{ProxyEnv, select_from_env};
 pub use no_proxy::NoProxy;
-pub(crate) use url::percent_decode;
 pub use url::{ProxyKind, ProxyUrl};
 
 /// The largest reply head an HTTP proxy may send before the handshake fails, by default.

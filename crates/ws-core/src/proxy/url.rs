@@ -2,10 +2,10 @@
 //! `user:password@` credentials.
 
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt;
 
 use super::ProxyError;
+use crate::http::UserInfo;
 
 /// The protocol spoken to a proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,7 +73,7 @@ pub struct ProxyUrl {
     /// Port.
     pub port: u16,
     /// User name and password, percent-decoded.
-    credentials: Option<(String, String)>,
+    credentials: Option<UserInfo>,
 }
 
 impl ProxyUrl {
@@ -115,13 +115,7 @@ impl ProxyUrl {
             None => kind.default_port(),
         };
         let credentials = match userinfo {
-            Some(userinfo) => {
-                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                Some((
-                    percent_decode(user).ok_or_else(invalid)?,
-                    percent_decode(password).ok_or_else(invalid)?,
-                ))
-            }
+            Some(userinfo) => Some(UserInfo::parse(userinfo).ok_or_else(invalid)?),
             None => None,
         };
         Ok(ProxyUrl {
@@ -134,15 +128,13 @@ impl ProxyUrl {
 
     /// The user name and password from the URL, percent-decoded.
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.credentials
-            .as_ref()
-            .map(|(u, p)| (u.as_str(), p.as_str()))
+        self.credentials.as_ref().map(UserInfo::pair)
     }
 
     /// Replaces the credentials.
     #[must_use]
     pub fn with_credentials(mut self, user: &str, password: &str) -> Self {
-        self.credentials = Some((user.to_string(), password.to_string()));
+        self.credentials = Some(UserInfo::new(user, password));
         self
     }
 }
@@ -151,8 +143,9 @@ impl fmt::Display for ProxyUrl {
     /// The URL with the password masked (`***`): safe to log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://", self.kind.scheme())?;
-        if let Some((user, _)) = &self.credentials {
-            let user: String = percent_encoding::utf8_percent_encode(user, USERINFO).collect();
+        if let Some(credentials) = &self.credentials {
+            let user: String =
+                percent_encoding::utf8_percent_encode(credentials.user(), USERINFO).collect();
             write!(f, "{user}:***@")?;
         }
         if self.host.contains(':') {
@@ -196,12 +189,6 @@ pub(crate) fn split_host_port(hostport: &str) -> Option<(&str, Option<&str>)> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._:%".contains(&b));
     valid.then_some((host, port))
-}
-
-/// Percent-decodes userinfo; `None` when the result is not UTF-8.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(s).collect();
-    String::from_utf8(bytes).ok()
 }
 
 /// A URL as it may appear in an error message: its credentials dropped.
