@@ -264,3 +264,62 @@ mod deflate {
         );
     }
 }
+
+mod equivalence {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn message() -> impl Strategy<Value = Message> {
+        prop_oneof![
+            vec(any::<char>(), 0..600)
+                .prop_map(|c| Message::from(c.into_iter().collect::<String>())),
+            vec(any::<u8>(), 0..3000).prop_map(Message::from),
+        ]
+    }
+
+    fn config(deflate: bool, max_frame: Option<usize>) -> Config {
+        let config = Config::default().max_send_frame_size(max_frame);
+        #[cfg(feature = "deflate")]
+        if deflate {
+            use ws_core::deflate::{DeflateConfig, PerMessageDeflate};
+            let deflate = DeflateConfig::default().server_no_context_takeover(true);
+            return config.extensions(Some(std::sync::Arc::new(PerMessageDeflate::new(deflate))));
+        }
+        let _ = deflate;
+        config
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// A prepared message puts on the wire exactly what the same message sent plain does (deflate
+        /// without server context takeover included: its compressed frame is the one each connection
+        /// would make), and the client receives the messages in order.
+        #[test]
+        fn prepared_and_plain_sends_put_the_same_bytes_on_the_wire(
+            messages in vec(message(), 1..8),
+            deflate in any::<bool>(),
+            max_frame in proptest::option::of(1usize..2000),
+        ) {
+            let client_config = || config(deflate, None);
+            let mut plain = Pair::open_with(client_config(), config(deflate, max_frame));
+            let mut prepared = Pair::open_with(client_config(), config(deflate, max_frame));
+            for message in &messages {
+                plain.server.send(message).unwrap();
+                prepared.server.send(&PreparedMessage::new(message.clone())).unwrap();
+                prop_assert_eq!(take_output(&mut plain.server), {
+                    let wire = take_output(&mut prepared.server);
+                    prepared.client.receive(&wire, prepared.now);
+                    wire
+                });
+            }
+            let got: Vec<Message> = prepared
+                .client_events()
+                .into_iter()
+                .filter_map(Event::into_message)
+                .collect();
+            prop_assert_eq!(got, messages);
+        }
+    }
+}
