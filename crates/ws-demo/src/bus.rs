@@ -13,7 +13,8 @@
 //!   away. A process id is the OS pid plus the start time (see [`RedisBus::process_id`]).
 //! * **Order.** One task per process (the relay) takes that process's events in order, delivers each
 //!   locally and then publishes it, so every user sees one process's events in the order they happened.
-//!   Events from different processes may interleave differently on different processes.
+//!   Events from different processes may interleave differently on different processes, and a user
+//!   who joins while another process's events are still on their way may see those first.
 //! * **Presence.** Each process keeps its own user count in Redis under
 //!   `ws-demo:users:PROCESS_ID` ([`PRESENCE_PREFIX`]) with a [`PRESENCE_TTL`] expiry, refreshed on
 //!   every join and leave and by a heartbeat every [`HEARTBEAT`], and lists itself in the set
@@ -21,8 +22,9 @@
 //!   still there (stale members are removed from the set): a killed process's users age out of the
 //!   total within [`PRESENCE_TTL`] (no leave events are sent for them). A process that shuts down
 //!   gracefully removes its key at once.
-//! * **Outages.** When Redis goes away each process keeps serving its own users (their messages, joins
-//!   and leaves, with this process's count), logs one line,
+//! * **Outages.** When Redis goes away (the subscription's connection closes, or Redis leaves the PING
+//!   sent on it every [`HEARTBEAT`] unanswered for a second) each process keeps serving its own users
+//!   (their messages, joins and leaves, with this process's count), logs one line,
 //!   `ws-demo: redis unavailable (…); serving local users only, retrying`, and reconnects and
 //!   resubscribes with exponential backoff (100 ms doubling up to [`MAX_BACKOFF`]); once subscribed
 //!   again it logs `ws-demo: redis is back (…)`.
@@ -129,9 +131,12 @@ impl Bus {
     pub async fn close(&self) {
         if let Bus::Redis(bus) = self {
             let (done, closed) = oneshot::channel();
-            if bus.events.send(Event::Close(done)).await.is_ok() {
-                let _ = tokio::time::timeout(REDIS_TIMEOUT * 2, closed).await;
-            }
+            let _ = tokio::time::timeout(REDIS_TIMEOUT * 2, async {
+                if bus.events.send(Event::Close(done)).await.is_ok() {
+                    let _ = closed.await;
+                }
+            })
+            .await;
             bus.stop();
         }
     }
@@ -408,6 +413,29 @@ impl Link {
     }
 }
 
+impl Link {
+    /// Hands what others publish to the hub until the subscription ends; returns why. A PING every
+    /// [`HEARTBEAT`] notices a Redis that stopped answering without closing the connection.
+    async fn listen(&self, pubsub: PubSub) -> String {
+        let (mut sink, mut messages) = pubsub.split();
+        let mut liveness = tokio::time::interval(HEARTBEAT);
+        liveness.reset();
+        loop {
+            tokio::select! {
+                message = messages.next() => match message {
+                    Some(message) => self.deliver_remote(message.get_payload_bytes()),
+                    None => return "connection lost".to_string(),
+                },
+                _ = liveness.tick() => {
+                    if let Err(e) = bounded(sink.ping::<redis::Value>()).await {
+                        return format!("no answer to PING: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A Redis step bounded by [`REDIS_TIMEOUT`].
 async fn bounded<T>(step: impl Future<Output = RedisResult<T>>) -> RedisResult<T> {
     match tokio::time::timeout(REDIS_TIMEOUT, step).await {
@@ -446,25 +474,22 @@ async fn subscribe(link: Arc<Link>, client: Client, url: String) {
     let mut outage_logged = false;
     loop {
         let error = match link.connect(&client).await {
-            Ok(mut pubsub) => {
+            Ok(pubsub) => {
                 backoff = MIN_BACKOFF;
                 link.up.store(true, Ordering::Release);
-                if outage_logged {
-                    eprintln!("ws-demo: redis is back ({url}); chat spans processes again");
-                } else if !connected_before {
+                if !connected_before {
                     eprintln!(
                         "ws-demo: redis connected ({url}, channel {CHANNEL}, process {})",
                         link.id
                     );
+                } else if outage_logged {
+                    eprintln!("ws-demo: redis is back ({url}); chat spans processes again");
                 }
                 connected_before = true;
                 outage_logged = false;
-                let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
-                    link.deliver_remote(message.get_payload_bytes());
-                }
+                let lost = link.listen(pubsub).await;
                 link.up.store(false, Ordering::Release);
-                "connection lost".to_string()
+                lost
             }
             Err(e) => {
                 link.up.store(false, Ordering::Release);

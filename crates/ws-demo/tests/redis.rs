@@ -102,6 +102,16 @@ impl Redis {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the redis-server, by its pid.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("redis-server running").id();
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
@@ -189,6 +199,28 @@ impl Demo {
             .unwrap();
         ws
     }
+
+    /// Joins as `name`; returns the connection and the `users` of the user's own join event. Events
+    /// published on other processes just before the join may still be in flight to this process and
+    /// reach the newcomer first: they are skipped (they name someone else), up to the own join.
+    async fn enter_counted(&self, name: &str) -> (WebSocket, String) {
+        let mut ws = self.join(name).await;
+        for _ in 0..8 {
+            let event = next_text(&mut ws).await;
+            if field(&event, "type") == "join" && field(&event, "name") == name {
+                return (ws, field(&event, "users"));
+            }
+            assert_ne!(field(&event, "name"), name, "before the own join: {event}");
+        }
+        panic!("{name} never saw its own join");
+    }
+
+    /// [`Demo::enter_counted`], expecting `users` in total.
+    async fn enter(&self, name: &str, users: usize) -> WebSocket {
+        let (ws, counted) = self.enter_counted(name).await;
+        assert_eq!(counted, users.to_string(), "users when {name} joined");
+        ws
+    }
 }
 
 impl Drop for Demo {
@@ -270,18 +302,17 @@ async fn two_processes_share_one_room_with_total_counts_and_no_duplicates() {
     let a = Demo::start(&redis).await;
     let b = Demo::start(&redis).await;
 
-    let mut alice = a.join("alice").await;
-    expect_presence(&mut [&mut alice], "join", "alice", 1).await;
-    let mut bob = b.join("bob").await;
-    expect_presence(&mut [&mut alice, &mut bob], "join", "bob", 2).await;
+    let mut alice = a.enter("alice", 1).await;
+    let mut bob = b.enter("bob", 2).await;
+    expect_presence(&mut [&mut alice], "join", "bob", 2).await;
 
     alice.send("hi from A").await.unwrap();
     expect_message(&mut [&mut alice, &mut bob], "alice", "hi from A").await;
     bob.send("hi from B").await.unwrap();
     expect_message(&mut [&mut alice, &mut bob], "bob", "hi from B").await;
 
-    let mut carol = a.join("carol").await;
-    expect_presence(&mut [&mut alice, &mut bob, &mut carol], "join", "carol", 3).await;
+    let mut carol = a.enter("carol", 3).await;
+    expect_presence(&mut [&mut alice, &mut bob], "join", "carol", 3).await;
     carol.send("carol here").await.unwrap();
     expect_message(
         &mut [&mut alice, &mut bob, &mut carol],
@@ -313,10 +344,9 @@ async fn redis_outage_keeps_local_chat_and_crossing_resumes_when_it_is_back() {
     let a = Demo::start(&redis).await;
     let b = Demo::start(&redis).await;
 
-    let mut alice = a.join("alice").await;
-    expect_presence(&mut [&mut alice], "join", "alice", 1).await;
-    let mut bob = b.join("bob").await;
-    expect_presence(&mut [&mut alice, &mut bob], "join", "bob", 2).await;
+    let mut alice = a.enter("alice", 1).await;
+    let mut bob = b.enter("bob", 2).await;
+    expect_presence(&mut [&mut alice], "join", "bob", 2).await;
 
     redis.kill();
     a.wait_log("ws-demo: redis unavailable").await;
@@ -327,8 +357,8 @@ async fn redis_outage_keeps_local_chat_and_crossing_resumes_when_it_is_back() {
     expect_message(&mut [&mut alice], "alice", "local on A").await;
     bob.send("local on B").await.unwrap();
     expect_message(&mut [&mut bob], "bob", "local on B").await;
-    let mut dan = a.join("dan").await;
-    expect_presence(&mut [&mut alice, &mut dan], "join", "dan", 2).await;
+    let mut dan = a.enter("dan", 2).await;
+    expect_presence(&mut [&mut alice], "join", "dan", 2).await;
 
     // The outage lasts over several reconnection attempts (this sleep is its length, not a
     // synchronisation): still one log line per process.
@@ -346,12 +376,13 @@ async fn redis_outage_keeps_local_chat_and_crossing_resumes_when_it_is_back() {
     alice.send("and back").await.unwrap();
     expect_message(&mut [&mut alice, &mut dan, &mut bob], "alice", "and back").await;
     // Presence was restored in the fresh Redis: totals again.
-    let mut erin = b.join("erin").await;
-    expect_presence(
+    let mut erin = b.enter("erin", 4).await;
+    expect_presence(&mut [&mut alice, &mut dan, &mut bob], "join", "erin", 4).await;
+    erin.send("erin on B").await.unwrap();
+    expect_message(
         &mut [&mut alice, &mut dan, &mut bob, &mut erin],
-        "join",
         "erin",
-        4,
+        "erin on B",
     )
     .await;
 
@@ -362,15 +393,36 @@ async fn redis_outage_keeps_local_chat_and_crossing_resumes_when_it_is_back() {
 }
 
 #[tokio::test]
+async fn a_hung_redis_is_noticed_by_ping_and_local_chat_goes_on() {
+    let redis = Redis::start();
+    let a = Demo::start(&redis).await;
+    let b = Demo::start(&redis).await;
+    let mut alice = a.enter("alice", 1).await;
+    let mut bob = b.enter("bob", 2).await;
+    expect_presence(&mut [&mut alice], "join", "bob", 2).await;
+
+    // Stopped, not dead: connections stay open but nothing answers; the subscriber's PING notices.
+    redis.signal("STOP");
+    a.wait_log("ws-demo: redis unavailable").await;
+    b.wait_log("ws-demo: redis unavailable").await;
+    alice.send("still here").await.unwrap();
+    expect_message(&mut [&mut alice], "alice", "still here").await;
+
+    redis.signal("CONT");
+    a.wait_log("ws-demo: redis is back").await;
+    b.wait_log("ws-demo: redis is back").await;
+    bob.send("across again").await.unwrap();
+    expect_message(&mut [&mut alice, &mut bob], "bob", "across again").await;
+}
+
+#[tokio::test]
 async fn a_killed_process_users_age_out_of_the_total() {
     let redis = Redis::start();
     let a = Demo::start(&redis).await;
     let mut b = Demo::start(&redis).await;
 
-    let mut bob = b.join("bob").await;
-    expect_presence(&mut [&mut bob], "join", "bob", 1).await;
-    let mut alice = a.join("alice").await;
-    expect_presence(&mut [&mut alice], "join", "alice", 2).await;
+    let mut bob = b.enter("bob", 1).await;
+    let _alice = a.enter("alice", 2).await;
     expect_presence(&mut [&mut bob], "join", "alice", 2).await;
 
     // B dies without a word: its count stays in Redis until its key expires.
@@ -381,17 +433,14 @@ async fn a_killed_process_users_age_out_of_the_total() {
     loop {
         probes += 1;
         let name = format!("probe{probes}");
-        let mut probe = a.join(&name).await;
-        let event = next_text(&mut probe).await;
-        assert_eq!(field(&event, "name"), name, "{event}");
-        let users = field(&event, "users");
+        let (mut probe, users) = a.enter_counted(&name).await;
         probe.close(CloseCode::NORMAL, "").await.unwrap();
         drop(probe);
         if users == "2" {
             break; // alice and the probe: bob is gone from the total
         }
-        assert_eq!(users, "3", "{event}");
-        assert!(Instant::now() < deadline, "bob still counted: {event}");
+        assert_eq!(users, "3", "{name} joined");
+        assert!(Instant::now() < deadline, "bob still counted");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
