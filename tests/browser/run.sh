@@ -2,7 +2,8 @@
 # Browser test of the ws-demo chat: builds and starts ws-demo on a free port, drives two headless Chromium
 # pages (alice and bob) through playwright-core over http:// (HTTP/1.1 upgrades); then starts it again with
 # a self-signed certificate and drives two pages over https:// (the WebSockets open over HTTP/2, RFC 8441),
-# stops everything. Last line: "N passed, M failed".
+# then starts a redis-server on a free port and two ws-demo processes with --redis, and drives a page on
+# each: they chat with each other. Stops everything. Last line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 HERE=$(pwd)
@@ -14,6 +15,9 @@ failed=0
 server_pid=""
 node_pid=""
 tls_pid=""
+redis_pid=""
+demo_a_pid=""
+demo_b_pid=""
 tmp=$(mktemp -d)
 
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
@@ -23,6 +27,9 @@ finish() {
     [ -n "$node_pid" ] && kill -TERM -- "-$node_pid" 2>/dev/null
     [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
     [ -n "$tls_pid" ] && kill -KILL "$tls_pid" 2>/dev/null
+    [ -n "$demo_a_pid" ] && kill -KILL "$demo_a_pid" 2>/dev/null
+    [ -n "$demo_b_pid" ] && kill -KILL "$demo_b_pid" 2>/dev/null
+    [ -n "$redis_pid" ] && kill -KILL "$redis_pid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap finish EXIT
@@ -78,6 +85,7 @@ stop_gracefully() {
 # 1. What the test needs: Chromium (Debian package) and playwright-core (npm ci from the lock file).
 [ -x "$CHROMIUM" ] || apt_install chromium
 command -v openssl >/dev/null || apt_install openssl
+command -v redis-server >/dev/null || apt_install redis-server
 [ -x "$CHROMIUM" ] && ok "chromium available ($("$CHROMIUM" --version 2>/dev/null | head -1))" || { not_ok "chromium not installed"; summary; }
 if [ ! -f node_modules/playwright-core/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null
@@ -117,4 +125,39 @@ tls_url=$(wait_url "$tmp/tls.out" https)
 run_node "$HERE/test-tls.mjs" "$tls_url" "$spki" "$tmp/tls.err"
 stop_gracefully "$tls_pid" "TLS server"
 tls_pid=""
+
+# 6. Two processes, one room: redis-server on a free port (no persistence), two ws-demo --redis on free
+#    ports; a page on each chats with the other.
+redis_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/redis.out" 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+done
+[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && ok "redis-server started on port $redis_port" || { not_ok "redis-server did not start: $(tail -3 "$tmp/redis.out")"; summary; }
+"$TARGET/release/ws-demo" --port 0 --redis "redis://127.0.0.1:$redis_port" >"$tmp/a.out" 2>"$tmp/a.err" &
+demo_a_pid=$!
+"$TARGET/release/ws-demo" --port 0 --redis "redis://127.0.0.1:$redis_port" >"$tmp/b.out" 2>"$tmp/b.err" &
+demo_b_pid=$!
+url_a=$(wait_url "$tmp/a.out" http)
+url_b=$(wait_url "$tmp/b.out" http)
+# Both subscribed before the pages connect (the start line comes before the subscription).
+for _ in $(seq 100); do
+    grep -q "redis connected" "$tmp/a.err" && grep -q "redis connected" "$tmp/b.err" && break
+    sleep 0.1
+done
+if [ -n "$url_a" ] && [ -n "$url_b" ] && grep -q "redis connected" "$tmp/a.err" && grep -q "redis connected" "$tmp/b.err"; then
+    ok "two ws-demo --redis processes: $url_a and $url_b"
+else
+    not_ok "ws-demo --redis did not start or connect: $(cat "$tmp/a.err" "$tmp/b.err")"; summary
+fi
+run_node "$HERE/test-redis.mjs" "$url_a" "$url_b"
+stop_gracefully "$demo_a_pid" "ws-demo --redis (A)"
+demo_a_pid=""
+stop_gracefully "$demo_b_pid" "ws-demo --redis (B)"
+demo_b_pid=""
+kill -TERM "$redis_pid" 2>/dev/null
+wait "$redis_pid" 2>/dev/null
+redis_pid=""
 summary

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use ws_axum::{CloseCode, Message, PreparedMessage, WebSocket, Writer};
 
+use crate::bus::Bus;
+
 /// Messages a user's writer may have queued before the user counts as too slow and is disconnected.
 pub const QUEUE_DEPTH: usize = 64;
 
@@ -74,8 +76,9 @@ impl Hub {
     }
 
     /// Queues `json` for every user, framed (and compressed) once for all of them; users whose queue is
-    /// full are told to close with 1008 "too slow".
-    fn broadcast(&self, json: &str) {
+    /// full are told to close with 1008 "too slow". The one place where events reach this process's users
+    /// (the [`Bus`] calls it).
+    pub(crate) fn broadcast(&self, json: &str) {
         let prepared = PreparedMessage::new(json);
         for user in self.lock().values() {
             match user.tx.try_send(prepared.clone()) {
@@ -93,26 +96,19 @@ impl Hub {
         }
     }
 
-    fn join(&self, user: User) -> u64 {
+    /// Adds `user`; returns its id and how many users this process has now.
+    fn join(&self, user: User) -> (u64, usize) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let name = user.name.clone();
-        let users = {
-            let mut users = self.lock();
-            users.insert(id, user);
-            users.len()
-        };
-        self.broadcast(&presence_json("join", &name, users));
-        id
+        let mut users = self.lock();
+        users.insert(id, user);
+        (id, users.len())
     }
 
-    fn leave(&self, id: u64) {
-        let (user, users) = {
-            let mut users = self.lock();
-            (users.remove(&id), users.len())
-        };
-        if let Some(user) = user {
-            self.broadcast(&presence_json("leave", &user.name, users));
-        }
+    /// Removes user `id`; returns its name and how many users this process has left.
+    fn leave(&self, id: u64) -> Option<(String, usize)> {
+        let mut users = self.lock();
+        let user = users.remove(&id)?;
+        Some((user.name, users.len()))
     }
 }
 
@@ -133,8 +129,9 @@ impl Drop for Live {
 }
 
 /// Runs one chat user on an accepted WebSocket until it ends: a writer task drains the user's queue, this
-/// task reads and broadcasts.
-pub async fn session(ws: WebSocket, name: String, hub: Arc<Hub>) {
+/// task reads and hands the messages (and the user's join and leave) to the [`Bus`].
+pub async fn session(ws: WebSocket, name: String, bus: Bus) {
+    let hub = bus.hub().clone();
     let _live = Live::new(hub.clone());
     let (mut reader, writer) = ws.split();
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
@@ -145,23 +142,26 @@ pub async fn session(ws: WebSocket, name: String, hub: Arc<Hub>) {
         control.subscribe(),
         hub.shutdown.subscribe(),
     ));
-    let id = hub.join(User {
+    let (id, users) = hub.join(User {
         name: name.clone(),
         tx,
         control: control.clone(),
     });
+    bus.presence("join", &name, users);
     while let Some(Ok(message)) = reader.recv().await {
         if control.borrow().is_some() {
             continue; // closing: the reader only waits for the peer's close frame now
         }
         match message {
-            Message::Text(text) => hub.broadcast(&message_json(&name, text.as_str())),
+            Message::Text(text) => bus.message(message_json(&name, text.as_str())),
             Message::Binary(_) => {
                 control.send_replace(Some((CloseCode::UNSUPPORTED_DATA, "text only")));
             }
         }
     }
-    hub.leave(id);
+    if let Some((name, users)) = hub.leave(id) {
+        bus.presence("leave", &name, users);
+    }
     drop(reader);
     let abort = writer_task.abort_handle();
     if tokio::time::timeout(Duration::from_secs(3), writer_task)

@@ -14,6 +14,12 @@
 //! connection as an extended CONNECT (RFC 8441). The server logs, per user, which HTTP version the
 //! WebSocket came over.
 //!
+//! One process serves one room by default. With a [`Bus::redis`](bus::Bus::redis) (`ws-demo --redis
+//! redis://HOST:PORT`) every process sharing that Redis server serves the same room: messages, joins
+//! and leaves cross processes through a Redis pub/sub channel, and the `users` count is the total over
+//! the processes. Delivery across processes is at most once: while Redis is away each process keeps
+//! serving its own users, and what is published then is not replayed (see [`bus`]).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -24,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bus;
 pub mod chat;
 mod server;
 
@@ -38,6 +45,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use ws_axum::{WebSocketUpgrade, WebSocketUpgradeRejection};
 
+use crate::bus::Bus;
 use crate::chat::Hub;
 
 /// The chat page, served at `/`.
@@ -72,19 +80,48 @@ pub async fn run_with(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let hub = Arc::new(Hub::default());
-    server::serve(listener, tls, app(hub.clone()), hub, shutdown).await
+    run_with_bus(
+        listener,
+        tls,
+        Bus::local(Arc::new(Hub::default())),
+        shutdown,
+    )
+    .await
+}
+
+/// [`run_with`] on a given [`Bus`]: [`Bus::redis`] spreads the chat over every process sharing that
+/// Redis server. Once `shutdown` has resolved and the chats are closed, the bus is [closed](Bus::close).
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use std::sync::Arc;
+/// use ws_demo::{bus::Bus, chat::Hub};
+///
+/// let bus = Bus::redis(Arc::new(Hub::default()), "redis://127.0.0.1:6379").expect("a redis:// URL");
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// ws_demo::run_with_bus(listener, None, bus, async { tokio::signal::ctrl_c().await.ok(); }).await
+/// # }
+/// ```
+pub async fn run_with_bus(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    bus: Bus,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let served = server::serve(listener, tls, app(bus.clone()), bus.hub().clone(), shutdown).await;
+    bus.close().await;
+    served
 }
 
 /// The router: the page at `/` and `/index.html`, the chat WebSocket at `/chat` (`any`: HTTP/1.1
 /// upgrades are GETs, HTTP/2 ones CONNECTs), 404 elsewhere.
-pub fn app(hub: Arc<Hub>) -> Router {
+pub fn app(bus: Bus) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/index.html", get(page))
         .route("/chat", any(chat))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(hub)
+        .with_state(bus)
 }
 
 async fn page() -> Html<&'static str> {
@@ -94,7 +131,7 @@ async fn page() -> Html<&'static str> {
 /// The handshake decision: the `chat` subprotocol is required, a browser's Origin must be this server,
 /// and the name comes from `?name=` (sanitized) or is a fresh `guest-N`.
 async fn chat(
-    State(hub): State<Arc<Hub>>,
+    State(bus): State<Bus>,
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -117,7 +154,7 @@ async fn chat(
         )
             .into_response();
     }
-    let name = chat::name_from_query(query.as_deref()).unwrap_or_else(|| hub.guest_name());
+    let name = chat::name_from_query(query.as_deref()).unwrap_or_else(|| bus.hub().guest_name());
     let over = if upgrade.is_http2() {
         "HTTP/2"
     } else {
@@ -127,5 +164,5 @@ async fn chat(
     upgrade
         .protocols(["chat"])
         .config(chat_config())
-        .on_upgrade(move |ws| chat::session(ws, name, hub))
+        .on_upgrade(move |ws| chat::session(ws, name, bus))
 }

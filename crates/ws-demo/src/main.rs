@@ -1,15 +1,21 @@
-//! `ws-demo [--port 8080] [--host 127.0.0.1] [--tls-cert PEM --tls-key PEM]`: the chat server.
+//! `ws-demo [--port 8080] [--host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--redis redis://HOST:PORT]`:
+//! the chat server. With `--redis`, every process given the same Redis server serves one chat room (see
+//! `ws_demo::bus`).
+
+use std::sync::Arc;
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--tls-cert cert.pem --tls-key key.pem]";
+use ws_demo::bus::Bus;
+
+const USAGE: &str = "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--tls-cert cert.pem --tls-key key.pem] [--redis redis://127.0.0.1:6379]";
 
 struct Args {
     host: String,
     port: u16,
     cert: Option<String>,
     key: Option<String>,
+    redis: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -18,6 +24,7 @@ fn parse_args() -> Result<Args, String> {
         port: 8080,
         cert: None,
         key: None,
+        redis: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -27,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
             "--host" => args.host = value()?,
             "--tls-cert" => args.cert = Some(value()?),
             "--tls-key" => args.key = Some(value()?),
+            "--redis" => args.redis = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -92,6 +100,17 @@ async fn main() -> ExitCode {
         }
         _ => None,
     };
+    let hub = Arc::new(ws_demo::chat::Hub::default());
+    let bus = match &args.redis {
+        None => Bus::local(hub),
+        Some(url) => match Bus::redis(hub, url) {
+            Ok(bus) => bus,
+            Err(e) => {
+                eprintln!("ws-demo: --redis {url}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -109,7 +128,7 @@ async fn main() -> ExitCode {
         ("http", "ws", "HTTP/1.1")
     };
     println!("ws-demo: chat on {http}://{addr}/ (WebSocket at {ws}://{addr}/chat, {versions})");
-    match ws_demo::run_with(listener, tls, shutdown_signal()).await {
+    match ws_demo::run_with_bus(listener, tls, bus, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ws-demo: {e}");
