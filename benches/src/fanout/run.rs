@@ -82,7 +82,7 @@ pub struct RunReport {
     pub compressed: u64,
     /// Messages the subscribers never received (gaps), inside the window.
     pub missed: u64,
-    /// Times the publisher sent after waiting [`STALL`] for its subscribers.
+    /// Times the publisher sent after waiting 100 ms (its stall limit) for its subscribers.
     pub stalls: u64,
     /// Server CPU time inside the window.
     pub server_cpu: Option<CpuTimes>,
