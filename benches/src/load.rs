@@ -216,7 +216,7 @@ pub(crate) async fn run_opened<T: Transport>(
             tally.borrow_mut().errors.add(format!("driver task: {e}"));
         }
     }
-    let (server_cpu_s, client_cpu_s) = cpu.await.unwrap_or((None, None));
+    let (server_cpu, client_cpu_s) = cpu.await.unwrap_or((None, None));
 
     let tally = tally.take();
     let secs = cfg.duration.as_secs_f64();
@@ -234,7 +234,9 @@ pub(crate) async fn run_opened<T: Transport>(
         mib_per_sec: (tally.in_window as f64 * cfg.size as f64) / f64::from(1 << 20) / secs,
         latency: tally.latency.summary(),
         total_echoes: tally.total,
-        server_cpu_s,
+        server_cpu_s: server_cpu.map(procfs::CpuTimes::total),
+        server_user_s: server_cpu.map(|c| c.user),
+        server_sys_s: server_cpu.map(|c| c.system),
         client_cpu_s,
         errors: tally.errors,
     }
@@ -297,11 +299,14 @@ where
     opened
 }
 
-/// CPU seconds of the server and of this process spent inside `window`.
-async fn sample_cpu(window: Window, server_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
+/// CPU time of the server (user and system) and CPU seconds of this process spent inside `window`.
+async fn sample_cpu(
+    window: Window,
+    server_pid: Option<u32>,
+) -> (Option<procfs::CpuTimes>, Option<f64>) {
     let sample = || {
         (
-            server_pid.and_then(|pid| procfs::cpu_seconds(Some(pid))),
+            server_pid.and_then(|pid| procfs::cpu_times(Some(pid))),
             procfs::cpu_seconds(None),
         )
     };
@@ -309,11 +314,9 @@ async fn sample_cpu(window: Window, server_pid: Option<u32>) -> (Option<f64>, Op
     let (server_before, client_before) = sample();
     time::sleep_until(window.end).await;
     let (server_after, client_after) = sample();
-    let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
-    (
-        diff(server_before, server_after),
-        diff(client_before, client_after),
-    )
+    let server = server_before.zip(server_after).map(|(a, b)| b.since(a));
+    let client = client_before.zip(client_after).map(|(a, b)| b - a);
+    (server, client)
 }
 
 /// Drives one connection for the whole run.

@@ -67,6 +67,12 @@ pub struct LoadReport {
     /// Server CPU seconds (user + system) spent inside the window, when the
     /// server's PID was given.
     pub server_cpu_s: Option<f64>,
+    /// The server's user-mode part of `server_cpu_s`.
+    #[serde(default)]
+    pub server_user_s: Option<f64>,
+    /// The server's system (kernel) part of `server_cpu_s`.
+    #[serde(default)]
+    pub server_sys_s: Option<f64>,
     /// The load generator's own CPU seconds inside the window.
     pub client_cpu_s: Option<f64>,
     /// Every error of the run; a clean run has none.
@@ -76,7 +82,20 @@ pub struct LoadReport {
 impl LoadReport {
     /// Server CPU seconds per million echoed messages.
     pub fn server_cpu_per_million(&self) -> Option<f64> {
-        let cpu = self.server_cpu_s?;
+        self.per_message_us(self.server_cpu_s)
+    }
+
+    /// Server user and system CPU microseconds per echoed message.
+    pub fn server_user_sys_us(&self) -> Option<(f64, f64)> {
+        Some((
+            self.per_message_us(self.server_user_s)?,
+            self.per_message_us(self.server_sys_s)?,
+        ))
+    }
+
+    /// `seconds` per echoed message, in microseconds (which is seconds per million messages).
+    fn per_message_us(&self, seconds: Option<f64>) -> Option<f64> {
+        let cpu = seconds?;
         (self.messages > 0).then(|| cpu * 1e6 / self.messages as f64)
     }
 }

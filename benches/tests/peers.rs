@@ -19,10 +19,11 @@ use ws_benches::payload::{MessageKind, MessageRing};
 use ws_benches::target::Target;
 use ws_benches::wire::{self, OpCode};
 
-const PEERS: [&str; 4] = [
+const PEERS: [&str; 5] = [
     env!("CARGO_BIN_EXE_peer-tungstenite"),
     env!("CARGO_BIN_EXE_peer-fastwebsockets"),
     env!("CARGO_BIN_EXE_peer-tokio-websockets"),
+    env!("CARGO_BIN_EXE_peer-sockudo"),
     PEER_AXUM,
 ];
 

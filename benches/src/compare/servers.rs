@@ -112,6 +112,7 @@ pub fn default_servers() -> Vec<ServerSpec> {
             "tokio-websockets",
             "target/release/peer-tokio-websockets --port {port}",
         ),
+        ("sockudo-ws", "target/release/peer-sockudo --port {port}"),
     ]
     .into_iter()
     .map(|(name, command)| ServerSpec {
@@ -300,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn default_list_has_all_seven() {
+    fn default_list_has_all_eight() {
         let names: Vec<_> = default_servers().into_iter().map(|s| s.name).collect();
         assert_eq!(
             names,
@@ -311,7 +312,8 @@ mod tests {
                 "ws-hyper",
                 "tungstenite",
                 "fastwebsockets",
-                "tokio-websockets"
+                "tokio-websockets",
+                "sockudo-ws"
             ]
         );
     }

@@ -63,7 +63,8 @@ fn heading(out: &mut String, r: &Results) {
         out,
         "{pinning}; {:.1} s measured per cell after {:.1} s of warm-up{runs}; every echo is \
          checked byte for byte. *in flight*: messages outstanding per connection. \
-         *CPU s/M*: server CPU seconds (user + system) per million echoed messages. \
+         *µs CPU/msg*: server CPU microseconds per echoed message (= seconds per million), user + \
+         system, the two parts in brackets. \
          *srv CPU* / *lg CPU*: CPU use of the server / of the load generator during \
          the window (whichever is near 100% is the bottleneck). *vs {}*: msgs/s relative to {} in the same cell. Latency is \
          send-to-echo per message.\n",
@@ -94,7 +95,7 @@ fn matrix(out: &mut String, r: &Results) {
     let _ = writeln!(
         out,
         "| conns | size | in flight | type | server | msgs/s | MiB/s | p50 µs | p99 µs \
-         | CPU s/M | srv CPU | lg CPU | vs {baseline} | errors |"
+         | µs CPU/msg (user + sys) | srv CPU | lg CPU | vs {baseline} | errors |"
     );
     out.push_str("|--:|--:|--:|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for result in &r.cells {
@@ -126,7 +127,11 @@ fn matrix(out: &mut String, r: &Results) {
 
 fn measured_columns(out: &mut String, report: &LoadReport, ratio: &str) {
     let optional = |v: Option<f64>, fmt: &dyn Fn(f64) -> String| v.map_or("–".to_owned(), fmt);
-    let cpu_per_m = optional(report.server_cpu_per_million(), &|v| format!("{v:.2}"));
+    let cpu_per_m = match (report.server_cpu_per_million(), report.server_user_sys_us()) {
+        (Some(total), Some((user, sys))) => format!("{total:.2} ({user:.2} + {sys:.2})"),
+        (Some(total), None) => format!("{total:.2}"),
+        _ => "–".to_owned(),
+    };
     let percent = |v: f64| format!("{:.0}%", 100.0 * v / report.duration_s);
     let cpu_use = optional(report.server_cpu_s, &percent);
     let client_use = optional(report.client_cpu_s, &percent);
@@ -294,6 +299,8 @@ mod tests {
             },
             total_echoes: 0,
             server_cpu_s: Some(1.0),
+            server_user_s: Some(0.25),
+            server_sys_s: Some(0.75),
             client_cpu_s: Some(1.0),
             errors: ErrorTally {
                 count: errors,
@@ -426,7 +433,7 @@ mod tests {
             "{md}"
         );
         assert!(md.contains(
-            "| 1 | 20 B | 1 | binary | base | 100,000 | 1.50 | 12.3 | 56.8 | 5.00 | 50% | 50% | 1.00× | 0 |"
+            "| 1 | 20 B | 1 | binary | base | 100,000 | 1.50 | 12.3 | 56.8 | 5.00 (1.25 + 3.75) | 50% | 50% | 1.00× | 0 |"
         ));
         assert!(md.contains("| other | 150,000 |"));
         assert!(md.contains("| 1.50× | ⚠ 2 |"));
