@@ -11,9 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ws_tokio::{ClientBuilder, CloseCode, Message, WebSocket};
+use ws_tokio::{ClientBuilder, CloseCode, WebSocket};
 
 /// Bound for every wait on a condition.
+mod common;
+
+use common::field;
+
 const STEP: Duration = Duration::from_secs(10);
 
 fn redis_server() -> PathBuf {
@@ -231,37 +235,7 @@ impl Drop for Demo {
 }
 
 async fn next_text(ws: &mut WebSocket) -> String {
-    match tokio::time::timeout(STEP, ws.recv())
-        .await
-        .expect("a message in time")
-    {
-        Some(Ok(Message::Text(t))) => t.as_str().to_string(),
-        other => panic!("expected a text message, got {other:?}"),
-    }
-}
-
-/// The value of a top-level `"key":` in the server's flat JSON (strings unescaped for `\"` and `\\` only).
-fn field(json: &str, key: &str) -> String {
-    let start = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("{key} in {json}"))
-        + key.len()
-        + 3;
-    let rest = &json[start..];
-    if let Some(s) = rest.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => out.push(chars.next().unwrap()),
-                c => out.push(c),
-            }
-        }
-        out
-    } else {
-        rest.split([',', '}']).next().unwrap().to_string()
-    }
+    common::next_text(ws, STEP).await
 }
 
 /// The next event of each of `clients` is a join or leave of `name` with `users` in total.
