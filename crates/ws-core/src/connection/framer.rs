@@ -37,6 +37,7 @@ impl Framer {
     }
 
     /// Queues a whole data message, prepared or not (see [`crate::PreparedMessage`]).
+    #[inline]
     pub(super) fn send(
         &mut self,
         encoder: Option<&mut (dyn Extension + 'static)>,
@@ -127,6 +128,7 @@ impl Framer {
 
     /// Queues a whole data message; `shared` is `payload` as shared bytes when the caller has them.
     /// `encoder` is the extension that may encode it; `max_frame` splits it into frames.
+    #[inline]
     fn send_data(
         &mut self,
         encoder: Option<&mut (dyn Extension + 'static)>,
