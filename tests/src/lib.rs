@@ -14,6 +14,7 @@
 
 pub use ws_testkit::raw;
 pub mod hyper_rt;
+pub mod proxies;
 pub mod rt;
 pub mod tap;
 
