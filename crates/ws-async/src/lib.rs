@@ -55,7 +55,7 @@ pub use websocket::WebSocket;
 
 // Shared with the blocking adapter (`ws-std`): written once in `ws-adapter`.
 pub use ws_adapter::{
-    ClientBuilder, Clock, EarlyReplies, Error, Result, broadcast_config, default_config,
+    ClientBuilder, Clock, EarlyReplies, Error, Proxy, Result, broadcast_config, default_config,
     random_seed,
 };
 
