@@ -27,6 +27,7 @@ mod engine;
 mod glue;
 mod handshake;
 mod runtime;
+mod proxy;
 mod serve;
 mod session;
 mod shutdown;
@@ -34,6 +35,7 @@ mod split;
 mod split_io;
 mod stream;
 mod timer;
+mod tunnel;
 #[cfg(feature = "rustls")]
 pub mod tls;
 mod websocket;
@@ -50,6 +52,7 @@ pub use shutdown::Shutdown;
 pub use split::{Reader, Writer};
 pub use split_io::{MaybeTlsRead, MaybeTlsWrite, SplitIo};
 pub use stream::MaybeTlsStream;
+pub use tunnel::{Rewind, Tunnel};
 pub use timer::Timer;
 pub use websocket::WebSocket;
 

@@ -13,6 +13,9 @@ pub use ws_adapter::tls::{
     server_config_from_pem, server_name,
 };
 
+/// A client's TLS stream over `S`.
+pub(crate) type ClientTls<S> = futures_rustls::client::TlsStream<S>;
+
 /// Runs the client side of the TLS handshake over `tcp` for `host`.
 pub(crate) async fn connect<S>(
     tcp: S,
@@ -22,14 +25,26 @@ pub(crate) async fn connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let name = server_name(host)?;
-    let tls = futures_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+    let tls = client(tcp, host, config).await?;
     Ok(MaybeTlsStream::Tls(Box::new(
         futures_rustls::TlsStream::Client(tls),
     )))
+}
+
+/// Runs the client side of the TLS handshake over `io` for `host` (a server, or an `https://` proxy).
+pub(crate) async fn client<S>(
+    io: S,
+    host: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<ClientTls<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let name = server_name(host)?;
+    futures_rustls::TlsConnector::from(config)
+        .connect(name, io)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))
 }
 
 /// Runs the server side of the TLS handshake over `stream`.
