@@ -7,14 +7,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 use ws_adapter::{Error, Result};
 
 use crate::stream::MaybeTlsStream;
+use crate::tunnel::ClientTls;
 
 pub use ws_adapter::tls::{
     client_config_trusting_pem, client_config_with_roots, default_client_config, rustls,
     server_config_from_pem, server_name,
 };
 
-/// A client's TLS stream over `S`.
-pub(crate) type ClientTls<S> = futures_rustls::client::TlsStream<S>;
 
 /// Runs the client side of the TLS handshake over `tcp` for `host`.
 pub(crate) async fn connect<S>(

@@ -7,8 +7,9 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+/// A client's TLS stream over `S`.
 #[cfg(feature = "rustls")]
-use crate::tls::ClientTls;
+pub(crate) type ClientTls<S> = futures_rustls::client::TlsStream<S>;
 
 /// A stream whose first reads return `prefix`: the bytes a proxy sent after its reply, which belong to
 /// what runs over the tunnel.
