@@ -26,8 +26,8 @@ mod connect;
 mod engine;
 mod glue;
 mod handshake;
-mod runtime;
 mod proxy;
+mod runtime;
 mod serve;
 mod session;
 mod shutdown;
@@ -35,9 +35,9 @@ mod split;
 mod split_io;
 mod stream;
 mod timer;
-mod tunnel;
 #[cfg(feature = "rustls")]
 pub mod tls;
+mod tunnel;
 mod websocket;
 
 #[cfg(feature = "async-io")]
@@ -52,8 +52,8 @@ pub use shutdown::Shutdown;
 pub use split::{Reader, Writer};
 pub use split_io::{MaybeTlsRead, MaybeTlsWrite, SplitIo};
 pub use stream::MaybeTlsStream;
-pub use tunnel::{Rewind, Tunnel};
 pub use timer::Timer;
+pub use tunnel::{Rewind, Tunnel};
 pub use websocket::WebSocket;
 
 // Shared with the blocking adapter (`ws-std`): written once in `ws-adapter`.

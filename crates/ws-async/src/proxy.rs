@@ -27,7 +27,10 @@ where
 {
     let url = builder.url();
     let addr = match proxy.kind.resolves_locally() && url.host.parse::<IpAddr>().is_err() {
-        true => Some(target_addr(proxy.kind, resolve(url.host.clone(), url.port).await)?),
+        true => Some(target_addr(
+            proxy.kind,
+            resolve(url.host.clone(), url.port).await,
+        )?),
         false => None,
     };
     let handshake = ProxyHandshake::with_headers(
@@ -47,12 +50,16 @@ where
             let leftover = open(&mut tls, handshake).await?;
             let inner = Rewind::new(leftover, tls);
             return Ok(match url.secure {
-                true => Tunnel::TlsInTls(crate::tls::client(inner, &url.host, builder.tls()).await?),
+                true => {
+                    Tunnel::TlsInTls(crate::tls::client(inner, &url.host, builder.tls()).await?)
+                }
                 false => Tunnel::ProxyTls(inner),
             });
         }
         #[cfg(not(feature = "rustls"))]
-        return Err(Error::Tls("https:// proxies need the `rustls` feature".into()));
+        return Err(Error::Tls(
+            "https:// proxies need the `rustls` feature".into(),
+        ));
     }
     let mut tcp = tcp;
     let leftover = open(&mut tcp, handshake).await?;

@@ -14,7 +14,6 @@ pub use ws_adapter::tls::{
     server_config_from_pem, server_name,
 };
 
-
 /// Runs the client side of the TLS handshake over `tcp` for `host`.
 pub(crate) async fn connect<S>(
     tcp: S,
