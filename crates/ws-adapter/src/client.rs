@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-use ws_core::{ClientRequest, Config, Limits, Timeouts, WsUrl};
+use ws_core::http::{DEFAULT_MAX_REDIRECTS, redirect_target};
+use ws_core::{ClientRequest, Config, Limits, Response, Timeouts, WsUrl};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::proxy::Proxy;
 
 /// Builds a client connection; every adapter's `connect_with` takes one, so the shape is the same on every
 /// runtime.
@@ -23,8 +25,13 @@ pub struct ClientBuilder {
     request: ClientRequest,
     config: Config,
     connect_timeout: Option<Duration>,
+    proxy: Proxy,
+    proxy_headers: Vec<(String, Vec<u8>)>,
+    max_redirects: u32,
     #[cfg(feature = "rustls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    #[cfg(feature = "rustls")]
+    proxy_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
@@ -37,8 +44,13 @@ impl ClientBuilder {
             request,
             config: crate::default_config(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: Proxy::default(),
+            proxy_headers: Vec::new(),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
             #[cfg(feature = "rustls")]
             tls: None,
+            #[cfg(feature = "rustls")]
+            proxy_tls: None,
         })
     }
 
@@ -78,7 +90,29 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the TCP (and TLS) connect timeout; `None` waits as long as the OS does. Default 10 s.
+    /// Chooses the proxy (default [`Proxy::Env`]: the environment's `HTTPS_PROXY`, `NO_PROXY`, ...).
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Adds a header to an HTTP proxy's `CONNECT` request (not to the WebSocket request). Credentials in
+    /// the proxy URL become `Proxy-Authorization: Basic` by themselves.
+    pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
+        self.proxy_headers
+            .push((name.to_string(), value.as_bytes().to_vec()));
+        self
+    }
+
+    /// Follows at most `hops` redirects (301, 302, 303, 307, 308) of the opening handshake; default 10.
+    /// `0` follows none: the 3xx comes back as [`Error::Rejected`].
+    pub fn max_redirects(mut self, hops: u32) -> Self {
+        self.max_redirects = hops;
+        self
+    }
+
+    /// Sets the TCP (and TLS) connect timeout, which covers the proxy's handshake too; `None` waits as
+    /// long as the OS does. Default 10 s.
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
         self
@@ -88,6 +122,14 @@ impl ClientBuilder {
     #[cfg(feature = "rustls")]
     pub fn tls_config(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Uses this rustls configuration for the TLS to an `https://` proxy instead of the default (webpki
+    /// roots).
+    #[cfg(feature = "rustls")]
+    pub fn proxy_tls_config(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.proxy_tls = Some(tls);
         self
     }
 
@@ -117,6 +159,66 @@ impl ClientBuilder {
         self.tls
             .clone()
             .unwrap_or_else(crate::tls::default_client_config)
+    }
+}
+
+impl ClientBuilder {
+    /// How the proxy is chosen.
+    pub fn get_proxy(&self) -> &Proxy {
+        &self.proxy
+    }
+
+    /// The extra headers of an HTTP proxy's `CONNECT` request.
+    pub fn get_proxy_headers(&self) -> &[(String, Vec<u8>)] {
+        &self.proxy_headers
+    }
+
+    /// How many redirects are followed.
+    pub fn get_max_redirects(&self) -> u32 {
+        self.max_redirects
+    }
+
+    /// The TLS configuration for an `https://` proxy: the one set, or the default with webpki roots.
+    #[cfg(feature = "rustls")]
+    pub fn proxy_tls(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        self.proxy_tls
+            .clone()
+            .unwrap_or_else(crate::tls::default_client_config)
+    }
+
+    /// After the server answered the handshake with `response` on hop `hops` (0 for the first
+    /// request): the builder for the next hop when `response` is a redirect to follow (same settings, the
+    /// new URL, a request from [`ClientRequest::for_redirect`]: secrets dropped across origins);
+    /// `Ok(None)` when it is not a redirect, or redirects are off ([`ClientBuilder::max_redirects`] 0).
+    /// Fails with [`Error::Redirect`] past the limit, for `wss://` to `ws://`, or a bad `Location`.
+    ///
+    /// ```
+    /// use ws_adapter::ClientBuilder;
+    /// use ws_core::Response;
+    /// let builder = ClientBuilder::new("wss://a.example/old").unwrap().header("Authorization", "x");
+    /// let moved = Response::new(301, "Moved").header("Location", "wss://b.example/new");
+    /// let next = builder.redirected(&moved, 0).unwrap().unwrap();
+    /// assert_eq!(next.url().to_string(), "wss://b.example/new");
+    /// assert!(next.request().headers.get_str("authorization").is_none());
+    /// assert!(builder.redirected(&moved, 10).is_err()); // the 11th hop
+    /// ```
+    pub fn redirected(&self, response: &Response, hops: u32) -> Result<Option<ClientBuilder>> {
+        if self.max_redirects == 0 {
+            return Ok(None);
+        }
+        let Some(target) = redirect_target(&self.url, response) else {
+            return Ok(None);
+        };
+        if hops >= self.max_redirects {
+            return Err(Error::Redirect(ws_core::http::RedirectError::TooMany(
+                self.max_redirects,
+            )));
+        }
+        let url = target.map_err(Error::Redirect)?;
+        let mut next = self.clone();
+        next.request = self.request.for_redirect(&self.url, &url);
+        next.url = url;
+        Ok(Some(next))
     }
 }
 

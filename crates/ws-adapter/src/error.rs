@@ -3,7 +3,8 @@
 use std::fmt;
 use std::io;
 
-use ws_core::http::UrlError;
+use ws_core::http::{RedirectError, UrlError};
+use ws_core::proxy::ProxyError;
 use ws_core::{Limit, Response, SendError, Timeout};
 
 /// Why a WebSocket operation failed.
@@ -20,8 +21,15 @@ pub enum Error {
     Io(io::Error),
     /// TLS setup or handshake failed.
     Tls(String),
-    /// Connecting (TCP and TLS) took longer than the connect timeout.
+    /// Connecting (TCP, the proxy's handshake, TLS) took longer than the connect timeout.
     ConnectTimeout,
+    /// The proxy could not be reached (refused, unreachable, its name did not resolve).
+    ProxyConnect(io::Error),
+    /// The proxy did not open the tunnel: its status (e.g. 407 or 403), a SOCKS reply code, a malformed
+    /// reply, or an invalid proxy URL.
+    Proxy(ProxyError),
+    /// A redirect was not followed: too many in a row, `wss://` to `ws://`, or a bad `Location`.
+    Redirect(RedirectError),
     /// The server answered the upgrade with a non-101 response (status, headers and body inside).
     Rejected(Box<Response>),
     /// The connection failed: the peer broke the protocol, sent bad UTF-8, went past a limit, failed the
@@ -49,6 +57,9 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::ConnectTimeout => f.write_str("connect timed out"),
+            Error::ProxyConnect(e) => write!(f, "could not reach the proxy: {e}"),
+            Error::Proxy(e) => write!(f, "proxy error: {e}"),
+            Error::Redirect(e) => write!(f, "redirect not followed: {e}"),
             Error::Rejected(r) if r.reason.is_empty() => {
                 write!(f, "handshake rejected with HTTP {}", r.status)
             }
@@ -94,7 +105,9 @@ fn describe_failure(e: &ws_core::Error, f: &mut fmt::Formatter<'_>) -> fmt::Resu
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Dns(e) | Error::Io(e) => Some(e),
+            Error::Dns(e) | Error::Io(e) | Error::ProxyConnect(e) => Some(e),
+            Error::Proxy(e) => Some(e),
+            Error::Redirect(e) => Some(e),
             Error::Failed(e) => Some(e),
             Error::Url(e) => Some(e),
             _ => None,

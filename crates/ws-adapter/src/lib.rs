@@ -7,6 +7,7 @@
 //! - [`Error`] and [`Result`]: transport and setup failures next to the core's verdicts;
 //! - [`ClientBuilder`]: the URL, request headers, core configuration, connect timeout and TLS settings a
 //!   client connects with, and [`random_seed`] for its masks and key;
+//! - [`Proxy`]: which proxy a client goes through (the environment by default);
 //! - [`default_config`]: the adapters' default core configuration;
 //! - [`Clock`]: the process clock as the core's [`ws_core::Instant`];
 //! - [`EarlyReplies`]: which replies to a read are written at once rather than coalesced;
@@ -22,6 +23,7 @@ mod client;
 mod clock;
 mod early;
 mod error;
+mod proxy;
 #[cfg(feature = "rustls")]
 pub mod tls;
 
@@ -29,6 +31,7 @@ pub use client::{ClientBuilder, random_seed};
 pub use clock::Clock;
 pub use early::EarlyReplies;
 pub use error::{Error, Result};
+pub use proxy::Proxy;
 
 use ws_core::Config;
 

@@ -21,8 +21,10 @@ use crate::stream::MaybeTlsStream;
 use crate::timer::Timer;
 use crate::websocket::WebSocket;
 
-/// Connects to the builder's URL: resolves the host, connects TCP (trying each address), sets up TLS for
-/// `wss://`, all within the connect timeout, then runs the handshake.
+/// Connects to the builder's URL: chooses the proxy ([`ClientBuilder::proxy`]), resolves, connects TCP
+/// (trying each address), opens the proxy's tunnel, sets up TLS for `wss://`, all within the connect
+/// timeout, then runs the handshake; follows redirects ([`ClientBuilder::max_redirects`]), choosing the
+/// proxy again on every hop.
 pub async fn connect_with<S, R, Res, ResFut, Con, ConFut>(
     builder: &ClientBuilder,
     timer: R,
@@ -32,45 +34,92 @@ pub async fn connect_with<S, R, Res, ResFut, Con, ConFut>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     R: Timer,
-    Res: FnOnce(String, u16) -> ResFut,
+    Res: Fn(String, u16) -> ResFut,
     ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
     Con: Fn(SocketAddr) -> ConFut,
     ConFut: Future<Output = io::Result<S>>,
 {
-    let url = builder.url().clone();
-    let setup = async {
-        let addrs = resolve(url.host.clone(), url.port)
-            .await
-            .map_err(Error::Dns)?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
-        let mut tcp = None;
-        for addr in addrs {
-            match connect(addr).await {
-                Ok(stream) => {
-                    tcp = Some(stream);
-                    break;
+    let mut hop = builder.clone();
+    let mut hops = 0;
+    loop {
+        let setup = transport(&hop, &resolve, &connect);
+        let stream = match hop.get_connect_timeout() {
+            Some(limit) => within(&timer, StdInstant::now() + limit, setup)
+                .await
+                .ok_or(Error::ConnectTimeout)??,
+            None => setup.await?,
+        };
+        match client_handshake(stream, &hop, timer.clone()).await {
+            Err(Error::Rejected(response)) => match hop.redirected(&response, hops)? {
+                Some(next) => {
+                    hop = next;
+                    hops += 1;
                 }
-                Err(e) => last = e,
-            }
+                None => return Err(Error::Rejected(response)),
+            },
+            done => return done,
         }
-        let tcp = tcp.ok_or(Error::Io(last))?;
-        if !url.secure {
-            return Ok::<_, Error>(MaybeTlsStream::Plain(tcp));
-        }
-        #[cfg(feature = "rustls")]
-        {
-            crate::tls::connect(tcp, &url.host, builder.tls()).await
-        }
-        #[cfg(not(feature = "rustls"))]
-        Err(Error::Tls("wss:// needs the `rustls` feature".into()))
-    };
-    let stream = match builder.get_connect_timeout() {
-        Some(limit) => within(&timer, StdInstant::now() + limit, setup)
+    }
+}
+
+/// The transport to the builder's URL: direct or through the proxy chosen for it, TLS for `wss://`.
+async fn transport<S, Res, ResFut, Con, ConFut>(
+    builder: &ClientBuilder,
+    resolve: &Res,
+    connect: &Con,
+) -> Result<MaybeTlsStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    Res: Fn(String, u16) -> ResFut,
+    ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
+    Con: Fn(SocketAddr) -> ConFut,
+    ConFut: Future<Output = io::Result<S>>,
+{
+    let url = builder.url();
+    if let Some(proxy) = builder.get_proxy().select(url)? {
+        let tcp = tcp(resolve, connect, &proxy.host, proxy.port)
             .await
-            .ok_or(Error::ConnectTimeout)??,
-        None => setup.await?,
-    };
-    client_handshake(stream, builder, timer).await
+            .map_err(|e| match e {
+                Error::Dns(e) | Error::Io(e) => Error::ProxyConnect(e),
+                e => e,
+            })?;
+        let tunnel = crate::proxy::tunnel(builder, &proxy, tcp, resolve).await?;
+        return Ok(MaybeTlsStream::Tunnel(Box::new(tunnel)));
+    }
+    let tcp = tcp(resolve, connect, &url.host, url.port).await?;
+    if !url.secure {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    #[cfg(feature = "rustls")]
+    {
+        crate::tls::connect(tcp, &url.host, builder.tls()).await
+    }
+    #[cfg(not(feature = "rustls"))]
+    Err(Error::Tls("wss:// needs the `rustls` feature".into()))
+}
+
+/// Resolves `host` and connects TCP to the first address that answers.
+async fn tcp<S, Res, ResFut, Con, ConFut>(
+    resolve: &Res,
+    connect: &Con,
+    host: &str,
+    port: u16,
+) -> Result<S>
+where
+    Res: Fn(String, u16) -> ResFut,
+    ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
+    Con: Fn(SocketAddr) -> ConFut,
+    ConFut: Future<Output = io::Result<S>>,
+{
+    let addrs = resolve(host.to_string(), port).await.map_err(Error::Dns)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+    for addr in addrs {
+        match connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(Error::Io(last))
 }
 
 /// Server: runs the TLS handshake on `stream` with `tls`, then the WebSocket handshake (see

@@ -26,6 +26,7 @@ mod connect;
 mod engine;
 mod glue;
 mod handshake;
+mod proxy;
 mod runtime;
 mod serve;
 mod session;
@@ -36,6 +37,7 @@ mod stream;
 mod timer;
 #[cfg(feature = "rustls")]
 pub mod tls;
+mod tunnel;
 mod websocket;
 
 #[cfg(feature = "async-io")]
@@ -51,11 +53,12 @@ pub use split::{Reader, Writer};
 pub use split_io::{MaybeTlsRead, MaybeTlsWrite, SplitIo};
 pub use stream::MaybeTlsStream;
 pub use timer::Timer;
+pub use tunnel::{Rewind, Tunnel};
 pub use websocket::WebSocket;
 
 // Shared with the blocking adapter (`ws-std`): written once in `ws-adapter`.
 pub use ws_adapter::{
-    ClientBuilder, Clock, EarlyReplies, Error, Result, broadcast_config, default_config,
+    ClientBuilder, Clock, EarlyReplies, Error, Proxy, Result, broadcast_config, default_config,
     random_seed,
 };
 

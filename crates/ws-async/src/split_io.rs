@@ -2,7 +2,8 @@
 //!
 //! TCP splits with no lock: both halves are handles to the same socket (tokio's owned halves, or the
 //! socket shared by smol and async-std streams). A TLS session is one state machine for both
-//! directions, so TLS halves share it behind futures' two-handle lock.
+//! directions, so TLS halves share it behind futures' two-handle lock, and so do the halves of a
+//! tunnel through a proxy.
 
 use std::io;
 use std::pin::Pin;
@@ -11,6 +12,7 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::stream::MaybeTlsStream;
+use crate::tunnel::Tunnel;
 
 /// A transport that splits into a reading and a writing half, and joins back.
 ///
@@ -37,6 +39,8 @@ pub enum MaybeTlsRead<S: SplitIo> {
     /// TLS: the session, shared with the writing half.
     #[cfg(feature = "rustls")]
     Tls(futures_util::io::ReadHalf<Box<futures_rustls::TlsStream<S>>>),
+    /// Through a proxy: the tunnel, shared with the writing half.
+    Tunnel(futures_util::io::ReadHalf<Box<Tunnel<S>>>),
 }
 
 /// The writing half of a [`MaybeTlsStream`].
@@ -46,6 +50,8 @@ pub enum MaybeTlsWrite<S: SplitIo> {
     /// TLS: the session, shared with the reading half.
     #[cfg(feature = "rustls")]
     Tls(futures_util::io::WriteHalf<Box<futures_rustls::TlsStream<S>>>),
+    /// Through a proxy: the tunnel, shared with the reading half.
+    Tunnel(futures_util::io::WriteHalf<Box<Tunnel<S>>>),
 }
 
 impl<S: SplitIo> SplitIo for MaybeTlsStream<S> {
@@ -63,6 +69,10 @@ impl<S: SplitIo> SplitIo for MaybeTlsStream<S> {
                 let (r, w) = futures_util::io::AsyncReadExt::split(t);
                 (MaybeTlsRead::Tls(r), MaybeTlsWrite::Tls(w))
             }
+            MaybeTlsStream::Tunnel(t) => {
+                let (r, w) = futures_util::io::AsyncReadExt::split(t);
+                (MaybeTlsRead::Tunnel(r), MaybeTlsWrite::Tunnel(w))
+            }
         }
     }
 
@@ -76,8 +86,11 @@ impl<S: SplitIo> SplitIo for MaybeTlsStream<S> {
                 r.reunite(w)
                     .unwrap_or_else(|_| unreachable!("halves of one stream")),
             ),
-            #[cfg(feature = "rustls")]
-            _ => unreachable!("halves of one stream are both plain or both TLS"),
+            (MaybeTlsRead::Tunnel(r), MaybeTlsWrite::Tunnel(w)) => MaybeTlsStream::Tunnel(
+                r.reunite(w)
+                    .unwrap_or_else(|_| unreachable!("halves of one stream")),
+            ),
+            _ => unreachable!("halves of one stream are of one kind"),
         }
     }
 }
@@ -92,6 +105,7 @@ impl<S: SplitIo> AsyncRead for MaybeTlsRead<S> {
             MaybeTlsRead::Plain(r) => Pin::new(r).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsRead::Tls(r) => Pin::new(r).poll_read(cx, buf),
+            MaybeTlsRead::Tunnel(r) => Pin::new(r).poll_read(cx, buf),
         }
     }
 }
@@ -106,6 +120,7 @@ impl<S: SplitIo> AsyncWrite for MaybeTlsWrite<S> {
             MaybeTlsWrite::Plain(w) => Pin::new(w).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsWrite::Tls(w) => Pin::new(w).poll_write(cx, buf),
+            MaybeTlsWrite::Tunnel(w) => Pin::new(w).poll_write(cx, buf),
         }
     }
 
@@ -118,6 +133,7 @@ impl<S: SplitIo> AsyncWrite for MaybeTlsWrite<S> {
             MaybeTlsWrite::Plain(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             MaybeTlsWrite::Tls(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            MaybeTlsWrite::Tunnel(w) => Pin::new(w).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -126,6 +142,7 @@ impl<S: SplitIo> AsyncWrite for MaybeTlsWrite<S> {
             MaybeTlsWrite::Plain(w) => Pin::new(w).poll_flush(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsWrite::Tls(w) => Pin::new(w).poll_flush(cx),
+            MaybeTlsWrite::Tunnel(w) => Pin::new(w).poll_flush(cx),
         }
     }
 
@@ -134,6 +151,7 @@ impl<S: SplitIo> AsyncWrite for MaybeTlsWrite<S> {
             MaybeTlsWrite::Plain(w) => Pin::new(w).poll_close(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsWrite::Tls(w) => Pin::new(w).poll_close(cx),
+            MaybeTlsWrite::Tunnel(w) => Pin::new(w).poll_close(cx),
         }
     }
 }

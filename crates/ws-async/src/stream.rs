@@ -6,27 +6,37 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-/// A plain stream, or the same stream inside TLS.
+use crate::tunnel::Tunnel;
+
+/// A plain stream, the same stream inside TLS, or a client's tunnel through a proxy.
 pub enum MaybeTlsStream<S> {
     /// `ws://`.
     Plain(S),
     /// `wss://` (client or server side).
     #[cfg(feature = "rustls")]
     Tls(Box<futures_rustls::TlsStream<S>>),
+    /// A client's connection through a proxy (`ws://` or `wss://`).
+    Tunnel(Box<Tunnel<S>>),
 }
 
 impl<S> MaybeTlsStream<S> {
-    /// Whether this is TLS.
+    /// Whether the connection to the WebSocket server is TLS (`wss://`).
     pub fn is_tls(&self) -> bool {
-        !matches!(self, MaybeTlsStream::Plain(_))
+        match self {
+            MaybeTlsStream::Plain(_) => false,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Tls(_) => true,
+            MaybeTlsStream::Tunnel(t) => t.is_tls(),
+        }
     }
 
-    /// The underlying stream.
+    /// The underlying stream (through a proxy: the one to the proxy).
     pub fn get_ref(&self) -> &S {
         match self {
             MaybeTlsStream::Plain(s) => s,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => t.get_ref().0,
+            MaybeTlsStream::Tunnel(t) => t.get_ref(),
         }
     }
 }
@@ -41,6 +51,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_read(cx, buf),
+            MaybeTlsStream::Tunnel(t) => Pin::new(t.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -55,6 +66,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_write(cx, buf),
+            MaybeTlsStream::Tunnel(t) => Pin::new(t.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -67,6 +79,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_write_vectored(cx, bufs),
+            MaybeTlsStream::Tunnel(t) => Pin::new(t.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -75,6 +88,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_flush(cx),
+            MaybeTlsStream::Tunnel(t) => Pin::new(t.as_mut()).poll_flush(cx),
         }
     }
 
@@ -83,6 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => Pin::new(s).poll_close(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Tls(t) => Pin::new(t.as_mut()).poll_close(cx),
+            MaybeTlsStream::Tunnel(t) => Pin::new(t.as_mut()).poll_close(cx),
         }
     }
 }

@@ -7,6 +7,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use ws_adapter::{Error, Result};
 
 use crate::stream::MaybeTlsStream;
+use crate::tunnel::ClientTls;
 
 pub use ws_adapter::tls::{
     client_config_trusting_pem, client_config_with_roots, default_client_config, rustls,
@@ -22,14 +23,26 @@ pub(crate) async fn connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let name = server_name(host)?;
-    let tls = futures_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+    let tls = client(tcp, host, config).await?;
     Ok(MaybeTlsStream::Tls(Box::new(
         futures_rustls::TlsStream::Client(tls),
     )))
+}
+
+/// Runs the client side of the TLS handshake over `io` for `host` (a server, or an `https://` proxy).
+pub(crate) async fn client<S>(
+    io: S,
+    host: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<ClientTls<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let name = server_name(host)?;
+    futures_rustls::TlsConnector::from(config)
+        .connect(name, io)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))
 }
 
 /// Runs the server side of the TLS handshake over `stream`.

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
-use ws_tokio::{ClientBuilder, CloseCode, CloseFrame, Config, Error, Message, Reader, Writer};
+use ws_tokio::{
+    ClientBuilder, CloseCode, CloseFrame, Config, Error, Message, Proxy, Reader, Writer,
+};
 
 use crate::encoding::{decode, encode};
 use crate::failure::{Failure, connect_failure, connection_failure, target};
@@ -116,22 +118,35 @@ fn builder(args: &ConnectArgs) -> Result<ClientBuilder, Failure> {
         builder = builder.timeouts(timeouts);
     }
     if let Some(path) = &args.ca_cert {
-        let pem = std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-        if !pem
-            .windows(b"-----BEGIN CERTIFICATE-----".len())
-            .any(|w| w == b"-----BEGIN CERTIFICATE-----")
-        {
-            return Err(Failure::usage(format!(
-                "no PEM certificate in {}",
-                path.display()
-            )));
-        }
-        let tls = ws_tokio::tls::client_config_trusting_pem(&pem)
-            .map_err(|e| Failure::usage(format!("{} ({})", e, path.display())))?;
-        builder = builder.tls_config(tls);
+        builder = builder.tls_config(trusting(path)?);
     }
-    Ok(builder)
+    if let Some(path) = &args.proxy_ca_cert {
+        builder = builder.proxy_tls_config(trusting(path)?);
+    }
+    if let Some(proxy) = &args.proxy {
+        let proxy = Proxy::url(proxy).map_err(|e| Failure::usage(e.to_string()))?;
+        builder = builder.proxy(proxy);
+    } else if args.no_proxy {
+        builder = builder.proxy(Proxy::None);
+    }
+    Ok(builder.max_redirects(args.max_redirects))
+}
+
+/// A TLS configuration trusting the certificates in the PEM file at `path`.
+fn trusting(path: &std::path::Path) -> Result<Arc<ws_tokio::tls::rustls::ClientConfig>, Failure> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(Failure::usage(format!(
+            "no PEM certificate in {}",
+            path.display()
+        )));
+    }
+    ws_tokio::tls::client_config_trusting_pem(&pem)
+        .map_err(|e| Failure::usage(format!("{} ({})", e, path.display())))
 }
 
 /// What one input line asks for.

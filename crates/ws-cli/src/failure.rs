@@ -87,6 +87,10 @@ pub(crate) fn connect_failure(e: &Error, url: &str, target: &str) -> Failure {
         Error::Io(e) => Failure::io(format!("{} ({target})", describe_io(e))),
         Error::ConnectTimeout => Failure::io(format!("connect timed out ({target})")),
         Error::Tls(e) => Failure::io(format!("TLS error: {e} ({target})")),
+        Error::ProxyConnect(e) => {
+            Failure::io(format!("cannot reach the proxy: {}", describe_io(e)))
+        }
+        Error::Proxy(e) => Failure::io(format!("proxy error: {e} (tunnel to {target})")),
         // Failed (the handshake failed or timed out) and the rest: the error says what happened.
         other => Failure::io(format!("{other} ({target})")),
     }

@@ -95,6 +95,20 @@ pub struct ConnectArgs {
     /// Do not offer permessage-deflate compression.
     #[arg(long)]
     pub no_deflate: bool,
+    /// Connect through this proxy: http://, https://, socks5://, socks5h://, socks4:// or socks4a://,
+    /// credentials as `http://user:password@host:port` (default: from HTTPS_PROXY, WSS_PROXY, ALL_PROXY
+    /// for wss://, HTTP_PROXY, WS_PROXY, ALL_PROXY for ws://, and NO_PROXY).
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Connect directly, whatever the environment's proxy variables say.
+    #[arg(long)]
+    pub no_proxy: bool,
+    /// Trust the certificates in this PEM file for the TLS to an https:// proxy.
+    #[arg(long, value_name = "PEM")]
+    pub proxy_ca_cert: Option<std::path::PathBuf>,
+    /// Follow at most N redirects of the handshake (0: none, the 3xx is reported).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: u32,
     /// Do not print the "connected" line on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -23,8 +23,8 @@
 pub use ws_async::AsyncIoTimer;
 pub use ws_async::{
     Accept, ClientBuilder, CloseCode, CloseFrame, Config, DataKind, Error, Limits, Message, Opened,
-    Outgoing, PreparedMessage, Request, Response, Result, SendOptions, Shutdown, State, Timeouts,
-    Utf8Bytes, broadcast_config, default_config, tls,
+    Outgoing, PreparedMessage, Proxy, Request, Response, Result, SendOptions, Shutdown, State,
+    Timeouts, Utf8Bytes, broadcast_config, default_config, tls,
 };
 
 ws_async::runtime_glue! {

@@ -78,7 +78,7 @@ pub use stream::{
 pub use websocket::WebSocket;
 
 pub use ws_adapter::{
-    ClientBuilder, Error, Result, broadcast_config, default_config, random_seed, tls,
+    ClientBuilder, Error, Proxy, Result, broadcast_config, default_config, random_seed, tls,
 };
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Outgoing,
