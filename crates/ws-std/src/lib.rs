@@ -64,8 +64,10 @@
 
 mod engine;
 mod handshake;
+mod proxy;
 mod split;
 mod stream;
+mod tunnel;
 mod websocket;
 
 pub use handshake::{
@@ -75,6 +77,7 @@ pub use split::{Reader, Writer};
 pub use stream::{
     DeadlineStream, MaybeTlsStream, NoDeadline, SplitStream, TlsClientStream, TlsServerStream,
 };
+pub use tunnel::{Rewind, Tunnel};
 pub use websocket::WebSocket;
 
 pub use ws_adapter::{
