@@ -83,9 +83,11 @@ pub use websocket::WebSocket;
 pub use ws_adapter::{
     ClientBuilder, Error, Proxy, Result, broadcast_config, default_config, random_seed, tls,
 };
+pub use ws_core::http::RedirectError;
+pub use ws_core::proxy::{ProxyError, ProxyKind, ProxyUrl};
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Outgoing,
-    PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
+    PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes, WsUrl,
 };
 
 /// The rustls version this crate uses (for `ServerConfig`, `ClientConfig` and certificates).
