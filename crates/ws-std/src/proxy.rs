@@ -156,3 +156,78 @@ fn run<S: Read + Write + TcpBacked>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+
+    #[test]
+    fn socks4_and_socks5_get_an_address_others_the_name() {
+        let v4 = target_addr(ProxyKind::Socks4, "localhost", 80).unwrap();
+        assert_eq!(v4, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert!(
+            target_addr(ProxyKind::Socks5, "localhost", 80)
+                .unwrap()
+                .is_some()
+        );
+        for kind in [
+            ProxyKind::Http,
+            ProxyKind::Https,
+            ProxyKind::Socks5h,
+            ProxyKind::Socks4a,
+        ] {
+            assert_eq!(target_addr(kind, "localhost", 80).unwrap(), None);
+        }
+        assert_eq!(
+            target_addr(ProxyKind::Socks4, "10.0.0.1", 80).unwrap(),
+            None
+        );
+        assert_eq!(target_addr(ProxyKind::Socks5, "::1", 80).unwrap(), None);
+    }
+
+    #[test]
+    fn the_handshake_returns_what_came_after_the_reply() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = std::thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                assert_eq!(tcp.read(&mut byte).unwrap(), 1);
+                head.push(byte[0]);
+            }
+            tcp.write_all(b"HTTP/1.1 200 OK\r\n\r\nfirst bytes")
+                .unwrap();
+            head
+        });
+        let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let proxy = ProxyUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let handshake = ProxyHandshake::new(&proxy, "ws.example", 80, None).unwrap();
+        let deadline = Some(Instant::now() + Duration::from_secs(10));
+        let leftover = run(&mut tcp, handshake, deadline).unwrap();
+        let head = peer.join().unwrap();
+        assert!(head.starts_with(b"CONNECT ws.example:80 HTTP/1.1\r\n"));
+        // The reply and the bytes after it were one small write: one read on loopback.
+        assert_eq!(leftover, b"first bytes");
+        let mut rewind = Rewind::new(leftover, tcp);
+        let mut rest = Vec::new();
+        rewind.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"first bytes");
+        assert!(rewind.prefix().is_empty());
+    }
+
+    #[test]
+    fn a_passed_deadline_is_a_connect_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut tcp = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let proxy = ProxyUrl::parse("http://proxy.example").unwrap();
+        let handshake = ProxyHandshake::new(&proxy, "ws.example", 80, None).unwrap();
+        let deadline = Some(Instant::now() + Duration::from_millis(50));
+        assert!(matches!(
+            run(&mut tcp, handshake, deadline),
+            Err(Error::ConnectTimeout)
+        ));
+    }
+}
