@@ -39,7 +39,9 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Opened)> {
 /// ([`Error::ProxyConnect`] when it cannot be reached or its name does not resolve), TLS to it first for
 /// an `https://` proxy ([`ClientBuilder::proxy_tls_config`]), then its handshake (`CONNECT`, SOCKS5 or
 /// SOCKS4; a refusal, 407 included, is [`Error::Proxy`]), then TLS to a `wss://` server inside the
-/// tunnel. All of it, TCP, proxy and TLS, fits in the connect timeout. The stream is then a
+/// tunnel. All of it, TCP, proxy and TLS, fits in the connect timeout (each redirect hop has its own).
+/// For `socks5://` and `socks4://` proxies the target's name is resolved here ([`Error::Dns`]; SOCKS4
+/// takes an IPv4 address); the other proxies get the name. The stream is then a
 /// [`MaybeTlsStream::Tunnel`].
 ///
 /// **Redirects.** A 301, 302, 303, 307 or 308 answer to the upgrade is followed on a new connection (the

@@ -237,6 +237,23 @@ fn socks5_resolves_the_name_locally() {
 }
 
 #[test]
+fn a_socks5_refusal_is_its_reply_code() {
+    bounded(30, || {
+        let (gone, port) = listener();
+        drop(gone);
+        let proxy = fakes::socks5_proxy();
+        let builder = via(
+            &format!("ws://localhost:{port}/"),
+            &format!("socks5h://127.0.0.1:{}", proxy.port),
+        );
+        match ws_std::connect_with(&builder) {
+            Err(Error::Proxy(ProxyError::Socks5(5))) => {}
+            other => panic!("expected SOCKS5 code 5, got {:?}", other.map(|_| ())),
+        }
+    });
+}
+
+#[test]
 fn a_407_is_a_proxy_status_error_with_its_headers() {
     bounded(30, || {
         let proxy = fakes::http_proxy(|_| {
@@ -327,6 +344,25 @@ fn a_silent_proxy_is_a_connect_timeout() {
             took >= Duration::from_millis(250) && took < Duration::from_secs(3),
             "{took:?}"
         );
+    });
+}
+
+#[test]
+fn a_silent_https_proxy_is_a_connect_timeout() {
+    bounded(30, || {
+        let certs = fakes::certs();
+        let proxy = fakes::https_proxy(certs.server, |_| Reply::Silent);
+        let builder = via(
+            "wss://localhost:9/",
+            &format!("https://localhost:{}", proxy.port),
+        )
+        .proxy_tls_config(certs.client)
+        .connect_timeout(Some(Duration::from_millis(300)));
+        match ws_std::connect_with(&builder) {
+            Err(Error::ConnectTimeout) => {}
+            other => panic!("expected a connect timeout, got {:?}", other.map(|_| ())),
+        }
+        assert_eq!(proxy.requests().len(), 1, "the CONNECT went over TLS");
     });
 }
 
