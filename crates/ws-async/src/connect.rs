@@ -42,7 +42,8 @@ where
     let mut hop = builder.clone();
     let mut hops = 0;
     loop {
-        let setup = transport(&hop, &resolve, &connect);
+        // Boxed: TLS inside TLS makes a large future, and debug builds copy futures on the stack.
+        let setup = Box::pin(transport(&hop, &resolve, &connect));
         let stream = match hop.get_connect_timeout() {
             Some(limit) => within(&timer, StdInstant::now() + limit, setup)
                 .await
@@ -83,7 +84,7 @@ where
                 Error::Dns(e) | Error::Io(e) => Error::ProxyConnect(e),
                 e => e,
             })?;
-        let tunnel = crate::proxy::tunnel(builder, &proxy, tcp, resolve).await?;
+        let tunnel = Box::pin(crate::proxy::tunnel(builder, &proxy, tcp, resolve)).await?;
         return Ok(MaybeTlsStream::Tunnel(Box::new(tunnel)));
     }
     let tcp = tcp(resolve, connect, &url.host, url.port).await?;

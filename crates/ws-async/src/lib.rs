@@ -46,6 +46,7 @@ pub use async_io_timer::{AsyncIoTimer, SleepUntil};
 pub use connect::accept_tls;
 pub use connect::connect_with;
 pub use handshake::{accept, accept_with, client_handshake, open};
+pub use proxy::open_tunnel;
 pub use runtime::Runtime;
 pub use serve::{Decide, Handler, serve_until};
 pub use shutdown::Shutdown;

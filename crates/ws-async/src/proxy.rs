@@ -26,28 +26,13 @@ where
     ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
 {
     let url = builder.url();
-    let addr = match proxy.kind.resolves_locally() && url.host.parse::<IpAddr>().is_err() {
-        true => Some(target_addr(
-            proxy.kind,
-            resolve(url.host.clone(), url.port).await,
-        )?),
-        false => None,
-    };
-    let handshake = ProxyHandshake::with_headers(
-        proxy,
-        &url.host,
-        url.port,
-        addr,
-        builder.get_proxy_headers(),
-    )
-    .map_err(Error::Proxy)?;
     if proxy.kind == ProxyKind::Https {
         #[cfg(feature = "rustls")]
         {
             let mut tls = crate::tls::client(tcp, &proxy.host, builder.proxy_tls())
                 .await
                 .map_err(|e| in_proxy_tls(e, proxy))?;
-            let leftover = open(&mut tls, handshake).await?;
+            let leftover = open_tunnel(builder, proxy, &mut tls, resolve).await?;
             let inner = Rewind::new(leftover, tls);
             return Ok(match url.secure {
                 true => {
@@ -62,7 +47,7 @@ where
         ));
     }
     let mut tcp = tcp;
-    let leftover = open(&mut tcp, handshake).await?;
+    let leftover = open_tunnel(builder, proxy, &mut tcp, resolve).await?;
     let inner = Rewind::new(leftover, tcp);
     if !url.secure {
         return Ok(Tunnel::Plain(inner));
@@ -97,12 +82,38 @@ fn target_addr(kind: ProxyKind, resolved: io::Result<Vec<SocketAddr>>) -> Result
         })
 }
 
-/// Runs `handshake` over `io` until the tunnel is open; returns the bytes that came after the proxy's
-/// reply.
-async fn open<T: AsyncRead + AsyncWrite + Unpin>(
+/// Runs the handshake with `proxy` over `io` (connected to it, TLS already set up for an `https://`
+/// proxy) for a tunnel to the builder's URL, until the tunnel is open; returns the bytes that came after
+/// the proxy's reply (the start of what runs over the tunnel). `resolve` finds the target's address for
+/// proxies that do not resolve names (SOCKS4, `socks5://`). For clients that own their transport
+/// (ws-hyper's tokio helpers); `connect_with` does all of this itself.
+pub async fn open_tunnel<T, Res, ResFut>(
+    builder: &ClientBuilder,
+    proxy: &ProxyUrl,
     io: &mut T,
-    mut handshake: ProxyHandshake,
-) -> Result<Vec<u8>> {
+    resolve: &Res,
+) -> Result<Vec<u8>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    Res: Fn(String, u16) -> ResFut,
+    ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
+{
+    let url = builder.url();
+    let addr = match proxy.kind.resolves_locally() && url.host.parse::<IpAddr>().is_err() {
+        true => Some(target_addr(
+            proxy.kind,
+            resolve(url.host.clone(), url.port).await,
+        )?),
+        false => None,
+    };
+    let mut handshake = ProxyHandshake::with_headers(
+        proxy,
+        &url.host,
+        url.port,
+        addr,
+        builder.get_proxy_headers(),
+    )
+    .map_err(Error::Proxy)?;
     let mut buf = [0u8; 2048];
     loop {
         if !handshake.output().is_empty() {

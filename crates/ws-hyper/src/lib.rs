@@ -69,6 +69,8 @@
 
 mod client;
 mod io;
+#[cfg(feature = "tokio")]
+mod rewind;
 mod server;
 mod timer;
 #[cfg(feature = "tokio")]

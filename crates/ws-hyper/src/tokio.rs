@@ -1,4 +1,5 @@
-//! tokio conveniences (feature `tokio`): TCP (and rustls with ALPN for `wss://`) connects.
+//! tokio conveniences (feature `tokio`): TCP (and rustls with ALPN for `wss://`) connects, through the
+//! builder's proxy if it has one.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,15 +10,18 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use ws_async::{ClientBuilder, Error, Opened};
 
-use crate::{ClientError, Http2Client, HyperTimer, WebSocket, connect_http1};
+use crate::rewind::{Rewind, Transport};
+use crate::{ClientError, Http2Client, HyperIo, HyperTimer, WebSocket, connect_http1};
 
 const H2: &[u8] = b"h2";
 const HTTP11: &[u8] = b"http/1.1";
 
 /// Connects to a `ws://` or `wss://` URL with tokio.
 ///
-/// TCP and TLS are bounded by the builder's connect timeout, the WebSocket handshake by its config's
-/// handshake timeout.
+/// TCP (to the proxy the builder chooses, [`ClientBuilder::proxy`], and through its tunnel), and TLS
+/// are bounded by the builder's connect timeout, the WebSocket handshake by its config's handshake
+/// timeout. Redirects of an HTTP/1.1 handshake are followed as in the other adapters
+/// ([`ClientBuilder::max_redirects`]).
 ///
 /// `ws://`: TCP (`TCP_NODELAY`), then [`connect_http1`]. `wss://`: TLS with the builder's rustls
 /// configuration ([`ClientBuilder::tls_config`], webpki roots by default), ALPN offering `h2` and
@@ -33,6 +37,26 @@ const HTTP11: &[u8] = b"http/1.1";
 /// # Ok(()) }
 /// ```
 pub async fn connect(builder: &ClientBuilder) -> Result<(WebSocket, Opened), ClientError> {
+    let mut hop = builder.clone();
+    let mut hops = 0;
+    loop {
+        match Box::pin(connect_once(&hop)).await {
+            Err(ClientError::WebSocket(Error::Rejected(response))) => {
+                match hop.redirected(&response, hops)? {
+                    Some(next) => {
+                        hop = next;
+                        hops += 1;
+                    }
+                    None => return Err(Error::Rejected(response).into()),
+                }
+            }
+            done => return done,
+        }
+    }
+}
+
+/// [`connect`] without redirects.
+async fn connect_once(builder: &ClientBuilder) -> Result<(WebSocket, Opened), ClientError> {
     let timer = HyperTimer::tokio();
     if !builder.url().secure {
         let tcp = bounded(builder, tcp(builder)).await?;
@@ -108,21 +132,51 @@ async fn bounded<T>(
     }
 }
 
-async fn tcp(builder: &ClientBuilder) -> Result<TcpStream, ClientError> {
+/// The byte stream to the builder's URL: TCP, or a tunnel through the proxy chosen for it (TLS to
+/// an `https://` proxy first); bytes the proxy sent after its reply are read first.
+async fn tcp(builder: &ClientBuilder) -> Result<Transport, ClientError> {
     let url = builder.url();
-    let tcp = TcpStream::connect((url.host.as_str(), url.port))
+    let Some(proxy) = builder.get_proxy().select(url)? else {
+        return Ok(Box::new(
+            socket(&url.host, url.port).await.map_err(Error::Io)?,
+        ));
+    };
+    let tcp = socket(&proxy.host, proxy.port)
         .await
-        .map_err(Error::Io)?;
-    tcp.set_nodelay(true).map_err(Error::Io)?;
+        .map_err(Error::ProxyConnect)?;
+    let resolve = |host: String, port: u16| async move {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    };
+    if proxy.kind == ws_core::proxy::ProxyKind::Https {
+        let config = builder.proxy_tls();
+        let name = ws_async::tls::server_name(&proxy.host)?;
+        let mut tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::Tls(format!("with the proxy {proxy}: {e}")))?;
+        let mut io = HyperIo::new(TokioIo::new(&mut tls));
+        let leftover = ws_async::open_tunnel(builder, &proxy, &mut io, &resolve).await?;
+        return Ok(Box::new(Rewind::new(leftover, tls)));
+    }
+    let mut tcp = tcp;
+    let mut io = HyperIo::new(TokioIo::new(&mut tcp));
+    let leftover = ws_async::open_tunnel(builder, &proxy, &mut io, &resolve).await?;
+    Ok(Box::new(Rewind::new(leftover, tcp)))
+}
+
+/// TCP to `host:port` (`TCP_NODELAY`).
+async fn socket(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let tcp = TcpStream::connect((host, port)).await?;
+    tcp.set_nodelay(true)?;
     Ok(tcp)
 }
 
 /// The TLS handshake with the builder's rustls configuration, offering `alpn`.
 async fn tls(
-    tcp: TcpStream,
+    tcp: Transport,
     builder: &ClientBuilder,
     alpn: &[&[u8]],
-) -> Result<TlsStream<TcpStream>, ClientError> {
+) -> Result<TlsStream<Transport>, ClientError> {
     let mut config = (*builder.tls()).clone();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let name = ws_async::tls::server_name(&builder.url().host)?;

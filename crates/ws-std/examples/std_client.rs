@@ -12,25 +12,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (ws, opened) = ws_std::connect(&url)?;
     eprintln!("connected (subprotocol: {:?})", opened.subprotocol);
-    match ws.get_ref() {
-        ws_std::MaybeTlsStream::Plain(_) => {
-            // Read and write on two threads.
-            let (reader, mut writer) = ws.split()?;
-            let printer = std::thread::spawn(move || print_all(reader));
-            for line in std::io::stdin().lock().lines() {
-                writer.send(line?)?;
-            }
-            writer.close(CloseCode::NORMAL, "")?;
-            printer.join().expect("printer thread");
+    // TLS (to the server, or to an https:// proxy) keeps one session for both directions: no split.
+    let tls = match ws.get_ref() {
+        ws_std::MaybeTlsStream::Tunnel(tunnel) => tunnel.is_tls() || tunnel.is_proxy_tls(),
+        stream => stream.is_tls(),
+    };
+    if tls {
+        // Send every line, then read until the server closes.
+        let mut ws = ws;
+        for line in std::io::stdin().lock().lines() {
+            ws.send(line?)?;
         }
-        ws_std::MaybeTlsStream::Tls(_) => {
-            // A TLS connection is not split: send every line, then read until the server closes.
-            let mut ws = ws;
-            for line in std::io::stdin().lock().lines() {
-                ws.send(line?)?;
-            }
-            ws.close(CloseCode::NORMAL, "")?;
+        ws.close(CloseCode::NORMAL, "")?;
+    } else {
+        // Read and write on two threads.
+        let (reader, mut writer) = ws.split()?;
+        let printer = std::thread::spawn(move || print_all(reader));
+        for line in std::io::stdin().lock().lines() {
+            writer.send(line?)?;
         }
+        writer.close(CloseCode::NORMAL, "")?;
+        printer.join().expect("printer thread");
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Opening connections: the client's `connect` (DNS, TCP, TLS, upgrade), the server's `accept` variants and
 //! a thread-per-connection `serve` loop.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use rustls::{ConnectionCommon, SideData, StreamOwned};
 use ws_adapter::{ClientBuilder, Clock, Error, Result, random_seed};
 use ws_core::{Accept, Config, Connection, Event, Opened, Request, Response};
 
-use crate::stream::{DeadlineStream, MaybeTlsStream, TlsServerStream};
+use crate::stream::{DeadlineStream, MaybeTlsStream, TcpBacked, TlsServerStream};
 use crate::websocket::{Step, WebSocket};
 
 /// Connects to a `ws://` or `wss://` URL and runs the opening handshake.
@@ -26,12 +26,28 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Opened)> {
     connect_with(&ClientBuilder::new(url)?)
 }
 
-/// Connects with a [`ClientBuilder`] (subprotocols, headers, Origin, limits, timeouts, TLS configuration).
+/// Connects with a [`ClientBuilder`] (subprotocols, headers, Origin, limits, timeouts, TLS configuration,
+/// proxy, redirects).
 ///
 /// Resolves the host ([`Error::Dns`]; resolution itself is not bounded by the connect timeout: std has no
 /// way to), connects over TCP within the connect timeout ([`Error::ConnectTimeout`], else [`Error::Io`]),
 /// sets `TCP_NODELAY`, runs the TLS handshake for `wss://` ([`Error::Tls`]) within what is left of it, then
 /// the upgrade: a non-101 answer is [`Error::Rejected`] with the status, headers and body.
+///
+/// **Proxies.** The builder's [`Proxy`](crate::Proxy) (by default the environment: `HTTPS_PROXY`,
+/// `NO_PROXY`, ...) is asked for each URL. Through a proxy, the TCP connection goes to the proxy
+/// ([`Error::ProxyConnect`] when it cannot be reached or its name does not resolve), TLS to it first for
+/// an `https://` proxy ([`ClientBuilder::proxy_tls_config`]), then its handshake (`CONNECT`, SOCKS5 or
+/// SOCKS4; a refusal, 407 included, is [`Error::Proxy`]), then TLS to a `wss://` server inside the
+/// tunnel. All of it, TCP, proxy and TLS, fits in the connect timeout (each redirect hop has its own).
+/// For `socks5://` and `socks4://` proxies the target's name is resolved here ([`Error::Dns`]; SOCKS4
+/// takes an IPv4 address); the other proxies get the name. The stream is then a
+/// [`MaybeTlsStream::Tunnel`].
+///
+/// **Redirects.** A 301, 302, 303, 307 or 308 answer to the upgrade is followed on a new connection (the
+/// proxy chosen again for the new URL) up to [`ClientBuilder::max_redirects`] times; past that, for
+/// `wss://` to `ws://` or a bad `Location`, it is [`Error::Redirect`]. With `max_redirects(0)` the 3xx is
+/// returned as [`Error::Rejected`].
 ///
 /// ```no_run
 /// use ws_std::ClientBuilder;
@@ -40,11 +56,47 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Opened)> {
 /// assert_eq!(ws.subprotocol(), opened.subprotocol.as_deref());
 /// # Ok::<(), ws_std::Error>(())
 /// ```
+///
+/// Through a proxy:
+///
+/// ```no_run
+/// use ws_std::{ClientBuilder, Proxy};
+/// let builder = ClientBuilder::new("wss://echo.example/")?
+///     .proxy(Proxy::url("http://user:secret@proxy.corp:3128")?);
+/// let (ws, _opened) = ws_std::connect_with(&builder)?;
+/// assert!(ws.get_ref().is_proxied());
+/// # Ok::<(), ws_std::Error>(())
+/// ```
 pub fn connect_with(builder: &ClientBuilder) -> Result<(WebSocket<MaybeTlsStream>, Opened)> {
+    let mut next: Option<ClientBuilder> = None;
+    let mut hops = 0;
+    loop {
+        let hop = next.as_ref().unwrap_or(builder);
+        let stream = open(hop)?;
+        match client_handshake(stream, hop) {
+            Err(Error::Rejected(response)) => match hop.redirected(&response, hops)? {
+                Some(redirected) => {
+                    next = Some(redirected);
+                    hops += 1;
+                }
+                None => return Err(Error::Rejected(response)),
+            },
+            result => return result,
+        }
+    }
+}
+
+/// Opens the transport to the builder's URL: direct or through the proxy chosen for it, with TLS for
+/// `wss://`, within the connect timeout.
+fn open(builder: &ClientBuilder) -> Result<MaybeTlsStream> {
     let url = builder.url();
     let deadline = builder.get_connect_timeout().map(|t| Instant::now() + t);
+    if let Some(proxy) = builder.get_proxy().select(url)? {
+        let tunnel = crate::proxy::open(builder, &proxy, deadline)?;
+        return Ok(MaybeTlsStream::Tunnel(Box::new(tunnel)));
+    }
     let tcp = connect_tcp(&url.host, url.port, deadline)?;
-    let stream = if url.secure {
+    Ok(if url.secure {
         let name = ws_adapter::tls::server_name(&url.host)?;
         let conn = rustls::ClientConnection::new(builder.tls(), name)
             .map_err(|e| Error::Tls(e.to_string()))?;
@@ -53,11 +105,11 @@ pub fn connect_with(builder: &ClientBuilder) -> Result<(WebSocket<MaybeTlsStream
         MaybeTlsStream::Tls(Box::new(tls))
     } else {
         MaybeTlsStream::Plain(tcp)
-    };
-    client_handshake(stream, builder)
+    })
 }
 
-fn connect_tcp(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream> {
+/// Connects over TCP to `host:port` before `deadline` (each address in turn), with `TCP_NODELAY`.
+pub(crate) fn connect_tcp(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream> {
     let mut last = None;
     for addr in (host, port).to_socket_addrs().map_err(Error::Dns)? {
         let attempt = match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
@@ -83,23 +135,25 @@ fn connect_tcp(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpSt
     })
 }
 
-/// Runs a TLS handshake before `deadline` (`timeout` makes the error when it passes).
-fn tls_handshake<C, D>(
-    tls: &mut StreamOwned<C, TcpStream>,
+/// Runs a TLS handshake over `tls.sock` (TCP, or a stream over TCP: a proxy's tunnel) before `deadline`
+/// (`timeout` makes the error when it passes), then clears the TCP socket's timeouts.
+pub(crate) fn tls_handshake<C, D, S>(
+    tls: &mut StreamOwned<C, S>,
     deadline: Option<Instant>,
     timeout: fn() -> Error,
 ) -> Result<()>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<D>>,
     D: SideData,
+    S: Read + Write + TcpBacked,
 {
     while tls.conn.is_handshaking() {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
             return Err(timeout());
         }
-        tls.sock.set_read_timeout(left)?;
-        tls.sock.set_write_timeout(left)?;
+        tls.sock.tcp().set_read_timeout(left)?;
+        tls.sock.tcp().set_write_timeout(left)?;
         match tls.conn.complete_io(&mut tls.sock) {
             Ok(_) => {}
             Err(e)
@@ -115,8 +169,8 @@ where
             Err(e) => return Err(Error::Io(e)),
         }
     }
-    tls.sock.set_read_timeout(None)?;
-    tls.sock.set_write_timeout(None)?;
+    tls.sock.tcp().set_read_timeout(None)?;
+    tls.sock.tcp().set_write_timeout(None)?;
     Ok(())
 }
 

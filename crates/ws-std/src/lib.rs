@@ -7,13 +7,32 @@
 //! builder and the TLS helpers come from `ws-adapter` and are the ones the async adapters use (without
 //! any async crate), so every adapter has the same shape:
 //!
-//! - client: [`connect`] / [`connect_with`] (DNS, TCP with a connect timeout, rustls, the upgrade), or
-//!   [`client_handshake`] over a stream you connected yourself;
+//! - client: [`connect`] / [`connect_with`] (DNS, TCP with a connect timeout, a proxy, rustls, the
+//!   upgrade, redirects), or [`client_handshake`] over a stream you connected yourself;
 //! - server: [`accept`], [`accept_with`] (a callback accepts or rejects the request before the 101),
 //!   [`accept_tls`], and [`serve`] (a thread per connection);
 //! - [`WebSocket`]: [`send`](WebSocket::send), [`recv`](WebSocket::recv) (also an `Iterator`),
 //!   [`close`](WebSocket::close), [`feed`](WebSocket::feed) + [`flush`](WebSocket::flush), and
 //!   [`split`](WebSocket::split) into a [`Reader`] and a [`Writer`] for two threads.
+//!
+//! ## Proxies and redirects
+//!
+//! [`connect_with`] asks the builder's [`Proxy`] for each URL (the default reads `HTTPS_PROXY`,
+//! `NO_PROXY` and the rest from the environment, as curl does) and tunnels through an HTTP proxy
+//! (`CONNECT`, over TLS for `https://`) or a SOCKS5/SOCKS4 gateway; the handshakes are `ws_core::proxy`'s,
+//! this crate moves their bytes. The stream is then a [`MaybeTlsStream::Tunnel`] ([`Tunnel`]), with TLS
+//! to a `wss://` server inside it. Redirects of the upgrade (301, 302, 303, 307, 308) are followed up to
+//! [`ClientBuilder::max_redirects`], choosing the proxy again for each hop.
+//!
+//! ```no_run
+//! use ws_std::{ClientBuilder, Proxy};
+//! let builder = ClientBuilder::new("wss://echo.example/chat")?
+//!     .proxy(Proxy::url("socks5h://127.0.0.1:1080")?)
+//!     .max_redirects(3);
+//! let (mut ws, _opened) = ws_std::connect_with(&builder)?;
+//! ws.send("hello through the tunnel")?;
+//! # Ok::<(), ws_std::Error>(())
+//! ```
 //!
 //! ## The run loop, blocking
 //!
@@ -64,8 +83,10 @@
 
 mod engine;
 mod handshake;
+mod proxy;
 mod split;
 mod stream;
+mod tunnel;
 mod websocket;
 
 pub use handshake::{
@@ -75,14 +96,17 @@ pub use split::{Reader, Writer};
 pub use stream::{
     DeadlineStream, MaybeTlsStream, NoDeadline, SplitStream, TlsClientStream, TlsServerStream,
 };
+pub use tunnel::{Rewind, Tunnel};
 pub use websocket::WebSocket;
 
 pub use ws_adapter::{
     ClientBuilder, Error, Proxy, Result, broadcast_config, default_config, random_seed, tls,
 };
+pub use ws_core::http::RedirectError;
+pub use ws_core::proxy::{ProxyError, ProxyKind, ProxyUrl};
 pub use ws_core::{
     Accept, CloseCode, CloseFrame, Config, DataKind, Headers, Limits, Message, Opened, Outgoing,
-    PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes,
+    PreparedMessage, Request, Response, SendError, SendOptions, State, Timeouts, Utf8Bytes, WsUrl,
 };
 
 /// The rustls version this crate uses (for `ServerConfig`, `ClientConfig` and certificates).

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rustls::{ConnectionCommon, SideData, StreamOwned};
 
+use crate::tunnel::Tunnel;
+
 /// A client TLS stream over TCP (what `wss://` connects with).
 pub type TlsClientStream = StreamOwned<rustls::ClientConnection, TcpStream>;
 /// A server TLS stream over TCP (what [`crate::accept_tls`] serves).
@@ -108,6 +110,24 @@ where
     }
 }
 
+/// A stream with a TCP socket at the bottom, whose timeouts bound the waits of the layers above.
+pub(crate) trait TcpBacked {
+    /// The TCP stream underneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl TcpBacked for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl<C, S: Read + Write + TcpBacked> TcpBacked for StreamOwned<C, S> {
+    fn tcp(&self) -> &TcpStream {
+        self.sock.tcp()
+    }
+}
+
 impl<S: DeadlineStream + ?Sized> DeadlineStream for Box<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
@@ -145,22 +165,40 @@ impl<S: Write> Write for NoDeadline<S> {
 
 impl<S: Read + Write> DeadlineStream for NoDeadline<S> {}
 
-/// What [`crate::connect`] returns: plain TCP for `ws://`, rustls over TCP for `wss://`.
+/// What [`crate::connect`] returns: plain TCP for `ws://`, rustls over TCP for `wss://`, or a
+/// [`Tunnel`] through a proxy.
 #[derive(Debug)]
 pub enum MaybeTlsStream {
-    /// `ws://`.
+    /// `ws://`, direct.
     Plain(TcpStream),
-    /// `wss://`.
+    /// `wss://`, direct.
     Tls(Box<TlsClientStream>),
+    /// `ws://` or `wss://` through a proxy.
+    Tunnel(Box<Tunnel>),
 }
 
 impl MaybeTlsStream {
-    /// The TCP stream underneath.
+    /// The TCP stream underneath (to the proxy, for a [`MaybeTlsStream::Tunnel`]).
     pub fn tcp(&self) -> &TcpStream {
         match self {
             MaybeTlsStream::Plain(s) => s,
             MaybeTlsStream::Tls(s) => &s.sock,
+            MaybeTlsStream::Tunnel(t) => t.tcp(),
         }
+    }
+
+    /// Whether the connection to the server runs TLS (`wss://`, direct or through a proxy).
+    pub fn is_tls(&self) -> bool {
+        match self {
+            MaybeTlsStream::Plain(_) => false,
+            MaybeTlsStream::Tls(_) => true,
+            MaybeTlsStream::Tunnel(t) => t.is_tls(),
+        }
+    }
+
+    /// Whether the connection goes through a proxy.
+    pub fn is_proxied(&self) -> bool {
+        matches!(self, MaybeTlsStream::Tunnel(_))
     }
 }
 
@@ -169,6 +207,7 @@ impl Read for MaybeTlsStream {
         match self {
             MaybeTlsStream::Plain(s) => s.read(buf),
             MaybeTlsStream::Tls(s) => s.read(buf),
+            MaybeTlsStream::Tunnel(t) => t.read(buf),
         }
     }
 }
@@ -178,18 +217,21 @@ impl Write for MaybeTlsStream {
         match self {
             MaybeTlsStream::Plain(s) => s.write(buf),
             MaybeTlsStream::Tls(s) => s.write(buf),
+            MaybeTlsStream::Tunnel(t) => t.write(buf),
         }
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             MaybeTlsStream::Plain(s) => s.write_vectored(bufs),
             MaybeTlsStream::Tls(s) => s.write_vectored(bufs),
+            MaybeTlsStream::Tunnel(t) => t.write_vectored(bufs),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => s.flush(),
             MaybeTlsStream::Tls(s) => s.flush(),
+            MaybeTlsStream::Tunnel(t) => t.flush(),
         }
     }
 }
@@ -202,21 +244,27 @@ impl DeadlineStream for MaybeTlsStream {
         match self {
             MaybeTlsStream::Plain(s) => s.set_write_timeout(timeout),
             MaybeTlsStream::Tls(_) => Ok(()),
+            MaybeTlsStream::Tunnel(t) => t.set_write_timeout(timeout),
         }
     }
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => DeadlineStream::shutdown_write(s),
             MaybeTlsStream::Tls(s) => s.shutdown_write(),
+            MaybeTlsStream::Tunnel(t) => t.shutdown_write(),
         }
     }
 }
 
-/// Plain streams split; TLS streams fail with [`io::ErrorKind::Unsupported`] (see [`SplitStream`]).
+/// Plain streams split (a plain tunnel once the bytes left over from the proxy's reply are read); TLS
+/// streams fail with [`io::ErrorKind::Unsupported`] (see [`SplitStream`]).
 impl SplitStream for MaybeTlsStream {
     fn try_clone_stream(&self) -> io::Result<Self> {
         match self {
             MaybeTlsStream::Plain(s) => s.try_clone().map(MaybeTlsStream::Plain),
+            MaybeTlsStream::Tunnel(t) => t
+                .try_clone_stream()
+                .map(|t| MaybeTlsStream::Tunnel(Box::new(t))),
             MaybeTlsStream::Tls(_) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "a TLS WebSocket cannot be split: rustls keeps one session state for both directions",

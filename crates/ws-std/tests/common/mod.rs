@@ -14,6 +14,8 @@ use futures_util::io::AllowStdIo;
 use ws_std::Config;
 use ws_testkit::raw;
 
+pub(crate) mod fakes;
+
 /// Runs `f` on a thread and fails the test if it takes longer than `secs` seconds.
 pub(crate) fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
