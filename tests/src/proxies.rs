@@ -33,6 +33,8 @@ const START_ATTEMPTS: usize = 3;
 /// Read and write timeout on the fake proxy's sockets, so that none of its threads outlives a test by
 /// much.
 const FAKE_IO_BOUND: Duration = Duration::from_secs(20);
+/// How long [`Script::ExtraBytesAfter200`] waits for a request sent before the 200 (pipelined).
+const PIPELINE_WAIT: Duration = Duration::from_millis(300);
 
 /// What kind of proxy a [`Proxy`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -585,7 +587,9 @@ pub enum Script {
     CloseMidReply,
     /// Connects to the target, forwards the client's next bytes (the WebSocket upgrade request), reads
     /// the server's first bytes (its 101 response) and writes `HTTP/1.1 200 OK\r\n\r\n` and those bytes
-    /// in one write; then relays.
+    /// in one write; then relays. That needs a client that sends its request before it has the 200
+    /// (pipelining): one that waits for the 200 gets it alone after [`PIPELINE_WAIT`], then the 101
+    /// (see [`FakeProxy::coalesced`]).
     ExtraBytesAfter200,
 }
 
@@ -596,6 +600,7 @@ pub struct FakeProxy {
     addr: SocketAddr,
     heads: Arc<Mutex<Vec<String>>>,
     connections: Arc<AtomicUsize>,
+    coalesced: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -607,7 +612,13 @@ impl FakeProxy {
         let heads = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (h, c, s) = (heads.clone(), connections.clone(), stop.clone());
+        let coalesced = Arc::new(AtomicUsize::new(0));
+        let (h, c, k, s) = (
+            heads.clone(),
+            connections.clone(),
+            coalesced.clone(),
+            stop.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -615,9 +626,9 @@ impl FakeProxy {
                 }
                 let Ok(stream) = stream else { continue };
                 c.fetch_add(1, Ordering::SeqCst);
-                let (h, s) = (h.clone(), s.clone());
+                let (h, k, s) = (h.clone(), k.clone(), s.clone());
                 std::thread::spawn(move || {
-                    let _ = serve_one(stream, script, &h, &s);
+                    let _ = serve_one(stream, script, &h, &k, &s);
                 });
             }
         });
@@ -625,6 +636,7 @@ impl FakeProxy {
             addr,
             heads,
             connections,
+            coalesced,
             stop,
         }
     }
@@ -642,6 +654,13 @@ impl FakeProxy {
     /// The TCP connections it accepted so far.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// With [`Script::ExtraBytesAfter200`]: the connections on which the 200 and the server's first
+    /// bytes went to the client in one write (those whose client sent its request without waiting for
+    /// the 200).
+    pub fn coalesced(&self) -> usize {
+        self.coalesced.load(Ordering::SeqCst)
     }
 
     /// The request heads it read so far (each up to and including the empty line).
@@ -692,6 +711,7 @@ fn serve_one(
     mut client: TcpStream,
     script: Script,
     heads: &Mutex<Vec<String>>,
+    coalesced: &AtomicUsize,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     if stop.load(Ordering::SeqCst) {
@@ -736,17 +756,36 @@ fn serve_one(
         }
         Script::ExtraBytesAfter200 => {
             let mut server = connect_to(&connect_target(&head)?)?;
-            // The client's upgrade request: what came with the CONNECT, and the rest of its head.
+            // The client's upgrade request: a client that pipelines sends it with (or right after) the
+            // CONNECT; one that waits for the 200 does not, and then gets the 200 first, alone.
             let mut request = early;
+            let mut answered = false;
             if !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                let (more, rest) = read_head_after(&mut client, request)?;
-                request = more;
-                request.extend_from_slice(&rest);
+                client.set_read_timeout(Some(PIPELINE_WAIT))?;
+                match read_head_after(&mut client, request.clone()) {
+                    Ok((more, rest)) => {
+                        request = more;
+                        request.extend_from_slice(&rest);
+                    }
+                    Err(e) if is_timeout(&e) => {
+                        client.write_all(b"HTTP/1.1 200 OK\r\n\r\n")?;
+                        answered = true;
+                        let (more, rest) = read_head_after(&mut client, request)?;
+                        request = more;
+                        request.extend_from_slice(&rest);
+                    }
+                    Err(e) => return Err(e),
+                }
+                client.set_read_timeout(Some(FAKE_IO_BOUND))?;
             }
             server.write_all(&request)?;
             // The server's 101 response (the whole head at least; whatever came with it too).
             let (response, after) = read_head(&mut server)?;
-            let mut one_write = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+            let mut one_write = Vec::new();
+            if !answered {
+                one_write.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+                coalesced.fetch_add(1, Ordering::SeqCst);
+            }
             one_write.extend_from_slice(&response);
             one_write.extend_from_slice(&after);
             client.write_all(&one_write)?;
@@ -754,6 +793,13 @@ fn serve_one(
         }
     }
     Ok(())
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Continues reading a head of which `buf` is the start.

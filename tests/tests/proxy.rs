@@ -7,10 +7,16 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
+use ws_async::{Accept, ClientBuilder, CloseCode, Error, Message, Proxy, Request};
+use ws_core::proxy::ProxyError;
 use ws_tests::proxies::{self, FakeProxy, Script};
-use ws_tests::{STEP, WHOLE_TEST, watchdog};
+use ws_tests::{
+    AsyncStd, Certs, Rt, STEP, Smol, Tokio, WHOLE_TEST, plain_config, run, t, watchdog, within,
+};
 
 /// How long a proxy may take to write a line about a connection to its log.
 const LOG_BOUND: Duration = Duration::from_secs(5);
@@ -289,4 +295,753 @@ fn harness_fake_proxy_follows_its_script() {
         assert_eq!(target.join().unwrap(), b"relayed");
         assert!(fake.heads()[0].starts_with(&format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n")));
     });
+}
+
+// ----------------------------------------------------------------------------------------------------
+// WebSocket echo servers (blocking, one thread per connection)
+// ----------------------------------------------------------------------------------------------------
+
+/// An echo server on a loopback port, for any number of connections; it counts the connections it
+/// accepted.
+struct EchoServer {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl EchoServer {
+    /// `ws://` on 127.0.0.1.
+    fn plain() -> EchoServer {
+        EchoServer::start("127.0.0.1:0", None)
+    }
+
+    /// `wss://` on 127.0.0.1 with `certs` (for `localhost`).
+    fn tls(certs: &Certs) -> EchoServer {
+        EchoServer::start("127.0.0.1:0", Some(certs.server_config()))
+    }
+
+    /// `ws://` on `[::1]`.
+    fn ipv6() -> EchoServer {
+        EchoServer::start("[::1]:0", None)
+    }
+
+    fn start(bind: &str, tls: Option<Arc<rustls::ServerConfig>>) -> EchoServer {
+        let listener = TcpListener::bind(bind).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(tcp) = tcp else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                let tls = tls.clone();
+                std::thread::spawn(move || {
+                    let decide = |_: Request| Ok(Accept::new());
+                    match tls {
+                        Some(tls) => {
+                            if let Ok(ws) = ws_std::accept_tls(tcp, tls, plain_config(), decide) {
+                                echo_until_closed(ws);
+                            }
+                        }
+                        None => {
+                            if let Ok(ws) = ws_std::accept_with(tcp, plain_config(), decide) {
+                                echo_until_closed(ws);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        EchoServer { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/echo", self.port)
+    }
+
+    fn wss_url(&self) -> String {
+        format!("wss://localhost:{}/echo", self.port)
+    }
+}
+
+fn echo_until_closed<S: ws_std::DeadlineStream>(mut ws: ws_std::WebSocket<S>) {
+    while let Some(Ok(m)) = ws.recv() {
+        if ws.send(m).is_err() {
+            break;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Clients: the exchange every working case runs, and the error of every failing one
+// ----------------------------------------------------------------------------------------------------
+
+const CLOSE_CODE: u16 = 4001;
+
+fn blob() -> Vec<u8> {
+    ws_tests::noise(100 << 10, 20)
+}
+
+/// Connects on runtime `R` and runs the exchange: a text and 100 KiB of binary echoed, then a clean
+/// close (the server's close frame echoes ours).
+fn echo_via<R: Rt>(builder: ClientBuilder) {
+    run::<R, _>(move || async move {
+        let (mut ws, _) = t!(R::connect_with(&builder))
+            .unwrap_or_else(|e| panic!("[{}] connect through the proxy: {e} ({e:?})", R::NAME));
+        t!(ws.send("through the proxy")).unwrap();
+        let m = t!(ws.recv()).expect("ended").expect("recv");
+        assert_eq!(m, Message::from("through the proxy"));
+        t!(ws.send(blob())).unwrap();
+        let m = t!(ws.recv()).expect("ended").expect("recv");
+        assert!(
+            m == Message::from(blob()),
+            "[{}] binary echo differs",
+            R::NAME
+        );
+        t!(ws.close(CloseCode(CLOSE_CODE), "proxied bye")).unwrap();
+        let close = ws
+            .close_frame()
+            .map(|f| (f.code.0, f.reason.as_str().to_string()));
+        assert_eq!(
+            close,
+            Some((CLOSE_CODE, "proxied bye".to_string())),
+            "[{}]",
+            R::NAME
+        );
+    });
+}
+
+/// The same with the blocking client (ws-std).
+fn echo_via_std(builder: ClientBuilder) {
+    watchdog(WHOLE_TEST, move || {
+        let (mut ws, _) = ws_std::connect_with(&builder)
+            .unwrap_or_else(|e| panic!("[std] connect through the proxy: {e} ({e:?})"));
+        ws.send("through the proxy").unwrap();
+        assert_eq!(
+            ws.recv().unwrap().unwrap(),
+            Message::from("through the proxy")
+        );
+        ws.send(blob()).unwrap();
+        assert!(
+            ws.recv().unwrap().unwrap() == Message::from(blob()),
+            "[std] binary echo differs"
+        );
+        ws.close(CloseCode(CLOSE_CODE), "proxied bye").unwrap();
+        let close = ws
+            .close_frame()
+            .map(|f| (f.code.0, f.reason.as_str().to_string()));
+        assert_eq!(
+            close,
+            Some((CLOSE_CODE, "proxied bye".to_string())),
+            "[std]"
+        );
+    });
+}
+
+/// Connects on tokio and returns the error (fails if the connection opens).
+fn error_via_tokio(builder: ClientBuilder) -> Error {
+    watchdog(WHOLE_TEST, move || {
+        Tokio::block_on(async move {
+            match within::<Tokio, _>("connect", Tokio::connect_with(&builder)).await {
+                Ok(_) => panic!("connected, but an error was expected"),
+                Err(e) => e,
+            }
+        })
+    })
+}
+
+/// The same with the blocking client.
+fn error_via_std(builder: ClientBuilder) -> Error {
+    watchdog(WHOLE_TEST, move || match ws_std::connect_with(&builder) {
+        Ok(_) => panic!("[std] connected, but an error was expected"),
+        Err(e) => e,
+    })
+}
+
+fn builder(url: &str, proxy: &str) -> ClientBuilder {
+    ClientBuilder::new(url)
+        .unwrap()
+        .config(plain_config())
+        .proxy(Proxy::url(proxy).unwrap_or_else(|e| panic!("proxy URL {proxy}: {e}")))
+}
+
+fn proxy_error(e: Error) -> ProxyError {
+    match e {
+        Error::Proxy(p) => p,
+        other => panic!("expected Error::Proxy, got {other} ({other:?})"),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 1, 2: tinyproxy, ws:// and wss://, every adapter
+// ----------------------------------------------------------------------------------------------------
+
+/// ws:// through tinyproxy on one adapter; tinyproxy's log shows the CONNECT to the echo server.
+fn tinyproxy_ws(run_client: fn(ClientBuilder)) {
+    let proxy = proxies::tinyproxy();
+    let server = EchoServer::plain();
+    run_client(builder(&server.ws_url(), proxy.url()));
+    assert_eq!(server.accepted(), 1);
+    assert!(
+        proxy.log_shows(
+            &format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port),
+            LOG_BOUND
+        ),
+        "tinyproxy did not see the CONNECT:\n{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn tinyproxy_ws_tokio() {
+    tinyproxy_ws(echo_via::<Tokio>);
+}
+
+#[test]
+fn tinyproxy_ws_smol() {
+    tinyproxy_ws(echo_via::<Smol>);
+}
+
+#[test]
+fn tinyproxy_ws_async_std() {
+    tinyproxy_ws(echo_via::<AsyncStd>);
+}
+
+#[test]
+fn tinyproxy_ws_std() {
+    tinyproxy_ws(echo_via_std);
+}
+
+/// Once the proxy is gone, the same builder fails to reach it: the connection really went through it.
+#[test]
+fn tinyproxy_killed_then_the_proxy_cannot_be_reached() {
+    let mut proxy = proxies::tinyproxy();
+    let server = EchoServer::plain();
+    let b = builder(&server.ws_url(), proxy.url());
+    echo_via::<Tokio>(b.clone());
+    proxy.kill();
+    let e = error_via_tokio(b);
+    assert!(matches!(e, Error::ProxyConnect(_)), "{e} ({e:?})");
+    assert_eq!(server.accepted(), 1, "the failed attempt went direct");
+}
+
+/// wss:// through tinyproxy: TLS to the server inside the tunnel, the server's certificate trusted via
+/// `tls_config`.
+fn tinyproxy_wss(run_client: fn(ClientBuilder)) {
+    let proxy = proxies::tinyproxy();
+    let certs = Certs::localhost();
+    let server = EchoServer::tls(&certs);
+    run_client(builder(&server.wss_url(), proxy.url()).tls_config(certs.client_config()));
+    assert!(
+        proxy.log_shows(
+            &format!("CONNECT localhost:{} HTTP/1.1", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn tinyproxy_wss_tokio() {
+    tinyproxy_wss(echo_via::<Tokio>);
+}
+
+#[test]
+fn tinyproxy_wss_smol() {
+    tinyproxy_wss(echo_via::<Smol>);
+}
+
+#[test]
+fn tinyproxy_wss_std() {
+    tinyproxy_wss(echo_via_std);
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 3: tinyproxy with BasicAuth
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn tinyproxy_basic_auth_407_without_credentials_then_works_with_them() {
+    let proxy = proxies::tinyproxy_basic_auth("alice", "s3cret");
+    let server = EchoServer::plain();
+    let e = proxy_error(error_via_tokio(builder(
+        &server.ws_url(),
+        &proxy.url_as("http", ""),
+    )));
+    let ProxyError::Status(r) = &e else {
+        panic!("no credentials: not a status error: {e:?}");
+    };
+    assert_eq!(r.status, 407, "{r:?}");
+    let challenge = r.headers.get_str("proxy-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Basic"), "{challenge:?}");
+    assert!(e.to_string().contains("407"), "{e}");
+    // A wrong password: tinyproxy 1.11 answers 401 (with WWW-Authenticate), not 407; a status error
+    // either way.
+    let e = proxy_error(error_via_tokio(builder(
+        &server.ws_url(),
+        &proxy.url_as("http", "alice:wrong@"),
+    )));
+    assert!(
+        matches!(&e, ProxyError::Status(r) if r.status == 401 || r.status == 407),
+        "a wrong password: {e:?}"
+    );
+    assert_eq!(server.accepted(), 0);
+    echo_via::<Tokio>(builder(&server.ws_url(), proxy.url()));
+    assert_eq!(server.accepted(), 1);
+}
+
+#[test]
+fn tinyproxy_basic_auth_std() {
+    let proxy = proxies::tinyproxy_basic_auth("alice", "s3cret");
+    let server = EchoServer::plain();
+    let e = proxy_error(error_via_std(builder(
+        &server.ws_url(),
+        &proxy.url_as("http", ""),
+    )));
+    assert!(
+        matches!(&e, ProxyError::Status(r) if r.status == 407),
+        "{e:?}"
+    );
+    echo_via_std(builder(&server.ws_url(), proxy.url()));
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 4: squid with an SSL_ports-like acl
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn squid_refuses_connect_to_unlisted_ports_with_403() {
+    let allowed = EchoServer::plain();
+    let other = EchoServer::plain();
+    let proxy = proxies::squid_allowing_connect_to(&[allowed.port]);
+    let e = proxy_error(error_via_tokio(builder(&other.ws_url(), proxy.url())));
+    let ProxyError::Status(r) = &e else {
+        panic!("expected a status error, got {e:?}");
+    };
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(e.to_string().contains("403"), "{e}");
+    assert_eq!(other.accepted(), 0);
+    echo_via::<Tokio>(builder(&allowed.ws_url(), proxy.url()));
+    assert_eq!(allowed.accepted(), 1);
+    assert!(
+        proxy.log_shows(&format!("CONNECT 127.0.0.1:{} ", allowed.port), LOG_BOUND),
+        "{}",
+        proxy.log()
+    );
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 5: microsocks (SOCKS5)
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn microsocks_socks5h() {
+    let proxy = proxies::microsocks();
+    let server = EchoServer::plain();
+    // A name, resolved by the proxy.
+    let url = format!("ws://localhost:{}/echo", server.port);
+    echo_via::<Tokio>(builder(&url, proxy.url()));
+    echo_via::<AsyncStd>(builder(&url, proxy.url()));
+    assert_eq!(server.accepted(), 2);
+    // Proof that the proxy carried them: once it is gone, connecting fails.
+    drop(proxy);
+    let e = error_via_tokio(builder(
+        &url,
+        &format!("socks5h://127.0.0.1:{}", proxies::closed_port()),
+    ));
+    assert!(matches!(e, Error::ProxyConnect(_)), "{e:?}");
+}
+
+#[test]
+fn microsocks_socks5_client_resolves() {
+    let proxy = proxies::microsocks();
+    let server = EchoServer::plain();
+    let url = format!("ws://localhost:{}/echo", server.port);
+    echo_via::<Tokio>(builder(&url, &proxy.url_as("socks5", "")));
+    echo_via::<Smol>(builder(&url, &proxy.url_as("socks5", "")));
+    assert_eq!(server.accepted(), 2);
+}
+
+#[test]
+fn microsocks_socks5_std() {
+    let proxy = proxies::microsocks();
+    let server = EchoServer::plain();
+    echo_via_std(builder(&server.ws_url(), proxy.url()));
+}
+
+#[test]
+fn microsocks_with_auth_right_and_wrong_credentials() {
+    let proxy = proxies::microsocks_auth("bob", "hunter2");
+    let server = EchoServer::plain();
+    echo_via::<Tokio>(builder(&server.ws_url(), proxy.url()));
+    let e = proxy_error(error_via_tokio(builder(
+        &server.ws_url(),
+        &proxy.url_as("socks5h", "bob:wrong@"),
+    )));
+    assert_eq!(e, ProxyError::SocksAuthFailed);
+    // None at all: microsocks offers no method we can use.
+    let e = proxy_error(error_via_tokio(builder(
+        &server.ws_url(),
+        &proxy.url_as("socks5h", ""),
+    )));
+    assert_eq!(e, ProxyError::SocksAuthRequired);
+    assert_eq!(server.accepted(), 1);
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 6: dante (SOCKS4)
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn dante_socks4() {
+    let proxy = proxies::dante_socks4();
+    let server = EchoServer::plain();
+    echo_via::<Tokio>(builder(&server.ws_url(), proxy.url()));
+    // A name: SOCKS4 has the client resolve it.
+    let by_name = format!("ws://localhost:{}/echo", server.port);
+    echo_via::<Smol>(builder(&by_name, proxy.url()));
+    assert_eq!(server.accepted(), 2);
+    assert!(
+        proxy.log_shows(&format!("127.0.0.1.{}", server.port), LOG_BOUND),
+        "dante did not log the connections:\n{}",
+        proxy.log()
+    );
+}
+
+/// Dante does not implement SOCKS4a: a request carrying a name is refused with 0x5B, which the client
+/// reports as such.
+#[test]
+fn dante_refuses_socks4a() {
+    let proxy = proxies::dante_socks4();
+    let server = EchoServer::plain();
+    let by_name = format!("ws://localhost:{}/echo", server.port);
+    let e = proxy_error(error_via_tokio(builder(
+        &by_name,
+        &proxy.url_as("socks4a", ""),
+    )));
+    assert_eq!(e, ProxyError::Socks4(0x5B), "{e}");
+    assert_eq!(server.accepted(), 0);
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 7: an https:// proxy (stunnel in front of tinyproxy)
+// ----------------------------------------------------------------------------------------------------
+
+fn https_proxy(run_client: fn(ClientBuilder), secure_target: bool) {
+    let inner = proxies::tinyproxy();
+    let proxy = proxies::stunnel_in_front_of(&inner);
+    let certs = Certs::localhost();
+    let (server, url) = if secure_target {
+        let s = EchoServer::tls(&certs);
+        let url = s.wss_url();
+        (s, url)
+    } else {
+        let s = EchoServer::plain();
+        let url = s.ws_url();
+        (s, url)
+    };
+    let b = builder(&url, proxy.url())
+        .proxy_tls_config(proxy.tls_client_config())
+        .tls_config(certs.client_config());
+    run_client(b.clone());
+    assert_eq!(server.accepted(), 1);
+    let target = if secure_target {
+        "localhost"
+    } else {
+        "127.0.0.1"
+    };
+    assert!(
+        inner.log_shows(
+            &format!("CONNECT {target}:{} HTTP/1.1", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        inner.log()
+    );
+    // Without trusting stunnel's certificate, the TLS to the proxy fails.
+    let untrusted = ClientBuilder::new(&url)
+        .unwrap()
+        .proxy(Proxy::url(proxy.url()).unwrap())
+        .tls_config(certs.client_config());
+    let e = error_via_tokio(untrusted);
+    assert!(matches!(e, Error::Tls(_)), "{e} ({e:?})");
+    assert_eq!(server.accepted(), 1);
+}
+
+#[test]
+fn https_proxy_ws_target_tokio() {
+    https_proxy(echo_via::<Tokio>, false);
+}
+
+#[test]
+fn https_proxy_wss_target_tokio() {
+    https_proxy(echo_via::<Tokio>, true);
+}
+
+#[test]
+fn https_proxy_wss_target_async_std() {
+    https_proxy(echo_via::<AsyncStd>, true);
+}
+
+#[test]
+fn https_proxy_wss_target_std() {
+    https_proxy(echo_via_std, true);
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 8: the fake proxy's misbehaviours
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn fake_malformed_reply() {
+    let fake = FakeProxy::start(Script::MalformedHead);
+    let e = proxy_error(error_via_tokio(builder("ws://127.0.0.1:9/", &fake.url())));
+    assert!(matches!(e, ProxyError::MalformedReply(_)), "{e:?}");
+    assert_eq!(fake.heads().len(), 1);
+}
+
+#[test]
+fn fake_status_999() {
+    let fake = FakeProxy::start(Script::Status999);
+    let e = proxy_error(error_via_tokio(builder("ws://127.0.0.1:9/", &fake.url())));
+    let ProxyError::Status(r) = &e else {
+        panic!("expected a status error, got {e:?}");
+    };
+    assert_eq!((r.status, r.reason.as_str()), (999, "Strange"));
+    assert_eq!(
+        e.to_string(),
+        "the proxy answered CONNECT with status 999 Strange"
+    );
+}
+
+#[test]
+fn fake_silence_is_a_connect_timeout() {
+    let fake = FakeProxy::start(Script::Silence);
+    let b =
+        builder("ws://127.0.0.1:9/", &fake.url()).connect_timeout(Some(Duration::from_millis(300)));
+    let start = Instant::now();
+    let e = error_via_tokio(b.clone());
+    let took = start.elapsed();
+    assert!(matches!(e, Error::ConnectTimeout), "{e} ({e:?})");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let start = Instant::now();
+    let e = error_via_std(b);
+    let took = start.elapsed();
+    assert!(matches!(e, Error::ConnectTimeout), "[std] {e} ({e:?})");
+    assert!(took < Duration::from_secs(3), "[std] {took:?}");
+    assert_eq!(fake.heads().len(), 2);
+}
+
+#[test]
+fn fake_close_during_connect() {
+    for script in [Script::CloseAfterRequest, Script::CloseMidReply] {
+        let fake = FakeProxy::start(script);
+        let e = proxy_error(error_via_tokio(builder("ws://127.0.0.1:9/", &fake.url())));
+        assert_eq!(e, ProxyError::Closed, "{script:?}");
+    }
+}
+
+/// The proxy's 200 and the server's 101 in one write: the bytes after the proxy's head are the start of
+/// the WebSocket handshake, and must not be lost.
+fn extra_bytes_after_200(run_client: fn(ClientBuilder)) {
+    let fake = FakeProxy::start(Script::ExtraBytesAfter200);
+    let server = EchoServer::plain();
+    run_client(builder(&server.ws_url(), &fake.url()));
+    assert_eq!(server.accepted(), 1);
+    assert_eq!(fake.heads().len(), 1);
+    // Our clients wait for the 200 before they send the upgrade request, so the 101 cannot go in the
+    // same write as the 200 (see `Script::ExtraBytesAfter200`): what is checked is that the tunnel
+    // opens and carries the handshake whichever way the bytes are cut.
+    eprintln!("200 and 101 in one write: {} of 1", fake.coalesced());
+}
+
+#[test]
+fn fake_extra_bytes_after_200_tokio() {
+    extra_bytes_after_200(echo_via::<Tokio>);
+}
+
+#[test]
+fn fake_extra_bytes_after_200_smol() {
+    extra_bytes_after_200(echo_via::<Smol>);
+}
+
+#[test]
+fn fake_extra_bytes_after_200_async_std() {
+    extra_bytes_after_200(echo_via::<AsyncStd>);
+}
+
+#[test]
+fn fake_extra_bytes_after_200_std() {
+    extra_bytes_after_200(echo_via_std);
+}
+
+/// Extra headers go on the CONNECT request (and credentials become Proxy-Authorization).
+#[test]
+fn fake_sees_proxy_headers_and_credentials() {
+    let fake = FakeProxy::start(Script::Tunnel);
+    let server = EchoServer::plain();
+    let url = format!("http://carol:pw@{}", fake.addr());
+    echo_via::<Tokio>(builder(&server.ws_url(), &url).proxy_header("X-Corp-Token", "t0k3n"));
+    let heads = fake.heads();
+    assert_eq!(heads.len(), 1);
+    let head = &heads[0];
+    assert!(
+        head.starts_with(&format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n", server.port)),
+        "{head}"
+    );
+    assert!(head.contains("X-Corp-Token: t0k3n\r\n"), "{head}");
+    // base64("carol:pw")
+    assert!(
+        head.contains("Proxy-Authorization: Basic Y2Fyb2w6cHc=\r\n"),
+        "{head}"
+    );
+    assert!(!head.to_ascii_lowercase().contains("upgrade"), "{head}");
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 9: IPv6 target
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn ipv6_target_through_connect() {
+    if !proxies::has_ipv6_loopback() {
+        eprintln!("no IPv6 loopback ([::1] cannot be bound): nothing to test here");
+        return;
+    }
+    let server = EchoServer::ipv6();
+    let url = format!("ws://[::1]:{}/echo", server.port);
+
+    let fake = FakeProxy::start(Script::Tunnel);
+    echo_via::<Tokio>(builder(&url, &fake.url()));
+    let heads = fake.heads();
+    assert!(
+        heads[0].starts_with(&format!(
+            "CONNECT [::1]:{} HTTP/1.1\r\nHost: [::1]:{}\r\n",
+            server.port, server.port
+        )),
+        "{heads:?}"
+    );
+
+    let proxy = proxies::tinyproxy();
+    echo_via::<Tokio>(builder(&url, proxy.url()));
+    assert!(
+        proxy.log_shows(
+            &format!("CONNECT [::1]:{} HTTP/1.1", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        proxy.log()
+    );
+    let socks = proxies::microsocks();
+    echo_via::<Tokio>(builder(&url, socks.url()));
+    assert_eq!(server.accepted(), 3);
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 10: the proxy cannot be reached
+// ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn unreachable_proxy_is_proxy_connect() {
+    let server = EchoServer::plain();
+    let url = format!("http://127.0.0.1:{}", proxies::closed_port());
+    let e = error_via_tokio(builder(&server.ws_url(), &url));
+    let Error::ProxyConnect(io) = &e else {
+        panic!("expected Error::ProxyConnect, got {e} ({e:?})");
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused, "{io:?}");
+    let e = error_via_std(builder(&server.ws_url(), &url));
+    assert!(matches!(e, Error::ProxyConnect(_)), "[std] {e} ({e:?})");
+    assert_eq!(server.accepted(), 0, "went direct");
+}
+
+// ----------------------------------------------------------------------------------------------------
+// 11: the proxy from an injected environment
+// ----------------------------------------------------------------------------------------------------
+
+fn env(vars: &[(&str, String)]) -> Proxy {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    Proxy::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+}
+
+#[test]
+fn environment_lookup_selects_the_proxy_and_no_proxy_goes_direct() {
+    let fake = FakeProxy::start(Script::Tunnel);
+    let server = EchoServer::plain();
+    let with = |proxy: Proxy| {
+        ClientBuilder::new(&server.ws_url())
+            .unwrap()
+            .config(plain_config())
+            .proxy(proxy)
+    };
+    // HTTP_PROXY for ws://: through the fake proxy.
+    echo_via::<Tokio>(with(env(&[("HTTP_PROXY", fake.url())])));
+    assert_eq!(fake.heads().len(), 1);
+    assert_eq!(server.accepted(), 1);
+
+    // NO_PROXY covering the host: direct.
+    echo_via::<Tokio>(with(env(&[
+        ("HTTP_PROXY", fake.url()),
+        ("NO_PROXY", "example.com,127.0.0.1".to_string()),
+    ])));
+    assert_eq!(
+        fake.connections(),
+        1,
+        "NO_PROXY=127.0.0.1 went through the proxy"
+    );
+    assert_eq!(server.accepted(), 2);
+
+    // Lower case is looked up first: http_proxy wins over a dead HTTP_PROXY.
+    let dead = format!("http://127.0.0.1:{}", proxies::closed_port());
+    echo_via::<Tokio>(with(env(&[
+        ("http_proxy", fake.url()),
+        ("HTTP_PROXY", dead.clone()),
+    ])));
+    assert_eq!(fake.heads().len(), 2);
+
+    // HTTPS_PROXY is for wss:// only: a ws:// URL goes direct; ALL_PROXY serves both.
+    echo_via::<Tokio>(with(env(&[("HTTPS_PROXY", dead.clone())])));
+    assert_eq!(fake.connections(), 2);
+    echo_via::<Tokio>(with(env(&[("ALL_PROXY", fake.url())])));
+    assert_eq!(fake.heads().len(), 3);
+    assert_eq!(server.accepted(), 5);
+
+    // No variables, and Proxy::None: direct.
+    echo_via::<AsyncStd>(with(env(&[])));
+    echo_via::<Smol>(with(Proxy::None));
+    assert_eq!(fake.connections(), 3);
+    assert_eq!(server.accepted(), 7);
+}
+
+/// `Proxy::custom` decides per URL.
+#[test]
+fn custom_proxy_function_decides_per_url() {
+    let fake = FakeProxy::start(Script::Tunnel);
+    let proxied = EchoServer::plain();
+    let direct = EchoServer::plain();
+    let (port, proxy_url) = (proxied.port, fake.url());
+    let choose = Proxy::custom(move |url| {
+        (url.port == port).then(|| ws_core::proxy::ProxyUrl::parse(&proxy_url).unwrap())
+    });
+    for server in [&proxied, &direct] {
+        echo_via::<Tokio>(
+            ClientBuilder::new(&server.ws_url())
+                .unwrap()
+                .config(plain_config())
+                .proxy(choose.clone()),
+        );
+    }
+    assert_eq!(fake.heads().len(), 1);
+    assert!(fake.heads()[0].starts_with(&format!("CONNECT 127.0.0.1:{port} ")));
+    assert_eq!((proxied.accepted(), direct.accepted()), (1, 1));
 }
