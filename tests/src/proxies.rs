@@ -155,16 +155,13 @@ impl Proxy {
     /// Waits (at most `limit`) until the log contains `needle`; returns whether it did. Proxies write
     /// their log as they go, but not necessarily before the client sees the tunnel open.
     pub fn log_shows(&self, needle: &str, limit: Duration) -> bool {
-        let start = Instant::now();
-        loop {
-            if self.log().contains(needle) {
-                return true;
-            }
-            if start.elapsed() > limit {
-                return false;
-            }
-            std::thread::sleep(POLL);
-        }
+        eventually(limit, || self.log().contains(needle))
+    }
+
+    /// The same for what the process writes to stdout and stderr (microsocks logs each connection
+    /// there: `client[N] 127.0.0.1: connected to HOST:PORT`).
+    pub fn output_shows(&self, needle: &str, limit: Duration) -> bool {
+        eventually(limit, || self.output().contains(needle))
     }
 
     /// What the process wrote to stdout and stderr (for failure messages).
@@ -477,6 +474,20 @@ fn wait_for_port(child: &mut Child, port: u16) -> Result<(), String> {
         }
         if start.elapsed() > START_BOUND {
             return Err(format!("not accepting connections after {START_BOUND:?}"));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Polls `check` until it holds or `limit` passes.
+fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if check() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
         }
         std::thread::sleep(POLL);
     }

@@ -391,27 +391,40 @@ fn echo_via<R: Rt>(builder: ClientBuilder) {
     run::<R, _>(move || async move {
         let (mut ws, _) = t!(R::connect_with(&builder))
             .unwrap_or_else(|e| panic!("[{}] connect through the proxy: {e} ({e:?})", R::NAME));
-        t!(ws.send("through the proxy")).unwrap();
-        let m = t!(ws.recv()).expect("ended").expect("recv");
-        assert_eq!(m, Message::from("through the proxy"));
-        t!(ws.send(blob())).unwrap();
-        let m = t!(ws.recv()).expect("ended").expect("recv");
-        assert!(
-            m == Message::from(blob()),
-            "[{}] binary echo differs",
-            R::NAME
-        );
-        t!(ws.close(CloseCode(CLOSE_CODE), "proxied bye")).unwrap();
-        let close = ws
-            .close_frame()
-            .map(|f| (f.code.0, f.reason.as_str().to_string()));
-        assert_eq!(
-            close,
-            Some((CLOSE_CODE, "proxied bye".to_string())),
-            "[{}]",
-            R::NAME
-        );
+        exchange::<R, _, _>(&mut ws, R::NAME).await;
     });
+}
+
+/// The same with ws-hyper's client (hyper's HTTP/1.1 client on tokio).
+fn echo_via_hyper(builder: ClientBuilder) {
+    run::<Tokio, _>(move || async move {
+        let (mut ws, _) = within::<Tokio, _>("connect", ws_hyper::tokio::connect(&builder))
+            .await
+            .unwrap_or_else(|e| panic!("[hyper] connect through the proxy: {e} ({e:?})"));
+        exchange::<Tokio, _, _>(&mut ws, "hyper").await;
+    });
+}
+
+async fn exchange<R: Rt, T, M>(ws: &mut ws_async::WebSocket<T, M>, name: &str)
+where
+    T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+    M: ws_async::Timer,
+{
+    t!(ws.send("through the proxy")).unwrap();
+    let m = t!(ws.recv()).expect("ended").expect("recv");
+    assert_eq!(m, Message::from("through the proxy"), "[{name}]");
+    t!(ws.send(blob())).unwrap();
+    let m = t!(ws.recv()).expect("ended").expect("recv");
+    assert!(m == Message::from(blob()), "[{name}] binary echo differs");
+    t!(ws.close(CloseCode(CLOSE_CODE), "proxied bye")).unwrap();
+    let close = ws
+        .close_frame()
+        .map(|f| (f.code.0, f.reason.as_str().to_string()));
+    assert_eq!(
+        close,
+        Some((CLOSE_CODE, "proxied bye".to_string())),
+        "[{name}]"
+    );
 }
 
 /// The same with the blocking client (ws-std).
@@ -515,6 +528,11 @@ fn tinyproxy_ws_std() {
     tinyproxy_ws(echo_via_std);
 }
 
+#[test]
+fn tinyproxy_ws_hyper() {
+    tinyproxy_ws(echo_via_hyper);
+}
+
 /// Once the proxy is gone, the same builder fails to reach it: the connection really went through it.
 #[test]
 fn tinyproxy_killed_then_the_proxy_cannot_be_reached() {
@@ -558,6 +576,11 @@ fn tinyproxy_wss_smol() {
 #[test]
 fn tinyproxy_wss_std() {
     tinyproxy_wss(echo_via_std);
+}
+
+#[test]
+fn tinyproxy_wss_hyper() {
+    tinyproxy_wss(echo_via_hyper);
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -638,24 +661,20 @@ fn squid_refuses_connect_to_unlisted_ports_with_403() {
 // 5: microsocks (SOCKS5)
 // ----------------------------------------------------------------------------------------------------
 
+/// socks5h://: the proxy resolves the name (microsocks logs `connected to localhost:P`).
 #[test]
 fn microsocks_socks5h() {
     let proxy = proxies::microsocks();
     let server = EchoServer::plain();
-    // A name, resolved by the proxy.
     let url = format!("ws://localhost:{}/echo", server.port);
     echo_via::<Tokio>(builder(&url, proxy.url()));
     echo_via::<AsyncStd>(builder(&url, proxy.url()));
     assert_eq!(server.accepted(), 2);
-    // Proof that the proxy carried them: once it is gone, connecting fails.
-    drop(proxy);
-    let e = error_via_tokio(builder(
-        &url,
-        &format!("socks5h://127.0.0.1:{}", proxies::closed_port()),
-    ));
-    assert!(matches!(e, Error::ProxyConnect(_)), "{e:?}");
+    let needle = format!("connected to localhost:{}", server.port);
+    assert!(proxy.output_shows(&needle, LOG_BOUND), "{}", proxy.output());
 }
 
+/// socks5://: the client resolves the name and sends the address.
 #[test]
 fn microsocks_socks5_client_resolves() {
     let proxy = proxies::microsocks();
@@ -664,13 +683,35 @@ fn microsocks_socks5_client_resolves() {
     echo_via::<Tokio>(builder(&url, &proxy.url_as("socks5", "")));
     echo_via::<Smol>(builder(&url, &proxy.url_as("socks5", "")));
     assert_eq!(server.accepted(), 2);
+    assert!(
+        proxy.output_shows(
+            &format!("connected to 127.0.0.1:{}", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        proxy.output()
+    );
+    assert!(
+        !proxy.output().contains("connected to localhost"),
+        "the name went to the proxy: {}",
+        proxy.output()
+    );
 }
 
 #[test]
 fn microsocks_socks5_std() {
     let proxy = proxies::microsocks();
     let server = EchoServer::plain();
-    echo_via_std(builder(&server.ws_url(), proxy.url()));
+    let url = format!("ws://localhost:{}/echo", server.port);
+    echo_via_std(builder(&url, proxy.url()));
+    assert!(
+        proxy.output_shows(
+            &format!("connected to localhost:{}", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        proxy.output()
+    );
 }
 
 #[test]
@@ -678,6 +719,14 @@ fn microsocks_with_auth_right_and_wrong_credentials() {
     let proxy = proxies::microsocks_auth("bob", "hunter2");
     let server = EchoServer::plain();
     echo_via::<Tokio>(builder(&server.ws_url(), proxy.url()));
+    assert!(
+        proxy.output_shows(
+            &format!("connected to 127.0.0.1:{}", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        proxy.output()
+    );
     let e = proxy_error(error_via_tokio(builder(
         &server.ws_url(),
         &proxy.url_as("socks5h", "bob:wrong@"),
@@ -788,8 +837,18 @@ fn https_proxy_wss_target_async_std() {
 }
 
 #[test]
+fn https_proxy_ws_target_std() {
+    https_proxy(echo_via_std, false);
+}
+
+#[test]
 fn https_proxy_wss_target_std() {
     https_proxy(echo_via_std, true);
+}
+
+#[test]
+fn https_proxy_wss_target_hyper() {
+    https_proxy(echo_via_hyper, true);
 }
 
 // ----------------------------------------------------------------------------------------------------
