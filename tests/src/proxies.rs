@@ -4,8 +4,9 @@
 //! Each [`Proxy`] is its own process, started from the Debian package's binary (tinyproxy, squid,
 //! microsocks, dante-server, stunnel4) in the foreground on a free loopback port, with its configuration
 //! (and its logs) in a fresh temporary directory. The constructor returns once the port accepts TCP
-//! (polled, at most [`START_BOUND`]); dropping the guard kills the process by its id and removes the
-//! directory. A missing binary fails the test with the name of the package to install: these tests are
+//! (polled, at most [`START_BOUND`]); dropping the guard stops the process by its id and removes the
+//! directory. A small `sh` watcher does the stopping (see [`WATCH`]), so that a proxy does not outlive a
+//! test process that dies without running its drops. A missing binary fails the test with the name of the package to install: these tests are
 //! never skipped.
 //!
 //! [`FakeProxy`] is an HTTP `CONNECT` proxy written here (std threads) that misbehaves as scripted
@@ -16,7 +17,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,7 +79,10 @@ impl Kind {
 #[derive(Debug)]
 pub struct Proxy {
     kind: Kind,
+    /// The `sh` watching the proxy (see [`WATCH`]).
     child: Child,
+    /// The write end of the watcher's stdin: closing it stops the proxy.
+    stdin: Option<ChildStdin>,
     port: u16,
     url: String,
     dir: TempDir,
@@ -169,10 +173,9 @@ impl Proxy {
         output_of(&self.dir.0)
     }
 
-    /// Kills the process now (the guard stays, for its directory and log).
+    /// Stops the proxy now and waits for it to exit (the guard stays, for its directory and log).
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child, self.stdin.take());
     }
 }
 
@@ -409,29 +412,38 @@ fn start(kind: Kind, dir: TempDir, mut setup: impl FnMut(&Path, u16) -> Setup) -
     for _ in 0..START_ATTEMPTS {
         let port = free_port();
         let Setup {
-            mut cmd,
+            cmd,
             url,
             log,
             certs,
         } = setup(&dir.0, port);
         let stdout = fs::File::create(dir.0.join("stdout")).expect("create stdout file");
         let stderr = fs::File::create(dir.0.join("stderr")).expect("create stderr file");
-        cmd.current_dir(&dir.0)
-            .stdin(Stdio::null())
+        let mut watched = Command::new("sh");
+        watched
+            .arg("-c")
+            .arg(WATCH)
+            .arg("sh")
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .current_dir(&dir.0)
+            .stdin(Stdio::piped())
             .stdout(stdout)
             .stderr(stderr);
-        let mut child = cmd.spawn().unwrap_or_else(|e| {
+        let mut child = watched.spawn().unwrap_or_else(|e| {
             panic!(
-                "could not run {} ({e}); install the Debian package `{}`",
+                "could not run {} under sh ({e}); install the Debian package `{}`",
                 kind.name(),
                 kind.package()
             )
         });
+        let stdin = child.stdin.take();
         match wait_for_port(&mut child, port) {
             Ok(()) => {
                 return Proxy {
                     kind,
                     child,
+                    stdin,
                     port,
                     url,
                     dir,
@@ -440,8 +452,7 @@ fn start(kind: Kind, dir: TempDir, mut setup: impl FnMut(&Path, u16) -> Setup) -
                 };
             }
             Err(why) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child, stdin);
                 let mut logged = String::new();
                 if let Some(log) = &log {
                     logged = fs::read_to_string(log).unwrap_or_default();
@@ -459,6 +470,35 @@ fn start(kind: Kind, dir: TempDir, mut setup: impl FnMut(&Path, u16) -> Setup) -
         START_ATTEMPTS,
         failures.join("\n")
     );
+}
+
+/// The shell that runs each proxy (`sh -c WATCH sh BINARY ARGS...`): it starts the proxy in the
+/// background and exits with it; a second process waits for the end of its stdin, which only this test
+/// process holds open, and then kills the proxy by its process id (SIGKILL: squid takes 2 s to obey
+/// SIGTERM; danted's helper processes exit by themselves when their parent is gone). So the proxy goes
+/// when the guard is dropped (which closes the pipe), and also when the test process dies without
+/// running drops (an abort, a kill by a CI timeout) instead of outliving it.
+const WATCH: &str = r#"exec 3<&0
+"$@" 3<&- </dev/null &
+p=$!
+(read _ <&3; kill -KILL $p 2>/dev/null) &
+exec 3<&-
+wait $p"#;
+
+/// How long a proxy may take to exit after it is asked to (then it is killed).
+const STOP_BOUND: Duration = Duration::from_secs(5);
+
+/// Stops a proxy started under [`WATCH`]: closes the watcher's stdin (the proxy gets SIGKILL) and waits
+/// for the shell, which exits when the proxy has; kills the shell if that takes longer than
+/// [`STOP_BOUND`].
+fn stop(child: &mut Child, stdin: Option<ChildStdin>) {
+    drop(stdin);
+    if !eventually(STOP_BOUND, || {
+        matches!(child.try_wait(), Ok(Some(_)) | Err(_))
+    }) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 /// Polls `127.0.0.1:port` until it accepts a TCP connection, the child exits, or [`START_BOUND`].
@@ -480,7 +520,7 @@ fn wait_for_port(child: &mut Child, port: u16) -> Result<(), String> {
 }
 
 /// Polls `check` until it holds or `limit` passes.
-fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
         if check() {
