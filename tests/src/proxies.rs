@@ -621,7 +621,7 @@ impl Drop for TempDir {
 // ----------------------------------------------------------------------------------------------------
 
 /// What the fake proxy does with each `CONNECT`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Script {
     /// Opens the tunnel properly (`HTTP/1.1 200 Connection established`) and relays: a proxy that
     /// records what it was asked.
@@ -642,6 +642,14 @@ pub enum Script {
     /// (pipelining): one that waits for the 200 gets it alone after [`PIPELINE_WAIT`], then the 101
     /// (see [`FakeProxy::coalesced`]).
     ExtraBytesAfter200,
+    /// Writes `HTTP/1.1 200 OK\r\n\r\n` and, in the same write, a server's answer to the WebSocket
+    /// request the client has not sent yet: these bytes (a rejection, say) must reach the client's
+    /// handshake. Then reads the client's request and closes.
+    AnswerInSameWrite(Vec<u8>),
+    /// The first connection as [`Script::AnswerInSameWrite`] with a `302` to this URL, the next ones as
+    /// [`Script::Tunnel`]: a client that reads the bytes after the 200 follows the redirect (through the
+    /// proxy again) and opens the WebSocket there.
+    RedirectInSameWriteTo(String),
 }
 
 /// A fake HTTP `CONNECT` proxy on a loopback port, scripted by [`Script`]. It records each request head
@@ -676,7 +684,20 @@ impl FakeProxy {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                c.fetch_add(1, Ordering::SeqCst);
+                let nth = c.fetch_add(1, Ordering::SeqCst);
+                let script = match &script {
+                    Script::RedirectInSameWriteTo(location) if nth == 0 => {
+                        Script::AnswerInSameWrite(
+                            format!(
+                                "HTTP/1.1 302 Found\r\nLocation: {location}\r\n\
+                                 Content-Length: 0\r\n\r\n"
+                            )
+                            .into_bytes(),
+                        )
+                    }
+                    Script::RedirectInSameWriteTo(_) => Script::Tunnel,
+                    other => other.clone(),
+                };
                 let (h, k, s) = (h.clone(), k.clone(), s.clone());
                 std::thread::spawn(move || {
                     let _ = serve_one(stream, script, &h, &k, &s);
@@ -800,6 +821,17 @@ fn serve_one(
             client.flush()?;
             drop(client);
         }
+        Script::AnswerInSameWrite(answer) => {
+            let mut one_write = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+            one_write.extend_from_slice(&answer);
+            client.write_all(&one_write)?;
+            coalesced.fetch_add(1, Ordering::SeqCst);
+            // The client's request, then the close that ends the exchange.
+            let _ = read_head_after(&mut client, early);
+            let _ = client.shutdown(Shutdown::Write);
+            linger(client);
+        }
+        Script::RedirectInSameWriteTo(_) => unreachable!("resolved per connection"),
         Script::Tunnel => {
             let server = connect_to(&connect_target(&head)?)?;
             client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
