@@ -492,8 +492,11 @@ fn error_via_std(builder: ClientBuilder) -> Error {
     })
 }
 
+/// A client's name and a function returning its connect error.
+type ErrorOf = (&'static str, fn(ClientBuilder) -> Error);
+
 /// Every client, as a function returning its connect error.
-fn every_client() -> [(&'static str, fn(ClientBuilder) -> Error); 5] {
+fn every_client() -> [ErrorOf; 5] {
     [
         ("tokio", error_via::<Tokio>),
         ("smol", error_via::<Smol>),
