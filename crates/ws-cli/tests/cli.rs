@@ -38,7 +38,27 @@ fn lines_of<R: Read + Send + 'static>(pipe: R) -> Receiver<String> {
 
 impl Proc {
     fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ws"))
+        Proc::spawn_env(args, &[])
+    }
+
+    /// Starts `ws ARGS...` with these environment variables set, and the proxy variables of the
+    /// test's own environment removed.
+    fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ws"));
+        for name in [
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "ws_proxy",
+            "wss_proxy",
+            "no_proxy",
+        ] {
+            command
+                .env_remove(name)
+                .env_remove(name.to_ascii_uppercase());
+        }
+        let mut child = command
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -749,6 +769,104 @@ fn ping_command_and_keepalive_send_pings() {
     assert_eq!(
         done.stderr.last().map(|l| l.starts_with("ws: error: ")),
         Some(true),
+        "{done:?}"
+    );
+}
+
+/// A CONNECT proxy on a thread: answers `reply` to every request (counted); with a 2xx, relays both
+/// ways to the target the request names.
+fn connect_proxy(reply: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let counted = counted.clone();
+            thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                client.write_all(reply.as_bytes()).unwrap();
+                if !reply.starts_with("HTTP/1.1 2") {
+                    return;
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+                let server = std::net::TcpStream::connect(target).unwrap();
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let up = thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut s2);
+                    let _ = s2.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut server, mut client) = (server, client);
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn connect_goes_through_the_proxy_it_is_given_or_the_environment_names() {
+    use std::sync::atomic::Ordering;
+    let (_server, url) = serve(&["--echo"]);
+    let (port, count) = connect_proxy("HTTP/1.1 200 Connection established\r\n\r\n");
+    let proxy = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["connect", url.as_str()];
+        all.extend_from_slice(args);
+        let mut client = Proc::spawn_env(&all, env);
+        client.send_line("via");
+        let done = client.finish();
+        assert_eq!(done.code(), Some(0), "{done:?}");
+        assert_eq!(done.stdout, ["< via", "closed 1000"], "{done:?}");
+    };
+    run(&["--proxy", &proxy], &[]);
+    assert_eq!(count.load(Ordering::SeqCst), 1, "--proxy was not used");
+    run(&[], &[("HTTP_PROXY", &proxy)]);
+    assert_eq!(count.load(Ordering::SeqCst), 2, "HTTP_PROXY was not used");
+    run(&["--no-proxy"], &[("HTTP_PROXY", &proxy)]);
+    run(&[], &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")]);
+    run(&[], &[("HTTPS_PROXY", &proxy)]); // for wss:// only
+    assert_eq!(count.load(Ordering::SeqCst), 2, "went through the proxy");
+}
+
+#[test]
+fn a_proxy_refusal_is_one_line_and_exit_1() {
+    let (port, _) = connect_proxy("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    let done = connect_with_input(
+        "ws://127.0.0.1:9/",
+        &["--proxy", &format!("http://127.0.0.1:{port}")],
+        &[],
+    );
+    assert_eq!(done.code(), Some(1), "{done:?}");
+    assert_eq!(
+        done.stderr,
+        [
+            "ws: error: proxy error: the proxy answered CONNECT with status 403 Forbidden (tunnel to 127.0.0.1:9)"
+        ],
+        "{done:?}"
+    );
+    let done = connect_with_input(
+        "ws://127.0.0.1:9/",
+        &["--proxy", &format!("http://127.0.0.1:{}", closed_port())],
+        &[],
+    );
+    assert_eq!(done.code(), Some(1), "{done:?}");
+    assert_eq!(
+        done.stderr,
+        ["ws: error: cannot reach the proxy: connection refused"],
         "{done:?}"
     );
 }
