@@ -90,6 +90,8 @@ pub struct Proxy {
     log: Option<PathBuf>,
     /// stunnel's certificate (a self-signed one for `localhost`).
     certs: Option<Certs>,
+    /// squid's service name (`-n`), which prefixes its shared memory segments in `/dev/shm`.
+    shm: Option<String>,
 }
 
 impl Proxy {
@@ -176,6 +178,9 @@ impl Proxy {
     /// Stops the proxy now and waits for it to exit (the guard stays, for its directory and log).
     pub fn kill(&mut self) {
         stop(&mut self.child, self.stdin.take());
+        if let Some(service) = &self.shm {
+            remove_shm(service);
+        }
     }
 }
 
@@ -248,7 +253,16 @@ pub fn squid_allowing_connect_to(ports: &[u16]) -> Proxy {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    start(Kind::Squid, dir, |dir, port| {
+    // A service name of its own: squid names its shared memory segments after it
+    // (`/dev/shm/squid-cf__metadata.shm` by default), so that squids running at the same time, or
+    // another user's squid, do not share or block them.
+    static SERVICES: AtomicUsize = AtomicUsize::new(0);
+    let service = format!(
+        "ws{}n{}",
+        std::process::id(),
+        SERVICES.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut proxy = start(Kind::Squid, dir, |dir, port| {
         let d = dir.display();
         let conf = dir.join("squid.conf");
         let text = format!(
@@ -273,14 +287,16 @@ pub fn squid_allowing_connect_to(ports: &[u16]) -> Proxy {
         fs::write(&conf, text).expect("write squid.conf");
         let mut cmd = Command::new(&binary);
         // -N: no daemon (and no kid processes); no cache_dir, so no `-z` is needed.
-        cmd.arg("-N").arg("-f").arg(&conf);
+        cmd.arg("-n").arg(&service).arg("-N").arg("-f").arg(&conf);
         Setup {
             cmd,
             url: format!("http://127.0.0.1:{port}"),
             log: Some(log.clone()),
             certs: None,
         }
-    })
+    });
+    proxy.shm = Some(service);
+    proxy
 }
 
 /// microsocks without authentication: `socks5h://127.0.0.1:P`.
@@ -449,6 +465,7 @@ fn start(kind: Kind, dir: TempDir, mut setup: impl FnMut(&Path, u16) -> Setup) -
                     dir,
                     log,
                     certs,
+                    shm: None,
                 };
             }
             Err(why) => {
@@ -516,6 +533,19 @@ fn wait_for_port(child: &mut Child, port: u16) -> Result<(), String> {
             return Err(format!("not accepting connections after {START_BOUND:?}"));
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// Removes squid's shared memory segments (`/dev/shm/SERVICE-*`), which it leaves behind when killed.
+fn remove_shm(service: &str) {
+    let prefix = format!("{service}-");
+    let Ok(entries) = fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
