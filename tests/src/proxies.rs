@@ -5,13 +5,13 @@
 //! microsocks, dante-server, stunnel4) in the foreground on a free loopback port, with its configuration
 //! (and its logs) in a fresh temporary directory. The constructor returns once the port accepts TCP
 //! (polled, at most [`START_BOUND`]); dropping the guard stops the process by its id and removes the
-//! directory. A small `sh` watcher does the stopping (see [`WATCH`]), so that a proxy does not outlive a
-//! test process that dies without running its drops. A missing binary fails the test with the name of the package to install: these tests are
-//! never skipped.
+//! directory. A small `sh` watcher does the stopping (see `WATCH`), so that a proxy does not outlive a
+//! test process that dies without running its drops. A missing binary fails the test with the name of
+//! the package to install: these tests are never skipped.
 //!
 //! [`FakeProxy`] is an HTTP `CONNECT` proxy written here (std threads) that misbehaves as scripted
 //! ([`Script`]): a malformed reply, status 999, silence, a close during the handshake, or a good reply
-//! with the server's first bytes in the same write.
+//! with the server's bytes in the same write.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -669,8 +669,8 @@ pub enum Script {
     /// Connects to the target, forwards the client's next bytes (the WebSocket upgrade request), reads
     /// the server's first bytes (its 101 response) and writes `HTTP/1.1 200 OK\r\n\r\n` and those bytes
     /// in one write; then relays. That needs a client that sends its request before it has the 200
-    /// (pipelining): one that waits for the 200 gets it alone after [`PIPELINE_WAIT`], then the 101
-    /// (see [`FakeProxy::coalesced`]).
+    /// (pipelining): one that waits for the 200 gets it alone after `PIPELINE_WAIT` (300 ms), then
+    /// the 101 (see [`FakeProxy::coalesced`]).
     ExtraBytesAfter200,
     /// Writes `HTTP/1.1 200 OK\r\n\r\n` and, in the same write, a server's answer to the WebSocket
     /// request the client has not sent yet: these bytes (a rejection, say) must reach the client's
