@@ -809,6 +809,45 @@ fn dante_refuses_socks4a() {
     assert_eq!(server.accepted(), 0);
 }
 
+/// wss:// through the SOCKS proxies: TLS to the server inside the SOCKS tunnel.
+fn wss_through_socks(run_client: fn(ClientBuilder)) {
+    let certs = Certs::localhost();
+    let server = EchoServer::tls(&certs);
+    let socks5 = proxies::microsocks_auth("dave", "pw");
+    run_client(builder(&server.wss_url(), socks5.url()).tls_config(certs.client_config()));
+    assert!(
+        socks5.output_shows(
+            &format!("connected to localhost:{}", server.port),
+            LOG_BOUND
+        ),
+        "{}",
+        socks5.output()
+    );
+    let socks4 = proxies::dante_socks4();
+    run_client(builder(&server.wss_url(), socks4.url()).tls_config(certs.client_config()));
+    assert!(
+        socks4.log_shows(&format!("127.0.0.1.{}", server.port), LOG_BOUND),
+        "{}",
+        socks4.log()
+    );
+    assert_eq!(server.accepted(), 2);
+}
+
+#[test]
+fn wss_through_socks_tokio() {
+    wss_through_socks(echo_via::<Tokio>);
+}
+
+#[test]
+fn wss_through_socks_std() {
+    wss_through_socks(echo_via_std);
+}
+
+#[test]
+fn wss_through_socks_hyper() {
+    wss_through_socks(echo_via_hyper);
+}
+
 // ----------------------------------------------------------------------------------------------------
 // 7: an https:// proxy (stunnel in front of tinyproxy)
 // ----------------------------------------------------------------------------------------------------
