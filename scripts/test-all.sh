@@ -4,8 +4,9 @@
 # ws-std pull in no async crate, and the Autobahn conformance suite on every adapter in both roles, the
 # browser test of the demo and a short run of every fuzz target. Installs what it needs itself (kosoku in a
 # venv under target/, Chromium via apt-get, playwright-core via npm, cargo-fuzz and cargo-hack via cargo
-# install), except redis-server: ws-demo's --redis tests need it on PATH and fail without it (.ci/run
-# installs it with apt-get). Exits non-zero on any failure.
+# install), except redis-server and the proxies (tinyproxy, squid, microsocks, dante-server, stunnel4):
+# ws-demo's --redis tests and tests/tests/proxy.rs need them and fail without them (.ci/run installs them
+# with apt-get). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
