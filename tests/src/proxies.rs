@@ -854,8 +854,9 @@ fn serve_one(
         Script::AnswerInSameWrite(answer) => {
             let mut one_write = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
             one_write.extend_from_slice(&answer);
-            client.write_all(&one_write)?;
+            // Counted before the write: the client may be done before this thread runs again.
             coalesced.fetch_add(1, Ordering::SeqCst);
+            client.write_all(&one_write)?;
             // The client's request, then the close that ends the exchange.
             let _ = read_head_after(&mut client, early);
             let _ = client.shutdown(Shutdown::Write);
