@@ -66,6 +66,9 @@ pub struct LoadConfig {
     pub close_timeout: Duration,
     /// The server's PID, to sample its CPU time at the window's edges.
     pub server_pid: Option<u32>,
+    /// Writes every message in a system call of its own (as a load generator that does not batch),
+    /// instead of all the messages a connection may send at once in one write.
+    pub write_each: bool,
 }
 
 /// When echoes count.
@@ -207,6 +210,7 @@ pub(crate) async fn run_opened<T: Transport>(
                 ring: ring.clone(),
                 window,
                 tally: tally.clone(),
+                write_each: cfg.write_each,
             };
             task::spawn_local(conn.drive(driver, cfg.inflight, cfg.close_timeout))
         })
@@ -325,6 +329,8 @@ pub(crate) struct Driver {
     ring: Arc<MessageRing>,
     window: Window,
     tally: SharedTally,
+    /// One write per message.
+    write_each: bool,
 }
 
 impl Driver {
@@ -387,7 +393,7 @@ impl Driver {
             if Instant::now() >= self.window.end {
                 break;
             }
-            if self.ring.size() <= BATCH_FRAME_LIMIT {
+            if self.ring.size() <= BATCH_FRAME_LIMIT && !self.write_each {
                 batch.clear();
                 for _ in 0..n {
                     batch.extend_from_slice(self.ring.frame(slot));

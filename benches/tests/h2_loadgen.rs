@@ -167,6 +167,7 @@ async fn run_against(
         connect_concurrency: 2,
         close_timeout: Duration::from_secs(5),
         server_pid: Some(std::process::id()),
+        write_each: false,
     };
     let report = h2load::run(&cfg).await;
     server.abort();

@@ -155,6 +155,7 @@ async fn run_against(behaviour: Behaviour, kind: MessageKind, size: usize) -> Lo
             _ => Duration::from_secs(5),
         },
         server_pid: Some(std::process::id()),
+        write_each: false,
     };
     let report = load::run(&cfg).await;
     server.abort();

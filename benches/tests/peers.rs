@@ -79,6 +79,7 @@ fn short_load(target: &Target, kind: MessageKind, size: usize) -> LoadConfig {
         connect_concurrency: 4,
         close_timeout: Duration::from_secs(5),
         server_pid: None,
+        write_each: false,
     }
 }
 

@@ -65,6 +65,10 @@ struct Args {
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Write every message in a system call of its own (default: all the messages a connection may
+    /// send at once go out in one write).
+    #[arg(long)]
+    write_each: bool,
     /// Open ONE HTTP/2 connection (prior knowledge, h2c) and run each of the
     /// --connections WebSocket connections as an extended CONNECT stream on
     /// it (RFC 8441); the server must enable extended CONNECT in its SETTINGS.
@@ -102,6 +106,7 @@ impl Args {
             connect_concurrency: self.connect_concurrency,
             close_timeout: self.close_timeout,
             server_pid: self.server_pid,
+            write_each: self.write_each,
         })
     }
 }

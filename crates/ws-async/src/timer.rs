@@ -121,7 +121,10 @@ mod tests {
         *timer.now.lock().unwrap() = Some(clock.to_std(base + Duration::from_millis(1_000)));
         assert!(poll(at(3_000)).is_pending());
         assert_eq!(made(), 2);
-        assert_eq!(timer.made.lock().unwrap()[1], clock.to_std(at(3_000).unwrap()));
+        assert_eq!(
+            timer.made.lock().unwrap()[1],
+            clock.to_std(at(3_000).unwrap())
+        );
 
         // An earlier deadline cannot wait for the armed sleep.
         assert!(poll(at(2_500)).is_pending());
