@@ -19,8 +19,9 @@ use ws_benches::payload::{MessageKind, MessageRing};
 use ws_benches::target::Target;
 use ws_benches::wire::{self, OpCode};
 
-const PEERS: [&str; 5] = [
+const PEERS: [&str; 6] = [
     env!("CARGO_BIN_EXE_peer-tungstenite"),
+    env!("CARGO_BIN_EXE_peer-tungstenite-sync"),
     env!("CARGO_BIN_EXE_peer-fastwebsockets"),
     env!("CARGO_BIN_EXE_peer-tokio-websockets"),
     env!("CARGO_BIN_EXE_peer-sockudo"),

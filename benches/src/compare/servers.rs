@@ -80,8 +80,8 @@ impl ServerSpec {
     }
 }
 
-/// The default list: our four servers (release examples) and the three
-/// peers built from this package.
+/// The default list: our four servers (release examples) and the peers
+/// built from this package (tungstenite-sync is the blocking peer of ws-std).
 pub fn default_servers() -> Vec<ServerSpec> {
     [
         (
@@ -113,6 +113,10 @@ pub fn default_servers() -> Vec<ServerSpec> {
             "target/release/peer-tokio-websockets --port {port}",
         ),
         ("sockudo-ws", "target/release/peer-sockudo --port {port}"),
+        (
+            "tungstenite-sync",
+            "target/release/peer-tungstenite-sync --port {port}",
+        ),
     ]
     .into_iter()
     .map(|(name, command)| ServerSpec {
@@ -301,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn default_list_has_all_eight() {
+    fn default_list_has_all_nine() {
         let names: Vec<_> = default_servers().into_iter().map(|s| s.name).collect();
         assert_eq!(
             names,
@@ -313,7 +317,8 @@ mod tests {
                 "tungstenite",
                 "fastwebsockets",
                 "tokio-websockets",
-                "sockudo-ws"
+                "sockudo-ws",
+                "tungstenite-sync"
             ]
         );
     }
