@@ -500,7 +500,7 @@ mod tests {
             .unwrap()
             .plan()
             .unwrap();
-        assert_eq!(plan.servers.len(), 8);
+        assert_eq!(plan.servers.len(), 9);
         assert_eq!(plan.baseline, "ws-tokio");
         assert_eq!(plan.idle_connections, 10_000);
 
