@@ -34,8 +34,6 @@ const START_ATTEMPTS: usize = 3;
 /// Read and write timeout on the fake proxy's sockets, so that none of its threads outlives a test by
 /// much.
 const FAKE_IO_BOUND: Duration = Duration::from_secs(20);
-/// How long [`Script::ExtraBytesAfter200`] waits for a request sent before the 200 (pipelined).
-const PIPELINE_WAIT: Duration = Duration::from_millis(300);
 
 /// What kind of proxy a [`Proxy`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -666,12 +664,6 @@ pub enum Script {
     CloseAfterRequest,
     /// Reads the request, writes the start of a 200 head, and closes.
     CloseMidReply,
-    /// Connects to the target, forwards the client's next bytes (the WebSocket upgrade request), reads
-    /// the server's first bytes (its 101 response) and writes `HTTP/1.1 200 OK\r\n\r\n` and those bytes
-    /// in one write; then relays. That needs a client that sends its request before it has the 200
-    /// (pipelining): one that waits for the 200 gets it alone after `PIPELINE_WAIT` (300 ms), then
-    /// the 101 (see [`FakeProxy::coalesced`]).
-    ExtraBytesAfter200,
     /// Writes `HTTP/1.1 200 OK\r\n\r\n` and, in the same write, a server's answer to the WebSocket
     /// request the client has not sent yet: these bytes (a rejection, say) must reach the client's
     /// handshake. Then reads the client's request and closes.
@@ -758,9 +750,8 @@ impl FakeProxy {
         self.connections.load(Ordering::SeqCst)
     }
 
-    /// With [`Script::ExtraBytesAfter200`]: the connections on which the 200 and the server's first
-    /// bytes went to the client in one write (those whose client sent its request without waiting for
-    /// the 200).
+    /// With [`Script::AnswerInSameWrite`]: the connections on which the 200 and the server's answer
+    /// went to the client in one write.
     pub fn coalesced(&self) -> usize {
         self.coalesced.load(Ordering::SeqCst)
     }
@@ -868,52 +859,8 @@ fn serve_one(
             client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
             relay(client, server, &early, &[])?;
         }
-        Script::ExtraBytesAfter200 => {
-            let mut server = connect_to(&connect_target(&head)?)?;
-            // The client's upgrade request: a client that pipelines sends it with (or right after) the
-            // CONNECT; one that waits for the 200 does not, and then gets the 200 first, alone.
-            let mut request = early;
-            let mut answered = false;
-            if !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                client.set_read_timeout(Some(PIPELINE_WAIT))?;
-                match read_head_after(&mut client, request.clone()) {
-                    Ok((more, rest)) => {
-                        request = more;
-                        request.extend_from_slice(&rest);
-                    }
-                    Err(e) if is_timeout(&e) => {
-                        client.write_all(b"HTTP/1.1 200 OK\r\n\r\n")?;
-                        answered = true;
-                        let (more, rest) = read_head_after(&mut client, request)?;
-                        request = more;
-                        request.extend_from_slice(&rest);
-                    }
-                    Err(e) => return Err(e),
-                }
-                client.set_read_timeout(Some(FAKE_IO_BOUND))?;
-            }
-            server.write_all(&request)?;
-            // The server's 101 response (the whole head at least; whatever came with it too).
-            let (response, after) = read_head(&mut server)?;
-            let mut one_write = Vec::new();
-            if !answered {
-                one_write.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
-                coalesced.fetch_add(1, Ordering::SeqCst);
-            }
-            one_write.extend_from_slice(&response);
-            one_write.extend_from_slice(&after);
-            client.write_all(&one_write)?;
-            relay(client, server, &[], &[])?;
-        }
     }
     Ok(())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// Continues reading a head of which `buf` is the start.

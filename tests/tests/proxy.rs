@@ -987,40 +987,6 @@ fn fake_close_during_connect() {
     }
 }
 
-/// The proxy's 200 and the server's 101 in one write: the bytes after the proxy's head are the start of
-/// the WebSocket handshake, and must not be lost.
-fn extra_bytes_after_200(run_client: fn(ClientBuilder)) {
-    let fake = FakeProxy::start(Script::ExtraBytesAfter200);
-    let server = EchoServer::plain();
-    run_client(builder(&server.ws_url(), &fake.url()));
-    assert_eq!(server.accepted(), 1);
-    assert_eq!(fake.heads().len(), 1);
-    // Our clients wait for the 200 before they send the upgrade request, so the 101 cannot go in the
-    // same write as the 200 (see `Script::ExtraBytesAfter200`): what is checked is that the tunnel
-    // opens and carries the handshake whichever way the bytes are cut.
-    eprintln!("200 and 101 in one write: {} of 1", fake.coalesced());
-}
-
-#[test]
-fn fake_extra_bytes_after_200_tokio() {
-    extra_bytes_after_200(echo_via::<Tokio>);
-}
-
-#[test]
-fn fake_extra_bytes_after_200_smol() {
-    extra_bytes_after_200(echo_via::<Smol>);
-}
-
-#[test]
-fn fake_extra_bytes_after_200_async_std() {
-    extra_bytes_after_200(echo_via::<AsyncStd>);
-}
-
-#[test]
-fn fake_extra_bytes_after_200_std() {
-    extra_bytes_after_200(echo_via_std);
-}
-
 /// The proxy's 200 and the server's answer (a 403 here) in one write, before the client has sent its
 /// upgrade request: the bytes after the proxy's head are the server's, and reach the handshake.
 ///
