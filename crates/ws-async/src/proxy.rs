@@ -62,24 +62,20 @@ where
     Err(Error::Tls("wss:// needs the `rustls` feature".into()))
 }
 
-/// The target's address for a proxy that takes one: the first IPv4 address for SOCKS4, the first
-/// address for the others.
+/// The target's address for a proxy that takes one ([`ProxyKind::choose_address`]).
 fn target_addr(kind: ProxyKind, resolved: io::Result<Vec<SocketAddr>>) -> Result<IpAddr> {
-    let addrs = resolved.map_err(Error::Dns)?;
-    let ipv4_only = matches!(kind, ProxyKind::Socks4);
-    addrs
-        .iter()
-        .map(SocketAddr::ip)
-        .find(|ip| !ipv4_only || ip.is_ipv4())
-        .ok_or_else(|| {
-            Error::Dns(io::Error::new(
-                io::ErrorKind::NotFound,
-                match ipv4_only {
-                    true => "the host has no IPv4 address, which SOCKS4 needs",
-                    false => "host resolved to no address",
-                },
-            ))
-        })
+    let found = resolved.map_err(Error::Dns)?;
+    kind.choose_address(found.iter().map(SocketAddr::ip))
+        .ok_or_else(|| Error::Dns(no_address(kind)))
+}
+
+/// The lookup found no address the proxy can take.
+fn no_address(kind: ProxyKind) -> io::Error {
+    let why = match kind {
+        ProxyKind::Socks4 => "the host has no IPv4 address, which SOCKS4 needs",
+        _ => "host resolved to no address",
+    };
+    io::Error::new(io::ErrorKind::NotFound, why)
 }
 
 /// Runs the handshake with `proxy` over `io` (connected to it, TLS already set up for an `https://`
@@ -99,7 +95,7 @@ where
     ResFut: Future<Output = io::Result<Vec<SocketAddr>>>,
 {
     let url = builder.url();
-    let addr = match proxy.kind.resolves_locally() && url.host.parse::<IpAddr>().is_err() {
+    let addr = match proxy.kind.needs_lookup(&url.host) {
         true => Some(target_addr(
             proxy.kind,
             resolve(url.host.clone(), url.port).await,

@@ -67,23 +67,19 @@ pub(crate) fn open(
 /// The target's address, for a proxy that does not resolve names (SOCKS4: IPv4 only; `socks5://`).
 /// `None` for other proxies and for IP literals (the handshake takes those as they are).
 fn target_addr(kind: ProxyKind, host: &str, port: u16) -> Result<Option<IpAddr>> {
-    if !kind.resolves_locally() || host.parse::<IpAddr>().is_ok() {
+    if !kind.needs_lookup(host) {
         return Ok(None);
     }
-    let v4_only = kind == ProxyKind::Socks4;
-    let found = (host, port)
-        .to_socket_addrs()
-        .map_err(Error::Dns)?
-        .map(|a| a.ip())
-        .find(|ip| !v4_only || ip.is_ipv4());
-    match found {
+    let found = (host, port).to_socket_addrs().map_err(Error::Dns)?;
+    match kind.choose_address(found.map(|a| a.ip())) {
         Some(ip) => Ok(Some(ip)),
         None => Err(Error::Dns(io::Error::new(
             io::ErrorKind::NotFound,
-            if v4_only {
-                format!("{host} has no IPv4 address (a SOCKS4 proxy needs one)")
-            } else {
-                format!("{host} has no address")
+            match kind {
+                ProxyKind::Socks4 => {
+                    format!("{host} has no IPv4 address (a SOCKS4 proxy needs one)")
+                }
+                _ => format!("{host} has no address"),
             },
         ))),
     }

@@ -3,6 +3,7 @@
 
 use alloc::string::{String, ToString};
 use core::fmt;
+use core::net::IpAddr;
 
 use super::ProxyError;
 use crate::http::UserInfo;
@@ -30,6 +31,28 @@ impl ProxyKind {
     /// [`super::ProxyHandshake::new`] (SOCKS4 and `socks5://`; the others send the name).
     pub fn resolves_locally(self) -> bool {
         matches!(self, ProxyKind::Socks4 | ProxyKind::Socks5)
+    }
+
+    /// Whether a tunnel to `host` through this proxy needs the client to look the name up first: a
+    /// proxy that resolves locally and a host that is not an IP literal.
+    pub fn needs_lookup(self, host: &str) -> bool {
+        self.resolves_locally() && host.parse::<IpAddr>().is_err()
+    }
+
+    /// Which of the target's addresses (as the client's lookup returned them) to hand this proxy: the
+    /// first IPv4 address for SOCKS4, the first address for the others; `None` when none fits.
+    ///
+    /// ```
+    /// use core::net::IpAddr;
+    /// use ws_core::proxy::ProxyKind;
+    /// let found: [IpAddr; 2] = ["::1".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+    /// assert_eq!(ProxyKind::Socks4.choose_address(found), Some(found[1]));
+    /// assert_eq!(ProxyKind::Socks5.choose_address(found), Some(found[0]));
+    /// assert!(ProxyKind::Socks5.needs_lookup("example.com") && !ProxyKind::Socks5.needs_lookup("::1"));
+    /// ```
+    pub fn choose_address(self, found: impl IntoIterator<Item = IpAddr>) -> Option<IpAddr> {
+        let ipv4_only = self == ProxyKind::Socks4;
+        found.into_iter().find(|ip| !ipv4_only || ip.is_ipv4())
     }
 
     fn default_port(self) -> u16 {
