@@ -120,3 +120,71 @@ fn a_large_unmasked_frame_from_a_client_is_still_refused() {
         )))
     ));
 }
+
+#[test]
+fn pipelined_large_frames_in_one_read_arrive_intact_and_in_order() {
+    // Large frames back to back in one `receive` (the first unmasked as it is copied, the rest in place), then a ping and a
+    // small frame between large ones, a fragmented message, and a large frame cut by the read.
+    let sizes = [4_096, 65_536, 5_000, 70_001];
+    let mut wire = Vec::new();
+    let mut expected = Vec::new();
+    for (i, &len) in sizes.iter().enumerate() {
+        if i % 2 == 0 {
+            wire.extend(client_frame(BINARY, &binary(len)));
+            expected.push(Message::Binary(binary(len).into()));
+        } else {
+            wire.extend(client_frame(TEXT, &text(len)));
+            expected.push(Message::Text(String::from_utf8(text(len)).unwrap().into()));
+        }
+    }
+    wire.extend(client_frame(0x89, b"ping"));
+    wire.extend(client_frame(BINARY, &binary(9_000)));
+    expected.push(Message::Binary(binary(9_000).into()));
+    wire.extend(client_frame(TEXT_FIRST, &text(6_000)));
+    wire.extend(client_frame(CONTINUATION_FIN, &text(8_000)));
+    let mut joined = text(6_000);
+    joined.extend(text(8_000));
+    expected.push(Message::Text(String::from_utf8(joined).unwrap().into()));
+    wire.extend(client_frame(BINARY, &binary(100_000)));
+    expected.push(Message::Binary(binary(100_000).into()));
+    for step in [wire.len(), wire.len() - 50_000, 200_000, 65_536 + 8, 4_100] {
+        let mut server = open_server(Config::default());
+        let events = deliver(&mut server, &wire, step);
+        assert_eq!(messages_in(&events), expected, "reads of {step}");
+        let pings = events
+            .iter()
+            .filter(|e| matches!(e, Event::Ping(p) if &p[..] == b"ping"));
+        assert_eq!(pings.count(), 1, "reads of {step}");
+        // The pong, and nothing else.
+        let out = take_output(&mut server);
+        assert_eq!(parse_frames(&out).len(), 1, "reads of {step}");
+    }
+}
+
+#[test]
+fn a_large_message_ahead_of_a_bad_large_frame_in_one_read_comes_first() {
+    let mut bad = text(5_000);
+    bad[4_500] = 0xC0;
+    let mut wire = client_frame(BINARY, &binary(8_000));
+    wire.extend(client_frame(BINARY, &binary(4_096)));
+    wire.extend(client_frame(TEXT, &bad));
+    wire.extend(client_frame(BINARY, &binary(6_000)));
+    let mut server = open_server(Config::default());
+    server.receive(&wire, Instant::ZERO);
+    let events: Vec<Event> = std::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(
+        messages_in(&events),
+        [
+            Message::Binary(binary(8_000).into()),
+            Message::Binary(binary(4_096).into())
+        ]
+    );
+    assert!(
+        matches!(events.last(), Some(Event::Failed(Error::InvalidUtf8))),
+        "{events:?}"
+    );
+    let out = take_output(&mut server);
+    let frames = parse_frames(&out);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].close_code(), Some(1007));
+}
