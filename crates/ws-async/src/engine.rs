@@ -71,6 +71,8 @@ pub(crate) struct Engine<T, R: Timer, H = ()> {
     pub(crate) broken: Option<io::Error>,
     /// Replies written at once after a read while the connection has its thread to itself.
     early: EarlyReplies,
+    /// `poll_event` brought the core's clock up to date since the last flush, which then need not.
+    ticked: bool,
     handoff: PhantomData<fn() -> H>,
 }
 
@@ -86,6 +88,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             write_closed: false,
             broken: None,
             early: EarlyReplies::default(),
+            ticked: false,
             handoff: PhantomData,
         }
     }
@@ -103,6 +106,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
             write_closed: self.write_closed,
             broken: self.broken,
             early: self.early,
+            ticked: self.ticked,
             handoff: PhantomData,
         }
     }
@@ -157,13 +161,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         Poll::Ready(Ok(n))
     }
 
-    /// Brings the core's clock up to date (firing due timers). The clock is read only where the time
-    /// matters: once per `poll_event` and before input is handed to the core (either may start timers),
-    /// when a sleep ends, before commands that start timers, and once per flush (so an application
-    /// that only sends still fires its keepalive timers); not on every turn of the loops, nor for each
-    /// queued message, where reading it cost ~10% of the CPU of a small-message echo.
-    fn tick(&mut self) {
-        self.conn.handle_time(self.clock.now());
+    /// Brings the core's clock up to date (firing due timers) and returns the time. The clock is read
+    /// only where the time matters: once per `poll_event` (input read during that call is handed to
+    /// the core at the same time), for input read while draining output, when a sleep ends, before
+    /// commands that start timers, and on a flush that no `poll_event` preceded (so an application that
+    /// only sends still fires its keepalive timers); not on every turn of the loops, nor for each
+    /// queued message. Reading it was ~16% of the user CPU of a small-message echo with three reads
+    /// per message; with one it is a third of that.
+    fn tick(&mut self) -> Instant {
+        let now = self.clock.now();
+        self.conn.handle_time(now);
+        now
     }
 
     /// Writes until queued output is below the high-water mark (backpressure for sends).
@@ -199,14 +207,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => self.broken = Some(e),
                 Poll::Pending => {
-                    if self.poll_timer(cx).is_ready() {
+                    if self.poll_timer(cx, None).is_ready() {
                         self.tick();
                         continue;
                     }
                     if self.conn.read_interest() == ReadInterest::None {
                         return Poll::Pending;
                     }
-                    ready!(self.poll_read(cx));
+                    ready!(self.poll_read(cx, None));
                 }
             }
         }
@@ -216,7 +224,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         // Buffered frames are parsed lazily, here: timers they start (a close frame's) count from now,
         // not from when their bytes were read, however long the application took to ask.
-        self.tick();
+        let mut now = self.tick();
+        self.ticked = true;
         self.poll_early_reply(cx);
         loop {
             if let Some(event) = self.conn.poll_event() {
@@ -239,14 +248,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
                 self.abandon(cx);
                 return Poll::Ready(Step::Finished);
             }
-            if self.poll_timer(cx).is_ready() {
-                self.tick();
+            if self.poll_timer(cx, Some(now)).is_ready() {
+                now = self.tick();
                 continue;
             }
             if self.conn.read_interest() != ReadInterest::Read {
                 return Poll::Pending;
             }
-            ready!(self.poll_read(cx));
+            ready!(self.poll_read(cx, Some(now)));
         }
     }
 
@@ -268,21 +277,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         }
     }
 
-    /// Polls the sleep until the core's next deadline. Ready when it has passed.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.alarm.poll(&self.timer, self.conn.next_deadline(), cx)
+    /// Polls the sleep until the core's next deadline. Ready when it has passed. `now`: the time the
+    /// caller has just read, if it has (see [`Alarm::poll`]).
+    fn poll_timer(&mut self, cx: &mut Context<'_>, now: Option<Instant>) -> Poll<()> {
+        self.alarm
+            .poll(&self.timer, self.conn.next_deadline(), now, cx)
     }
 
-    /// Reads once and hands the bytes (or the end of stream) to the core.
+    /// Reads once and hands the bytes (or the end of stream) to the core, at `now` (the time this
+    /// `poll_event` call read) or, without one, at the clock's time when bytes arrived.
     ///
     /// Reads go into a buffer shared by every connection on the thread: a read that is not ready leaves
     /// nothing in it, so an idle connection holds no read buffer at all, and the core copies what
     /// arrived into its own receive buffer. While a large frame arrives, the core's buffer holds its
     /// payload anyway, and reads go straight into it.
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let result = match self.poll_read_direct(cx) {
+    fn poll_read(&mut self, cx: &mut Context<'_>, now: Option<Instant>) -> Poll<()> {
+        let result = match self.poll_read_direct(cx, now) {
             Some(result) => result,
-            None => self.poll_read_shared(cx),
+            None => self.poll_read_shared(cx, now),
         };
         let result = ready!(result);
         let reads = READS.get().wrapping_add(1);
@@ -299,14 +311,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     /// Reads while a large frame arrives: straight into the core's receive buffer, which holds the
     /// frame's payload so far anyway (no copy out of the shared buffer). `None` when no such frame is
     /// in progress.
-    fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+    fn poll_read_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Option<Instant>,
+    ) -> Option<Poll<io::Result<()>>> {
         let io = &mut self.io;
         let clock = &self.clock;
         let conn = &mut self.conn;
         // The clock is read only when a direct read applies and brought bytes.
         let polled = conn.receive_direct(
             READ_SIZE,
-            || clock.now(),
+            || now.unwrap_or_else(|| clock.now()),
             |room| match Pin::new(io).poll_read(cx, room) {
                 Poll::Ready(Ok(n)) => (n, Poll::Ready(Ok(n))),
                 other => (0, other),
@@ -315,7 +331,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
         Some(match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0)) => {
-                self.conn.receive_eof(self.clock.now());
+                self.conn
+                    .receive_eof(now.unwrap_or_else(|| self.clock.now()));
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
@@ -324,11 +341,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
     }
 
     /// Reads into the buffer shared by every connection of the thread, and hands the bytes to the core.
-    fn poll_read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_read_shared(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Option<Instant>,
+    ) -> Poll<io::Result<()>> {
         READ_BUF.with_borrow_mut(|buf| {
             let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
             // Input may start timers (a close frame, the peer's EOF): from the time it arrived.
-            let now = self.clock.now();
+            let now = now.unwrap_or_else(|| self.clock.now());
             if n == 0 {
                 self.conn.receive_eof(now);
             } else {
@@ -340,7 +361,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Timer, H: Handoff<T>> Engine<T, R, H>
 
     /// Flushes everything queued (driving timers while the peer is slow to read).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.tick();
+        if !std::mem::take(&mut self.ticked) {
+            self.tick();
+        }
         ready!(self.poll_drain(cx, 0))?;
         ready!(self.poll_write_out(cx)).map_err(Error::Io)?;
         Poll::Ready(Ok(()))

@@ -595,7 +595,11 @@ fn poll_drain<W: AsyncWrite + Unpin, R: Timer>(
             }
             let deadline = sender.next_deadline();
             drop(side);
-            if stall.alarm.poll(&stall.timer, deadline, cx).is_ready() {
+            if stall
+                .alarm
+                .poll(&stall.timer, deadline, None, cx)
+                .is_ready()
+            {
                 // The sender's deadline passed: the next poll gives up.
                 cx.waker().wake_by_ref();
             }
