@@ -271,6 +271,9 @@ impl Framer {
     pub(super) fn write_frame(&mut self, opcode: OpCode, rsv: u8, fin: bool, payload: &[u8]) {
         let mask = self.rng.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
         let buf = self.out.buf_mut();
+        // One allocation for header and payload (into an empty buffer, the header alone would
+        // allocate, then the payload grow it).
+        buf.reserve(crate::frame::MAX_HEADER_LEN + payload.len());
         FrameHeader {
             fin,
             rsv,
