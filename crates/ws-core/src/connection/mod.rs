@@ -350,6 +350,11 @@ impl Connection {
         }
         self.sync_split();
         self.heard_since_ping |= !data.is_empty();
+        if let Some(rest) = self.take_small_message(data) {
+            // The rest waits for `poll_event`: parsing stops at the first event.
+            self.rx.extend_from_slice(rest);
+            return;
+        }
         let rest = self.receive_payload(data);
         self.rx.extend_from_slice(rest);
         self.process();

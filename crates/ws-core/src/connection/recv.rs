@@ -302,6 +302,48 @@ impl Connection {
         &data[take..]
     }
 
+    /// Delivers a whole small message (one masked, unfragmented, uncompressed data frame) that starts
+    /// `data` while nothing is buffered: its payload is unmasked straight into an allocation of its
+    /// own, so the message costs one allocation where copying it into the receive buffer and
+    /// splitting it off cost two (the buffer, and the shared header the split makes). Returns what is
+    /// left of `data` (empty if the message failed the connection), or `None` when `data` starts with
+    /// anything else (a large, incomplete, control or compressed frame, a fault): then
+    /// [`Connection::receive_payload`] and [`Connection::process`] take it as usual.
+    pub(super) fn take_small_message<'a>(&mut self, data: &'a [u8]) -> Option<&'a [u8]> {
+        if !matches!(self.phase, Phase::Frames)
+            || self.frame.is_some()
+            || !self.rx.is_empty()
+            || starts_large_frame(data)
+        {
+            return None;
+        }
+        let Ok(Some((header, header_len))) = FrameHeader::decode(data) else {
+            return None;
+        };
+        let len = header.payload_len as usize; // under UNMASK_COPY_MIN: not a large frame
+        let (Some(key), Some(kind)) = (header.mask, header.opcode.data_kind()) else {
+            return None;
+        };
+        if !header.fin
+            || data.len() - header_len < len
+            || !matches!(self.check_header(&header), Ok(false))
+        {
+            return None;
+        }
+        let mut payload = BytesMut::with_capacity(len);
+        extend_unmasked(&mut payload, &data[header_len..header_len + len], key, 0);
+        let delivered = if kind == DataKind::Text && self.utf8.feed(&payload).is_err() {
+            Err(Error::InvalidUtf8)
+        } else {
+            self.deliver(kind, payload)
+        };
+        if let Err(error) = delivered {
+            self.fail(error);
+            return Some(&[]);
+        }
+        Some(&data[header_len + len..])
+    }
+
     /// Unmasks newly arrived payload in place and validates text as it comes, leaving it in the buffer.
     fn read_plain_payload(&mut self, frame: &mut InFrame) -> Result<(), Error> {
         let len = frame.header.payload_len as usize;

@@ -20,11 +20,22 @@ thread_local! {
     /// Bytes allocated minus bytes freed by this thread. Const-initialised, without a destructor, so the
     /// allocator can touch it without allocating.
     static THREAD_LIVE: Cell<isize> = const { Cell::new(0) };
+    /// Allocations (and reallocations) made by this thread.
+    static THREAD_ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Bytes allocated and not yet freed, process-wide.
 pub(crate) fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// Allocations and reallocations made by the calling thread so far.
+pub(crate) fn thread_allocations() -> usize {
+    THREAD_ALLOCATIONS.with(Cell::get)
+}
+
+fn count_allocation() {
+    let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
 }
 
 /// Bytes allocated minus bytes freed by the calling thread (exact when what it measures allocates and
@@ -47,6 +58,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             count(layout.size() as isize);
+            count_allocation();
         }
         p
     }
@@ -62,6 +74,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             count(new_size as isize - layout.size() as isize);
+            count_allocation();
         }
         p
     }
