@@ -12,6 +12,9 @@
 //! - a connection that has its thread to itself writes the first four echoes of a read one by one, then
 //!   the rest in one write; two connections served by one task, reading in turn, echo each read in one
 //!   write;
+//! - a peer that writes its messages separately (alone or a few together, nothing to read in between)
+//!   has every reply written before the server waits for input: no write mixes replies to separate
+//!   arrivals;
 //! - a single `send` on an idle connection reaches the peer promptly with no further call on the sender.
 //!
 //! Run with `--nocapture` to see the counts.
@@ -117,6 +120,40 @@ async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
         [m(0..1), m(1..2), m(2..3), m(3..4), m(4..8), vec![None]],
         "first four echoes one write each, the other four in one"
     );
+}
+
+/// A peer that writes its messages separately (some arrive alone, some together, six of them more than
+/// the early replies, and the server finds nothing to read between them): every reply is written before the server waits for more input, so no
+/// write holds replies to messages of two different arrivals, and none waits behind a later read.
+async fn separately_written_messages_are_answered_before_the_server_waits<R: Rt>() {
+    let groups: [&[u32]; 6] = [&[0], &[1], &[2, 3], &[4, 5, 6, 7, 8, 9], &[10], &[11]];
+    let mut chunks = vec![raw::upgrade_request("/", "").into_bytes()];
+    for group in groups {
+        chunks.push(
+            group
+                .iter()
+                .flat_map(|i| raw::client_frame(true, BINARY, &i.to_be_bytes()))
+                .collect(),
+        );
+    }
+    chunks.push(raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()));
+    // `true`: the first read of each chunk is not ready, as when the next message is still on its way.
+    let (io, writes) = Arrived::new(chunks, true);
+    let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
+    t!(ws_testkit::echo(ws));
+    let per_write = echoes_per_write(&writes);
+    eprintln!("[{}] separate arrivals: {per_write:?}", R::NAME);
+    let echoed: Vec<u32> = per_write.iter().flatten().flatten().copied().collect();
+    assert_eq!(echoed, (0..12).collect::<Vec<_>>(), "every echo, in order");
+    let group_of = |i: u32| groups.iter().position(|g| g.contains(&i));
+    for write in &per_write {
+        let spans: std::collections::BTreeSet<_> =
+            write.iter().flatten().map(|&i| group_of(i)).collect();
+        assert!(
+            spans.len() <= 1,
+            "a write holds replies to messages that arrived separately: {per_write:?}"
+        );
+    }
 }
 
 /// Two connections served by one task read in turn: neither has the thread to itself, and each answers
@@ -374,6 +411,12 @@ macro_rules! suite {
             #[test]
             fn lone_connection_writes_first_replies_at_once() {
                 ws_tests::run::<$rt, _>(super::lone_connection_writes_first_replies_at_once::<$rt>);
+            }
+            #[test]
+            fn separately_written_messages_are_answered_before_the_server_waits() {
+                ws_tests::run::<$rt, _>(
+                    super::separately_written_messages_are_answered_before_the_server_waits::<$rt>,
+                );
             }
             #[test]
             fn connections_sharing_a_thread_coalesce_every_reply() {

@@ -38,7 +38,7 @@ const DEFAULT_README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 #[command(about = "Side-by-side WebSocket echo benchmark: one command, one markdown report")]
 struct Args {
     /// A server as NAME=COMMAND, the command containing {port}; repeat for
-    /// several. Replaces the default list (our four servers and four peers;
+    /// several. Replaces the default list (our four servers and five peers;
     /// with --http2: ws-hyper and axum).
     #[arg(long = "server", value_name = "NAME=COMMAND")]
     servers: Vec<ServerSpec>,
