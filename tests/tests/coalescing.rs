@@ -9,9 +9,9 @@
 //! - a large message echoed (queued by reference, not copied) leaves in one vectored write with its header;
 //! - large messages that have all arrived are read several per read, and each read's echoes leave in one
 //!   write;
-//! - a connection that has its thread to itself writes the first four echoes of a read one by one, then
-//!   the rest in one write; two connections served by one task, reading in turn, echo each read in one
-//!   write;
+//! - a connection that has its thread to itself writes the echoes of a read one by one while its reads
+//!   bring a few messages (8 or fewer), else the first four one by one and the rest in one write; two
+//!   connections served by one task, reading in turn, echo each read in one write;
 //! - a peer that writes its messages separately (alone or a few together, nothing to read in between)
 //!   has every reply written before the server waits for input: no write mixes replies to separate
 //!   arrivals;
@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 use futures_util::io::Cursor;
 use futures_util::{AsyncWriteExt, SinkExt};
 use ws_async::{ClientBuilder, Message, PreparedMessage};
-use ws_testkit::scripted::{Arrived, echoes_per_write, handshake_then_small_burst};
+use ws_testkit::scripted::{
+    Arrived, echoes_per_write, handshake_then_small_burst, handshake_then_small_bursts,
+};
 use ws_tests::raw::{self, BINARY, TEXT};
 use ws_tests::tap::Tap;
 use ws_tests::{Rt, Task, t};
@@ -105,21 +107,42 @@ async fn large_echo_is_one_write<R: Rt>() {
     t!(server);
 }
 
-/// A connection that has its thread to itself writes the first replies of a read at once, each on its
-/// own (its peer gets to work on them while the rest are made), then the rest of the read's replies in
-/// one write.
+/// A connection that has its thread to itself writes replies at once, each on its own (its peer gets to
+/// work on them while the rest are made): every reply of a read after reads of a few messages (8 or
+/// fewer, as the first read counts), and only the first four when the previous read brought more. The
+/// rest of a read's replies leave in one write.
 async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
+    let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
+    let singles = |range: std::ops::Range<u32>| range.map(|i| vec![Some(i)]).collect::<Vec<_>>();
+
     let (io, writes) = Arrived::new(handshake_then_small_burst(8), false);
     let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
     t!(ws_testkit::echo(ws));
     let per_write = echoes_per_write(&writes);
     eprintln!("[{}] lone connection, 8 echoes: {per_write:?}", R::NAME);
-    let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
+    let mut expected = singles(0..8);
+    expected.push(vec![None]);
     assert_eq!(
-        per_write,
-        [m(0..1), m(1..2), m(2..3), m(3..4), m(4..8), vec![None]],
-        "first four echoes one write each, the other four in one"
+        per_write, expected,
+        "each of the 8 echoes not in a write of its own"
     );
+
+    // A deeper pipeline: reads of 32 messages. The first read's first 8 replies go out at once, the
+    // second read's first 4 (its previous read brought more than 8).
+    let (io, writes) = Arrived::new(handshake_then_small_bursts(&[32, 32]), false);
+    let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
+    t!(ws_testkit::echo(ws));
+    let per_write = echoes_per_write(&writes);
+    eprintln!(
+        "[{}] lone connection, 2 reads of 32: {per_write:?}",
+        R::NAME
+    );
+    let mut expected = singles(0..8);
+    expected.push(m(8..32));
+    expected.extend(singles(32..36));
+    expected.push(m(36..64));
+    expected.push(vec![None]);
+    assert_eq!(per_write, expected);
 }
 
 /// A peer that writes its messages separately (some arrive alone, some together, six of them more than

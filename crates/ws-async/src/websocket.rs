@@ -23,8 +23,9 @@ use crate::timer::Timer;
 ///
 /// Writes are coalesced: `feed` queues without writing, `flush` writes, and `recv` writes whatever is
 /// queued before it waits for input, so an echo loop of `recv` + `feed` answers every message that arrived
-/// in one read with one write. (A connection that has its thread to itself writes the first four replies
-/// of a read at once, each on its own, so its peer is not kept waiting for the whole batch.) `send` is
+/// in one read with one write. (A connection that has its thread to itself writes replies at once, each
+/// on its own, so its peer is not kept waiting for the whole batch: all of a read's replies while its
+/// reads bring 8 messages or fewer, else the first four.) `send` is
 /// `feed` + `flush`: it never leaves a message sitting unsent.
 pub struct WebSocket<T, R: Timer> {
     pub(crate) session: Session<T, R>,

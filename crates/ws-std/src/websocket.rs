@@ -34,8 +34,9 @@ fn count_read() -> u32 {
 /// Writes can be coalesced: `send` writes at once (everything queued, its message included);
 /// [`WebSocket::feed`] queues without writing, and the queue is written by [`WebSocket::flush`] or by
 /// [`WebSocket::recv`] when no received message is waiting, so an echo loop of `recv` + `feed` answers the
-/// messages of one read with one write (after the first four replies, written at once, when no other
-/// connection of the process is reading). Pings are answered and close frames echoed by the core while
+/// messages of one read with one write (after the first replies, written at once, when no other
+/// connection of the process is reading: all of a read's replies while reads bring 8 messages or fewer,
+/// else the first four). Pings are answered and close frames echoed by the core while
 /// `recv` runs.
 ///
 /// ```no_run

@@ -1,5 +1,6 @@
-//! Early replies: a connection that no other connection of the process interrupts writes the first four
-//! replies to a read at once, each on its own, then the rest of the read's replies in one write; two
+//! Early replies: a connection that no other connection of the process interrupts writes the replies to
+//! a read at once, each on its own: all of them while its reads bring a few messages (8 or fewer), the
+//! first four when the previous read brought more, the rest of the read's replies in one write; two
 //! connections reading in turn answer each read with one write.
 //!
 //! The one test of this binary: whether a connection is alone is judged from the reads of every
@@ -9,7 +10,9 @@ mod common;
 
 use common::bounded;
 use ws_std::{NoDeadline, WebSocket};
-use ws_testkit::scripted::{Arrived, Writes, echoes_per_write, handshake_then_small_burst};
+use ws_testkit::scripted::{
+    Arrived, Writes, echoes_per_write, handshake_then_small_burst, handshake_then_small_bursts,
+};
 
 /// A connection to an [`Arrived`] peer.
 type Conn = WebSocket<NoDeadline<Arrived>>;
@@ -41,11 +44,28 @@ fn a_lone_connection_writes_its_first_replies_at_once_and_a_shared_one_does_not(
         let per_write = echoes_per_write(&writes);
         eprintln!("lone connection, 8 echoes: {per_write:?}");
         let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
+        let singles =
+            |range: std::ops::Range<u32>| range.map(|i| vec![Some(i)]).collect::<Vec<_>>();
+        let mut expected = singles(0..8);
+        expected.push(vec![None]);
         assert_eq!(
-            per_write,
-            [m(0..1), m(1..2), m(2..3), m(3..4), m(4..8), vec![None]],
-            "first four echoes one write each, the other four in one"
+            per_write, expected,
+            "each of the 8 echoes not in a write of its own"
         );
+
+        // Reads of 32 messages: the first read's first 8 replies go out at once, the second read's
+        // first 4 (its previous read brought more than 8), the rest of each read in one write.
+        let (peer, writes) = Arrived::new(handshake_then_small_bursts(&[32, 32]), false);
+        let mut ws: Conn = ws_std::accept(NoDeadline(peer)).unwrap();
+        while echo_one(&mut ws) {}
+        let per_write = echoes_per_write(&writes);
+        eprintln!("lone connection, 2 reads of 32: {per_write:?}");
+        let mut expected = singles(0..8);
+        expected.push(m(8..32));
+        expected.extend(singles(32..36));
+        expected.push(m(36..64));
+        expected.push(vec![None]);
+        assert_eq!(per_write, expected);
 
         // Two connections whose reads alternate: neither is alone.
         let (mut a, writes_a) = accept_burst_of_8();

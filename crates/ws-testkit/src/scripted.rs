@@ -68,14 +68,23 @@ impl Arrived {
 /// A client's upgrade request, then `count` small binary messages in one chunk (each its index, 4 bytes
 /// big-endian), then a close frame (1000): the chunks of a peer that sends a burst.
 pub fn handshake_then_small_burst(count: u32) -> Vec<Vec<u8>> {
-    let burst = (0..count)
-        .flat_map(|i| raw::client_frame(true, raw::BINARY, &i.to_be_bytes()))
-        .collect();
-    vec![
-        raw::upgrade_request("/", "").into_bytes(),
-        burst,
-        raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()),
-    ]
+    handshake_then_small_bursts(&[count])
+}
+
+/// Like [`handshake_then_small_burst`], with one chunk per burst of `counts` (the indices running on
+/// from one burst to the next): a peer whose messages arrive in several batches.
+pub fn handshake_then_small_bursts(counts: &[u32]) -> Vec<Vec<u8>> {
+    let mut chunks = vec![raw::upgrade_request("/", "").into_bytes()];
+    let mut next = 0;
+    for &count in counts {
+        let burst = (next..next + count)
+            .flat_map(|i| raw::client_frame(true, raw::BINARY, &i.to_be_bytes()))
+            .collect();
+        chunks.push(burst);
+        next += count;
+    }
+    chunks.push(raw::client_frame(true, raw::CLOSE, &1000u16.to_be_bytes()));
+    chunks
 }
 
 impl AsyncRead for Arrived {
