@@ -50,9 +50,8 @@ pub struct EarlyReplies {
 impl EarlyReplies {
     /// Notes a read. `reads` counts the reads of every connection that competes with this one for the
     /// CPU, this one included (wrapping): when it is just one past this connection's previous read, no
-    /// other connection read in between, and the read's first replies are written early (up to
-    /// [`FEW_MESSAGES`] of them when the previous read was answered with no more replies than that,
-    /// else [`EARLY_REPLIES`]).
+    /// other connection read in between, and the read's first replies are written early (up to 8 of
+    /// them when the previous read was answered with no more replies than that, else 4).
     pub fn on_read(&mut self, reads: u32) {
         // (Counts from two counters, such as two threads' after a task moved, can only misjudge one
         // read: its replies are then written early, or coalesced, when the other would have been right.)
