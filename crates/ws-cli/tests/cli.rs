@@ -490,7 +490,11 @@ fn broadcast_reaches_other_clients() {
 /// for it, while the other clients get every message, in order.
 #[test]
 fn broadcast_drops_messages_for_a_client_that_does_not_read() {
-    const MESSAGES: usize = 4_000;
+    // More than the stalled client's path can hold: the server's socket send buffer (it grows to
+    // `tcp_wmem`'s maximum, 4 MiB by default), the core's output queue (1 MiB) and the client's queue
+    // (1,024 messages of ~1 KB). 4,000 messages did not always fill them.
+    const MAX_MESSAGES: usize = 10_000;
+    const SLOW: &str = "slow  #1: its queue is full, dropping messages for it";
     let (mut server, url) = serve(&["--broadcast"]);
     let port: u16 = url
         .trim_end_matches('/')
@@ -539,16 +543,28 @@ fn broadcast_drops_messages_for_a_client_that_does_not_read() {
     server.expect_stderr(|l| l.starts_with("open  #2 "));
     let filler = "x".repeat(1000);
     // Published in windows of 100, each received back before the next: the publisher's own queue never
-    // fills, the stalled client's does.
-    for window in 0..MESSAGES / 100 {
+    // fills, the stalled client's does (then the server says so, once).
+    for window in 0..MAX_MESSAGES / 100 {
         for i in window * 100..(window + 1) * 100 {
             publisher.send_line(&format!("{i} {filler}"));
         }
         for i in window * 100..(window + 1) * 100 {
             assert_eq!(publisher.expect_stdout(|_| true), format!("< {i} {filler}"));
         }
+        if server.drain_stderr().iter().any(|l| l == SLOW) {
+            break;
+        }
     }
-    server.expect_stderr(|l| l == "slow  #1: its queue is full, dropping messages for it");
+    let seen = server.drain_stderr();
+    assert!(
+        seen.iter().any(|l| l == SLOW),
+        "no slow-client line: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|l| l.starts_with("slow ")).count(),
+        1,
+        "logged once: {seen:?}"
+    );
     let publisher = publisher.finish();
     assert_eq!(publisher.code(), Some(0), "{publisher:?}");
     drop(stalled);
