@@ -24,8 +24,10 @@ use std::time::{Duration, Instant};
 use futures_util::io::Cursor;
 use futures_util::{AsyncWriteExt, SinkExt};
 use ws_async::{ClientBuilder, Message, PreparedMessage};
+use ws_testkit::scripted::Written::{EachAlone, Together};
 use ws_testkit::scripted::{
-    Arrived, echoes_per_write, handshake_then_small_burst, handshake_then_small_bursts,
+    Arrived, echoes_per_write, expected_writes, handshake_then_small_burst,
+    handshake_then_small_bursts,
 };
 use ws_tests::raw::{self, BINARY, TEXT};
 use ws_tests::tap::Tap;
@@ -112,18 +114,14 @@ async fn large_echo_is_one_write<R: Rt>() {
 /// fewer, as the first read counts), and only the first four when the previous read brought more. The
 /// rest of a read's replies leave in one write.
 async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
-    let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
-    let singles = |range: std::ops::Range<u32>| range.map(|i| vec![Some(i)]).collect::<Vec<_>>();
-
     let (io, writes) = Arrived::new(handshake_then_small_burst(8), false);
     let ws = t!(ws_async::accept(io, ws_testkit::echo_config(), R::timer())).unwrap();
     t!(ws_testkit::echo(ws));
     let per_write = echoes_per_write(&writes);
     eprintln!("[{}] lone connection, 8 echoes: {per_write:?}", R::NAME);
-    let mut expected = singles(0..8);
-    expected.push(vec![None]);
     assert_eq!(
-        per_write, expected,
+        per_write,
+        expected_writes(&[EachAlone(0..8)]),
         "each of the 8 echoes not in a write of its own"
     );
 
@@ -137,12 +135,13 @@ async fn lone_connection_writes_first_replies_at_once<R: Rt>() {
         "[{}] lone connection, 2 reads of 32: {per_write:?}",
         R::NAME
     );
-    let mut expected = singles(0..8);
-    expected.push(m(8..32));
-    expected.extend(singles(32..36));
-    expected.push(m(36..64));
-    expected.push(vec![None]);
-    assert_eq!(per_write, expected);
+    let expected = [
+        EachAlone(0..8),
+        Together(8..32),
+        EachAlone(32..36),
+        Together(36..64),
+    ];
+    assert_eq!(per_write, expected_writes(&expected));
 }
 
 /// A peer that writes its messages separately (some arrive alone, some together, six of them more than
@@ -192,8 +191,11 @@ async fn connections_sharing_a_thread_coalesce_every_reply<R: Rt>() {
     for writes in [writes_a, writes_b] {
         let per_write = echoes_per_write(&writes);
         eprintln!("[{}] two connections, 8 echoes: {per_write:?}", R::NAME);
-        let all: Vec<_> = (0..8).map(Some).collect();
-        assert_eq!(per_write, [all, vec![None]], "8 echoes not in one write");
+        assert_eq!(
+            per_write,
+            expected_writes(&[Together(0..8)]),
+            "8 echoes not in one write"
+        );
     }
 }
 

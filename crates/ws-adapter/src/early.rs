@@ -94,34 +94,24 @@ mod tests {
 
     #[test]
     fn every_reply_while_reads_bring_few_messages_else_the_first_four() {
+        // (the read count, the replies to that read, how many are written early, why)
+        let reads = [
+            (1, 8, 8, "first read, alone"),
+            (2, 32, 8, "the previous read brought 8"),
+            (3, 32, 4, "the previous read brought 32"),
+            (4, 5, 4, "the previous read brought 32"),
+            (5, 3, 3, "the previous read brought 5"),
+            (7, 8, 0, "another connection read between"),
+            (8, 8, 8, "alone again, the previous read brought 8"),
+        ];
         let mut early = EarlyReplies::default();
-        assert_eq!(early_after_read(&mut early, 1, 8), 8, "first read, alone");
-        assert_eq!(
-            early_after_read(&mut early, 2, 32),
-            8,
-            "the previous read brought 8"
-        );
-        assert_eq!(
-            early_after_read(&mut early, 3, 32),
-            4,
-            "the previous read brought 32"
-        );
-        assert_eq!(
-            early_after_read(&mut early, 4, 5),
-            4,
-            "the previous read brought 32"
-        );
-        assert_eq!(
-            early_after_read(&mut early, 5, 3),
-            3,
-            "the previous read brought 5"
-        );
-        assert_eq!(
-            early_after_read(&mut early, 7, 8),
-            0,
-            "another connection read between"
-        );
-        assert_eq!(early_after_read(&mut early, 8, 8), 8, "alone again");
+        for (count, replies, written_early, why) in reads {
+            assert_eq!(
+                early_after_read(&mut early, count, replies),
+                written_early,
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -10,8 +10,10 @@ mod common;
 
 use common::bounded;
 use ws_std::{NoDeadline, WebSocket};
+use ws_testkit::scripted::Written::{EachAlone, Together};
 use ws_testkit::scripted::{
-    Arrived, Writes, echoes_per_write, handshake_then_small_burst, handshake_then_small_bursts,
+    Arrived, Writes, echoes_per_write, expected_writes, handshake_then_small_burst,
+    handshake_then_small_bursts,
 };
 
 /// A connection to an [`Arrived`] peer.
@@ -43,13 +45,9 @@ fn a_lone_connection_writes_its_first_replies_at_once_and_a_shared_one_does_not(
         while echo_one(&mut ws) {}
         let per_write = echoes_per_write(&writes);
         eprintln!("lone connection, 8 echoes: {per_write:?}");
-        let m = |range: std::ops::Range<u32>| range.map(Some).collect::<Vec<_>>();
-        let singles =
-            |range: std::ops::Range<u32>| range.map(|i| vec![Some(i)]).collect::<Vec<_>>();
-        let mut expected = singles(0..8);
-        expected.push(vec![None]);
         assert_eq!(
-            per_write, expected,
+            per_write,
+            expected_writes(&[EachAlone(0..8)]),
             "each of the 8 echoes not in a write of its own"
         );
 
@@ -60,12 +58,13 @@ fn a_lone_connection_writes_its_first_replies_at_once_and_a_shared_one_does_not(
         while echo_one(&mut ws) {}
         let per_write = echoes_per_write(&writes);
         eprintln!("lone connection, 2 reads of 32: {per_write:?}");
-        let mut expected = singles(0..8);
-        expected.push(m(8..32));
-        expected.extend(singles(32..36));
-        expected.push(m(36..64));
-        expected.push(vec![None]);
-        assert_eq!(per_write, expected);
+        let expected = [
+            EachAlone(0..8),
+            Together(8..32),
+            EachAlone(32..36),
+            Together(36..64),
+        ];
+        assert_eq!(per_write, expected_writes(&expected));
 
         // Two connections whose reads alternate: neither is alone.
         let (mut a, writes_a) = accept_burst_of_8();
@@ -76,7 +75,7 @@ fn a_lone_connection_writes_its_first_replies_at_once_and_a_shared_one_does_not(
             eprintln!("two connections, 8 echoes: {per_write:?}");
             assert_eq!(
                 per_write,
-                [m(0..8), vec![None]],
+                expected_writes(&[Together(0..8)]),
                 "8 echoes not in one write"
             );
         }

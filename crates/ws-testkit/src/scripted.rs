@@ -145,6 +145,29 @@ impl Write for Arrived {
     }
 }
 
+/// How a run of echoes (by index) was written: each in a write of its own, or all in one.
+#[derive(Debug, Clone)]
+pub enum Written {
+    /// One write per echo.
+    EachAlone(std::ops::Range<u32>),
+    /// One write for the whole run.
+    Together(std::ops::Range<u32>),
+}
+
+/// What [`echoes_per_write`] returns for an echo written as `runs`, in order, followed by the write of
+/// the close frame.
+pub fn expected_writes(runs: &[Written]) -> Vec<Vec<Option<u32>>> {
+    let mut writes = Vec::new();
+    for run in runs {
+        match run {
+            Written::EachAlone(range) => writes.extend(range.clone().map(|i| vec![Some(i)])),
+            Written::Together(range) => writes.push(range.clone().map(Some).collect()),
+        }
+    }
+    writes.push(vec![None]);
+    writes
+}
+
 /// The frames of each write after the 101 response, as an echo of [`handshake_then_small_burst`] makes
 /// them: each echo's index, the close frame as `None`.
 pub fn echoes_per_write(writes: &Writes) -> Vec<Vec<Option<u32>>> {
