@@ -1,5 +1,6 @@
-//! `mask::extend_unmasked` (the core's one `unsafe` block: it writes into uninitialised capacity) and
-//! `mask::apply_mask` against a byte-by-byte reference written from RFC 6455 section 5.3.
+//! `mask::extend_unmasked` (it writes into uninitialised capacity) and `mask::apply_mask` against a
+//! byte-by-byte reference written from RFC 6455 section 5.3: the core's `unsafe` code, including the
+//! AVX2 / AVX-512 builds of both loops that payloads of 256 bytes or more take on CPUs that have them.
 //!
 //! Input: `[4 bytes key][1 byte offset][1 byte kept prefix][1 byte spare capacity][1 byte cut][payload]`.
 //! Invariants: appending behind a kept prefix leaves the prefix alone and appends exactly the reference's

@@ -106,8 +106,9 @@
 //!   not enable it.
 
 #![no_std]
-// No unsafe code but one block, allowed where it stands (`mask::extend_unmasked`: the unmasking copy
-// writes into uninitialised capacity; measured, argued and fuzzed there).
+// No unsafe code outside `mask`, where it is allowed item by item: the unmasking copy writes into
+// uninitialised capacity, and the masking loops call their AVX2 and AVX-512 builds after a run-time
+// check; measured, argued and fuzzed there.
 #![deny(unsafe_code)]
 // The `internals` modules are public only with that feature; without it their `pub` items are unreachable.
 #![cfg_attr(not(feature = "internals"), allow(unreachable_pub))]
