@@ -318,7 +318,9 @@ impl Connection {
         }
         let key = encode_key(nonce);
         let offer = conn.config.extensions.as_ref().map(|f| f.client_offer());
-        request.encode(&key, offer.as_deref(), conn.tx.out.buf_mut());
+        conn.tx
+            .out
+            .push_head(|head| request.encode(&key, offer.as_deref(), head));
         conn.phase = Phase::ClientAwaitResponse(Box::new(Offer {
             key,
             offered: request.subprotocols.clone(),
@@ -650,7 +652,7 @@ impl Connection {
             }
             Phase::ServerAwaitRequest => {
                 let response = crate::http::server::error_response(&error);
-                response.encode(self.tx.out.buf_mut());
+                self.tx.out.push_head(|head| response.encode(head));
             }
             _ => {}
         }
@@ -667,11 +669,12 @@ impl Connection {
     }
 }
 
-/// Whether an emptied receive or send buffer of `capacity` bytes is released rather than kept for the
-/// next read or write. Small ones go: an idle connection that exchanged small messages holds no buffer,
-/// and re-creating one costs a small allocation next to a system call. Large ones go: an idle
-/// connection does not pin a big message's room. Those in between stay: a connection streaming large
-/// messages would otherwise regrow (copy, fault in) a buffer for every message.
+/// Whether an emptied receive buffer of `capacity` bytes is released rather than kept for the next
+/// read. Small ones go: an idle connection that received small messages holds no buffer (a whole small
+/// message does not pass through it anyway). Large ones go: an idle connection does not pin a big
+/// message's room. Those in between stay: a connection streaming large messages would otherwise regrow
+/// (copy, fault in) a buffer for every message. (The send buffer keeps small ones too: see
+/// `output::Queue::advance`.)
 fn release_when_empty(capacity: usize) -> bool {
     !(KEEP_BUFFER_MIN..=KEEP_BUFFER_MAX).contains(&capacity)
 }
@@ -683,10 +686,10 @@ const LINGER_MAX_BYTES: usize = 1024 * 1024;
 /// A frame must still need this many bytes for [`Connection::receive_direct`] to read into its buffer.
 const DIRECT_READ_MIN: usize = 16 * 1024;
 
-/// Emptied buffers smaller than this are released.
+/// Emptied receive buffers smaller than this are released.
 const KEEP_BUFFER_MIN: usize = 4 * 1024;
 
-/// Emptied buffers larger than this are released.
+/// Emptied buffers (receive and send) larger than this are released.
 const KEEP_BUFFER_MAX: usize = 64 * 1024;
 
 /// The largest index `<= max` that is a char boundary of `s`.

@@ -233,7 +233,9 @@ impl Connection {
             Some((header, extension)) => (Some(header), Some(extension)),
             None => (None, None),
         };
-        encode_accept(request, &accept, header.as_deref(), self.tx.out.buf_mut());
+        self.tx
+            .out
+            .push_head(|head| encode_accept(request, &accept, header.as_deref(), head));
         self.enter_open(accept.subprotocol, header, extension, Headers::new());
         self.process();
         Ok(())
@@ -255,7 +257,7 @@ impl Connection {
         {
             return Err(SendError::InvalidHeader);
         }
-        response.encode(self.tx.out.buf_mut());
+        self.tx.out.push_head(|head| response.encode(head));
         self.phase = Phase::Done;
         self.rx.clear();
         self.want_shutdown = true;
